@@ -1,0 +1,29 @@
+// Package engine computes KPI series: it compiles metric definitions into
+// aggregate queries over the store, evaluates formulas, and judges each period
+// against the KPI's target.
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// EventAggregator is the storage the engine reads. Aggregate returns one
+// aggregate per interval of the query, in order.
+type EventAggregator interface {
+	Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Aggregate, error)
+	EventSpan(ctx context.Context) (store.Span, error)
+}
+
+// Engine computes KPI series. It is safe for concurrent use.
+type Engine struct {
+	events EventAggregator
+	now    func() time.Time
+}
+
+// New returns an engine reading from events, with now as its clock.
+func New(events EventAggregator, now func() time.Time) *Engine {
+	return &Engine{events: events, now: now}
+}

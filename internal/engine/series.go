@@ -1,0 +1,78 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+// Point is one period of a KPI series.
+type Point struct {
+	Start time.Time `json:"period_start"`
+	End   time.Time `json:"period_end"`
+
+	// Value is nil when the period has no value: a formula divided by zero, an
+	// average over no events, or a referenced metric without a value.
+	Value         *float64 `json:"value"`
+	NoValueReason string   `json:"no_value_reason,omitempty"`
+
+	// Previous is the value of the period before. For a partial period it
+	// covers the same elapsed span of the period before, so that "month to
+	// date" is compared with the same days of the previous month.
+	Previous *float64 `json:"previous"`
+
+	// Change is the relative change from Previous in percent, or the
+	// difference in percentage points when the KPI's unit is a percentage
+	// (Series.ChangeUnit says which). It is nil when Previous is nil or 0.
+	Change *float64 `json:"change"`
+
+	// Target is the value expected at the end of this period on the straight
+	// path from the baseline to the target, pro-rated for additive metrics
+	// when the period is shorter or longer than the KPI's grain.
+	Target *float64   `json:"target"`
+	Status kpi.Status `json:"status"`
+
+	Partial bool `json:"partial"`
+}
+
+// Series is a KPI's values over a range at one grain.
+type Series struct {
+	KPI        string          `json:"kpi"`
+	Grain      timegrain.Grain `json:"grain"`
+	From       time.Time       `json:"from"`
+	To         time.Time       `json:"to"`
+	ChangeUnit string          `json:"change_unit"` // "%" or "pp"
+	Points     []Point         `json:"points"`
+
+	// Baseline and Goal describe the KPI's path to its target; both are nil
+	// when the KPI has no target.
+	Baseline *PathPoint `json:"baseline"`
+	Goal     *PathPoint `json:"goal"`
+}
+
+// PathPoint is one end of the path from baseline to target.
+type PathPoint struct {
+	Value float64   `json:"value"`
+	At    time.Time `json:"at"`
+}
+
+// Latest returns the last point of the series, or nil for an empty series.
+func (s *Series) Latest() *Point {
+	if len(s.Points) == 0 {
+		return nil
+	}
+	return &s.Points[len(s.Points)-1]
+}
+
+// Progress returns how far the latest value has come from the baseline to the
+// target, as a fraction clamped to [0, 1], or nil when it cannot be computed.
+func (s *Series) Progress() *float64 {
+	p := s.Latest()
+	if p == nil || p.Value == nil || s.Baseline == nil || s.Goal == nil || s.Goal.Value == s.Baseline.Value {
+		return nil
+	}
+	f := (*p.Value - s.Baseline.Value) / (s.Goal.Value - s.Baseline.Value)
+	f = min(max(f, 0), 1)
+	return &f
+}

@@ -1,0 +1,63 @@
+package kpi
+
+// The types in this file mirror the KPI file's YAML layout. Loading decodes
+// into them with unknown fields rejected, then converts them into the domain
+// types with every value checked (see load.go).
+
+type fileDoc struct {
+	Workspace  fileWorkspace         `yaml:"workspace"`
+	Objectives []fileObjective       `yaml:"objectives"`
+	Metrics    map[string]fileMetric `yaml:"metrics"`
+	KPIs       []fileKPI             `yaml:"kpis"`
+}
+
+type fileWorkspace struct {
+	Name      string `yaml:"name"`
+	TimeZone  string `yaml:"time_zone"`
+	WeekStart string `yaml:"week_start"`
+}
+
+type fileObjective struct {
+	ID          string `yaml:"id"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+}
+
+type fileMetric struct {
+	Kind     string         `yaml:"kind"`
+	Event    string         `yaml:"event"`
+	Property string         `yaml:"property"`
+	Where    map[string]any `yaml:"where"`
+	Formula  string         `yaml:"formula"`
+}
+
+type fileKPI struct {
+	ID          string          `yaml:"id"`
+	Name        string          `yaml:"name"`
+	Description string          `yaml:"description"`
+	Objective   string          `yaml:"objective"`
+	Owner       string          `yaml:"owner"`
+	Unit        string          `yaml:"unit"`
+	Direction   string          `yaml:"direction"`
+	Grain       string          `yaml:"grain"`
+	Metric      *fileMetric     `yaml:"metric"`
+	Baseline    *fileBaseline   `yaml:"baseline"`
+	Target      *fileTarget     `yaml:"target"`
+	Thresholds  *fileThresholds `yaml:"thresholds"`
+}
+
+type fileBaseline struct {
+	Value any    `yaml:"value"`
+	Date  string `yaml:"date"`
+}
+
+type fileTarget struct {
+	Value  any    `yaml:"value"`
+	Change any    `yaml:"change"`
+	By     string `yaml:"by"`
+}
+
+type fileThresholds struct {
+	AtRisk   any `yaml:"at_risk"`
+	OffTrack any `yaml:"off_track"`
+}

@@ -1,0 +1,197 @@
+// Package kpi holds Northstar's domain types: objectives, metrics, KPIs, targets
+// and statuses, their validation, and the loading of KPI definitions from YAML.
+// It imports no storage or HTTP package.
+package kpi
+
+import (
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+// Direction says whether higher or lower values of a KPI are better.
+type Direction string
+
+// Directions.
+const (
+	Up   Direction = "up"
+	Down Direction = "down"
+)
+
+// MetricKind names a computation over events.
+type MetricKind string
+
+// Metric kinds.
+const (
+	Count       MetricKind = "count"        // number of events
+	UniqueUsers MetricKind = "unique_users" // distinct users doing the event
+	Sum         MetricKind = "sum"          // sum of a numeric property
+	Average     MetricKind = "average"      // mean of a numeric property over events that have it
+	Formula     MetricKind = "formula"      // arithmetic over other metrics
+)
+
+// Additive reports whether the metric's value over a span is the sum of its
+// values over the parts of that span. Targets of additive metrics are pro-rated
+// when a period is shorter or longer than the KPI's grain.
+func (k MetricKind) Additive() bool { return k == Count || k == Sum }
+
+// FilterOp is a comparison in a property filter.
+type FilterOp string
+
+// Filter operators.
+const (
+	OpEq  FilterOp = "eq"
+	OpNeq FilterOp = "neq"
+	OpIn  FilterOp = "in"
+	OpGt  FilterOp = "gt"
+	OpGte FilterOp = "gte"
+	OpLt  FilterOp = "lt"
+	OpLte FilterOp = "lte"
+)
+
+// Filter keeps the events whose property compares true with Value (or, for
+// OpIn, equals one of Values). Values are strings or float64.
+type Filter struct {
+	Property string
+	Op       FilterOp
+	Value    any
+	Values   []any
+}
+
+// Metric is a named computation over events, or a formula over other metrics.
+type Metric struct {
+	Kind     MetricKind
+	Event    string   // for every kind but Formula
+	Property string   // for Sum and Average
+	Filters  []Filter // for every kind but Formula
+	Formula  string   // for Formula: an expression over metric and KPI ids
+
+	// Compiled is the compiled Formula, set by loading and by CompileFormula.
+	Compiled *CompiledFormula
+}
+
+// Objective is a business goal that KPIs serve.
+type Objective struct {
+	ID          string
+	Name        string
+	Description string
+}
+
+// Baseline is the starting point of a KPI's path to its target. When Value is
+// nil it is the KPI's value in the period of the KPI's grain containing Date.
+type Baseline struct {
+	Value *float64
+	Date  timegrain.Date
+}
+
+// Target is the value a KPI should reach by a date: either an absolute Value
+// or a Change relative to the baseline (0.2 for "+20%").
+type Target struct {
+	Value  *float64
+	Change *float64
+	By     timegrain.Date
+}
+
+// Thresholds set how far a value may fall short of the path to its target,
+// as a fraction of the expected value, before the KPI is at risk or off track.
+type Thresholds struct {
+	AtRisk   float64
+	OffTrack float64
+}
+
+// DefaultThresholds apply when a KPI sets none: up to 5 % short of the path is
+// on track, up to 15 % short is at risk, and more is off track.
+var DefaultThresholds = Thresholds{AtRisk: 0.05, OffTrack: 0.15}
+
+// KPI is a metric that is tracked against a target.
+type KPI struct {
+	ID          string
+	Name        string
+	Description string
+	Objective   string
+	Owner       string
+	Unit        string
+	Direction   Direction
+	Grain       timegrain.Grain // the grain that baseline and target values refer to
+	Metric      Metric
+	Baseline    *Baseline
+	Target      *Target
+	Thresholds  Thresholds
+}
+
+// IsPercentage reports whether the KPI's unit is a percentage, whose changes
+// are shown in percentage points.
+func (k *KPI) IsPercentage() bool { return k.Unit == "%" || k.Unit == "percent" }
+
+// Workspace holds the settings every computation depends on.
+type Workspace struct {
+	Name      string
+	Location  *time.Location
+	WeekStart time.Weekday
+}
+
+// Calendar returns the workspace's calendar for bucketing time.
+func (w Workspace) Calendar() timegrain.Calendar {
+	return timegrain.Calendar{Location: w.Location, WeekStart: w.WeekStart}
+}
+
+// Definitions is the content of one KPI file.
+type Definitions struct {
+	Path       string
+	Workspace  Workspace
+	Objectives []Objective
+	Metrics    map[string]Metric // named metrics that formulas may use
+	KPIs       []*KPI
+}
+
+// KPI returns the KPI with the given id, or a not-found error.
+func (d *Definitions) KPI(id string) (*KPI, error) {
+	for _, k := range d.KPIs {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return nil, Errorf(ENOTFOUND, "KPI %q not found; list the KPIs with GET /api/v1/kpis or in %s", id, d.Path)
+}
+
+// ResolveMetric returns the metric a formula name refers to: a named metric or
+// the metric of a KPI.
+func (d *Definitions) ResolveMetric(name string) (Metric, bool) {
+	if m, ok := d.Metrics[name]; ok {
+		return m, true
+	}
+	for _, k := range d.KPIs {
+		if k.ID == name {
+			return k.Metric, true
+		}
+	}
+	return Metric{}, false
+}
+
+// Status is a KPI's standing against its target.
+type Status string
+
+// Statuses.
+const (
+	OnTrack  Status = "on_track"
+	AtRisk   Status = "at_risk"
+	OffTrack Status = "off_track"
+	NoData   Status = "no_data"   // the period has no value
+	NoTarget Status = "no_target" // the KPI has no target to judge against
+)
+
+// Label returns the status as words for people.
+func (s Status) Label() string {
+	switch s {
+	case OnTrack:
+		return "on track"
+	case AtRisk:
+		return "at risk"
+	case OffTrack:
+		return "off track"
+	case NoData:
+		return "no data"
+	default:
+		return "no target"
+	}
+}

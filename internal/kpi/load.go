@@ -1,0 +1,286 @@
+package kpi
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+// idPattern is the form of KPI, metric and objective ids: they appear in
+// formulas and URLs, so they are identifiers.
+var idPattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// LoadFile reads and validates the KPI file at path.
+func LoadFile(path string) (*Definitions, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, Errorf(EINVALID, "KPI file %s not found (pass the path with --kpis)", path)
+		}
+		return nil, Errorf(EINVALID, "cannot read KPI file %s: %v", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse validates the KPI file content data; path names the file in errors.
+// Every problem found is reported, one per line, as
+// "FILE:LINE: kpi "ID": FIELD: what is wrong (what is expected)".
+func Parse(path string, data []byte) (*Definitions, error) {
+	var doc fileDoc
+	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, errEOF(err)) {
+		return nil, decodeError(path, data, err)
+	}
+
+	l := &loader{path: path}
+	defs := l.convert(&doc)
+	if len(l.problems) > 0 {
+		return nil, l.err(data)
+	}
+	defs.Path = path
+	return defs, nil
+}
+
+// errEOF treats an empty file like an empty document, which then fails
+// validation with "no KPIs" instead of a decoder message.
+func errEOF(err error) error {
+	if err != nil && strings.Contains(err.Error(), "EOF") {
+		return err
+	}
+	return nil
+}
+
+// decodeError turns a YAML syntax or type error into "FILE:LINE: message".
+func decodeError(path string, data []byte, err error) error {
+	var posErr interface {
+		GetMessage() string
+		GetToken() *token.Token
+	}
+	if !errors.As(err, &posErr) || posErr.GetToken() == nil {
+		return Errorf(EINVALID, "%s: %v", path, err)
+	}
+
+	line := posErr.GetToken().Position.Line
+	msg := posErr.GetMessage()
+	var typeErr *yaml.TypeError
+	if errors.As(err, &typeErr) {
+		msg = typeMessage(typeErr)
+	}
+	if id := kpiAtLine(data, line); id != "" {
+		return Errorf(EINVALID, "%s:%d: kpi %q: %s", path, line, id, msg)
+	}
+	return Errorf(EINVALID, "%s:%d: %s", path, line, msg)
+}
+
+// typeMessage rewords a decoder type error without Go type names.
+func typeMessage(e *yaml.TypeError) string {
+	want := "a different kind of value"
+	switch dst := e.DstType.String(); {
+	case strings.HasPrefix(dst, "[]"):
+		want = "a list"
+	case strings.HasPrefix(dst, "map") || strings.Contains(dst, "kpi.file"):
+		want = "a mapping of field: value"
+	case dst == "string":
+		want = "text"
+	}
+	field := "value"
+	if e.StructFieldName != nil {
+		name := *e.StructFieldName
+		field = strings.ToLower(name[strings.LastIndex(name, ".")+1:])
+	}
+	return fmt.Sprintf("%s: found %s, expected %s", field, e.SrcType, want)
+}
+
+// kpiAtLine returns the id of the KPI whose entry contains line, if any.
+func kpiAtLine(data []byte, line int) string {
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return ""
+	}
+	id := ""
+	for i := 0; ; i++ {
+		node := lookup(file, fmt.Sprintf("$.kpis[%d]", i))
+		if node == nil || node.GetToken().Position.Line > line {
+			return id
+		}
+		id = fmt.Sprint(i)
+		if idNode := lookup(file, fmt.Sprintf("$.kpis[%d].id", i)); idNode != nil {
+			id = strings.Trim(idNode.String(), `"' `)
+		}
+	}
+}
+
+func lookup(file *ast.File, path string) ast.Node {
+	p, err := yaml.PathString(path)
+	if err != nil {
+		return nil
+	}
+	node, err := p.FilterFile(file)
+	if err != nil {
+		return nil
+	}
+	return node
+}
+
+// problem is one validation failure, located by its YAML path.
+type problem struct {
+	path  string // YAML path, such as $.kpis[2].target.by
+	kpi   string // the KPI's id, if the problem is inside a KPI
+	field string // the field as written, such as target.by
+	msg   string
+}
+
+type loader struct {
+	path     string
+	problems []problem
+}
+
+func (l *loader) addf(path, kpiID, field, format string, args ...any) {
+	l.problems = append(l.problems, problem{path: path, kpi: kpiID, field: field, msg: fmt.Sprintf(format, args...)})
+}
+
+// err formats every problem with its line.
+func (l *loader) err(data []byte) error {
+	file, _ := parser.ParseBytes(data, 0)
+	lines := make([]string, 0, len(l.problems))
+	for _, p := range l.problems {
+		loc := l.path
+		if file != nil {
+			// The field itself may be absent; fall back to its nearest parent.
+			for path := p.path; path != "$" && path != ""; path = parentPath(path) {
+				if node := lookup(file, path); node != nil {
+					loc = fmt.Sprintf("%s:%d", l.path, node.GetToken().Position.Line)
+					break
+				}
+			}
+		}
+		var sb strings.Builder
+		sb.WriteString(loc + ": ")
+		if p.kpi != "" {
+			fmt.Fprintf(&sb, "kpi %q: ", p.kpi)
+		}
+		if p.field != "" {
+			sb.WriteString(p.field + ": ")
+		}
+		sb.WriteString(p.msg)
+		lines = append(lines, sb.String())
+	}
+	return Errorf(EINVALID, "%s", strings.Join(lines, "\n"))
+}
+
+func parentPath(path string) string {
+	i := max(strings.LastIndex(path, "."), strings.LastIndex(path, "["))
+	if i <= 0 {
+		return "$"
+	}
+	return path[:i]
+}
+
+func (l *loader) convert(doc *fileDoc) *Definitions {
+	defs := &Definitions{Metrics: map[string]Metric{}}
+	defs.Workspace = l.workspace(doc.Workspace)
+
+	objectives := map[string]bool{}
+	for i, o := range doc.Objectives {
+		path := fmt.Sprintf("$.objectives[%d]", i)
+		switch {
+		case !idPattern.MatchString(o.ID):
+			l.addf(path+".id", "", fmt.Sprintf("objectives[%d].id", i), "%q is not a valid id (want lower-case letters, digits and _, starting with a letter)", o.ID)
+		case objectives[o.ID]:
+			l.addf(path+".id", "", fmt.Sprintf("objectives[%d].id", i), "objective %q is defined twice", o.ID)
+		}
+		if strings.TrimSpace(o.Name) == "" {
+			l.addf(path, "", fmt.Sprintf("objectives[%d].name", i), "missing (give the objective a name)")
+		}
+		objectives[o.ID] = true
+		defs.Objectives = append(defs.Objectives, Objective{ID: o.ID, Name: o.Name, Description: o.Description})
+	}
+
+	// Names first, so that formulas can refer to metrics and KPIs defined later.
+	names := map[string]bool{}
+	metricNames := sortedKeys(doc.Metrics)
+	for _, name := range metricNames {
+		if !idPattern.MatchString(name) {
+			l.addf("$.metrics."+name, "", "metrics."+name, "%q is not a valid metric name (want lower-case letters, digits and _, starting with a letter)", name)
+		}
+		names[name] = true
+	}
+	for i, k := range doc.KPIs {
+		path := fmt.Sprintf("$.kpis[%d]", i)
+		switch {
+		case k.ID == "":
+			l.addf(path, "", fmt.Sprintf("kpis[%d].id", i), "missing (every KPI needs an id such as weekly_active_users)")
+		case !idPattern.MatchString(k.ID):
+			l.addf(path+".id", k.ID, "id", "%q is not a valid id (want lower-case letters, digits and _, starting with a letter)", k.ID)
+		case names[k.ID]:
+			l.addf(path+".id", k.ID, "id", "%q is already used by another KPI or metric", k.ID)
+		}
+		names[k.ID] = true
+	}
+
+	for _, name := range metricNames {
+		m := doc.Metrics[name]
+		defs.Metrics[name] = l.metric("$.metrics."+name, "", "metrics."+name, &m, names)
+	}
+	if len(doc.KPIs) == 0 {
+		l.addf("$", "", "kpis", "no KPIs defined (add a kpis: list with at least one KPI)")
+	}
+	for i := range doc.KPIs {
+		defs.KPIs = append(defs.KPIs, l.kpi(fmt.Sprintf("$.kpis[%d]", i), &doc.KPIs[i], objectives, names))
+	}
+
+	l.checkCycles(defs)
+	return defs
+}
+
+func (l *loader) workspace(w fileWorkspace) Workspace {
+	ws := Workspace{Name: w.Name, Location: time.UTC, WeekStart: time.Monday}
+	if w.TimeZone != "" {
+		loc, err := time.LoadLocation(w.TimeZone)
+		if err != nil {
+			l.addf("$.workspace.time_zone", "", "workspace.time_zone", "%q is not a known time zone (want an IANA name such as Europe/Berlin or America/New_York)", w.TimeZone)
+		} else {
+			ws.Location = loc
+		}
+	}
+	if w.WeekStart != "" {
+		d, err := timegrain.ParseWeekday(w.WeekStart)
+		if err != nil {
+			l.addf("$.workspace.week_start", "", "workspace.week_start", "%v", err)
+		} else {
+			ws.WeekStart = d
+		}
+	}
+	return ws
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// knownNames returns the names a formula may use, for error messages.
+func knownNames(names map[string]bool) string {
+	list := sortedKeys(names)
+	if len(list) > 12 {
+		list = append(list[:12], "…")
+	}
+	return strings.Join(list, ", ")
+}
+

@@ -1,0 +1,141 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// maxIntervalsPerQuery keeps one statement well under SQLite's limit of
+// 32,766 bound parameters (three per interval).
+const maxIntervalsPerQuery = 5000
+
+// Aggregate returns, for each interval of q in order, the number of matching
+// events, their distinct users, and the sum and count of q.Property where it
+// is a JSON number. It reads raw events with plain SQL.
+func (db *DB) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Aggregate, error) {
+	out := make([]store.Aggregate, 0, len(q.Intervals))
+	for start := 0; start < len(q.Intervals); start += maxIntervalsPerQuery {
+		end := min(start+maxIntervalsPerQuery, len(q.Intervals))
+		part, err := db.aggregate(ctx, q, q.Intervals[start:end])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, part...)
+	}
+	return out, nil
+}
+
+func (db *DB) aggregate(ctx context.Context, q store.AggregateQuery, intervals []store.Interval) ([]store.Aggregate, error) {
+	var (
+		sb   strings.Builder
+		args []any
+	)
+
+	sb.WriteString("WITH buckets (i, lo, hi) AS (VALUES ")
+	for i, iv := range intervals {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?)")
+		args = append(args, i, micros(iv.Start), micros(iv.End))
+	}
+	sb.WriteString(")\n")
+
+	value := "NULL"
+	if q.Property != "" {
+		path := jsonPath(q.Property)
+		value = "CASE WHEN json_type(e.properties, ?) IN ('integer', 'real') THEN json_extract(e.properties, ?) END"
+		args = append(args, path, path)
+	}
+	fmt.Fprintf(&sb, `SELECT b.i, count(e.id), count(DISTINCT e.user_id), coalesce(sum(%[1]s), 0), count(%[1]s)
+FROM buckets b
+LEFT JOIN events e ON e.workspace_id = ? AND e.name = ? AND e.ts >= b.lo AND e.ts < b.hi`, value)
+	if q.Property != "" {
+		// The value expression appears twice, so its parameters do too.
+		path := jsonPath(q.Property)
+		args = append(args, path, path)
+	}
+	args = append(args, workspaceID, q.Event)
+
+	for _, f := range q.Filters {
+		cond, fargs, err := filterSQL(f)
+		if err != nil {
+			return nil, err
+		}
+		sb.WriteString(" AND ")
+		sb.WriteString(cond)
+		args = append(args, fargs...)
+	}
+	sb.WriteString("\nGROUP BY b.i ORDER BY b.i")
+
+	rows, err := db.db.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("aggregate %q: %w", q.Event, err)
+	}
+	defer rows.Close()
+
+	out := make([]store.Aggregate, len(intervals))
+	for rows.Next() {
+		var (
+			i int
+			a store.Aggregate
+		)
+		if err := rows.Scan(&i, &a.Events, &a.Users, &a.Sum, &a.Values); err != nil {
+			return nil, fmt.Errorf("aggregate %q: %w", q.Event, err)
+		}
+		out[i] = a
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("aggregate %q: %w", q.Event, err)
+	}
+	return out, nil
+}
+
+// jsonPath returns the SQLite JSON path of a top-level property. The name is
+// quoted so that names with dots or spaces address one key.
+func jsonPath(property string) string {
+	return `$."` + property + `"`
+}
+
+// filterSQL returns the condition and its parameters for one property filter.
+func filterSQL(f kpi.Filter) (string, []any, error) {
+	path := jsonPath(f.Property)
+	switch f.Op {
+	case kpi.OpEq:
+		return "json_extract(e.properties, ?) = ?", []any{path, sqlValue(f.Value)}, nil
+	case kpi.OpNeq:
+		// An event without the property counts as "not equal".
+		return "(json_extract(e.properties, ?) IS NULL OR json_extract(e.properties, ?) <> ?)",
+			[]any{path, path, sqlValue(f.Value)}, nil
+	case kpi.OpIn:
+		if len(f.Values) == 0 {
+			return "0", nil, nil
+		}
+		args := []any{path}
+		for _, v := range f.Values {
+			args = append(args, sqlValue(v))
+		}
+		return "json_extract(e.properties, ?) IN (?" + strings.Repeat(", ?", len(f.Values)-1) + ")", args, nil
+	case kpi.OpGt, kpi.OpGte, kpi.OpLt, kpi.OpLte:
+		op := map[kpi.FilterOp]string{kpi.OpGt: ">", kpi.OpGte: ">=", kpi.OpLt: "<", kpi.OpLte: "<="}[f.Op]
+		return "(json_type(e.properties, ?) IN ('integer', 'real') AND json_extract(e.properties, ?) " + op + " ?)",
+			[]any{path, path, sqlValue(f.Value)}, nil
+	}
+	return "", nil, kpi.Errorf(kpi.EINVALID, "filter on %q: unknown operator %q", f.Property, f.Op)
+}
+
+// sqlValue converts a filter value to what json_extract returns for the same
+// JSON value: booleans become 1 or 0.
+func sqlValue(v any) any {
+	if b, ok := v.(bool); ok {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	return v
+}

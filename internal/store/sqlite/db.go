@@ -1,0 +1,88 @@
+// Package sqlite is Northstar's embedded store: one SQLite file in WAL mode,
+// migrated at open. It uses modernc.org/sqlite, so the binary needs no cgo.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// workspaceID is the one workspace until accounts and workspaces arrive.
+// TODO: take the workspace from the caller once workspaces exist.
+const workspaceID = 1
+
+// DB is an open Northstar database.
+type DB struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the database file at path and applies any
+// pending migrations. Use ":memory:" only for a single-connection test.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, kpi.Errorf(kpi.EINVALID, "database path is empty (set --db PATH)")
+	}
+
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+
+	sqlDB, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, kpi.Errorf(kpi.EINVALID, "cannot open database %s: %v (check the path and its permissions)", path, err)
+	}
+
+	db := &DB{db: sqlDB, path: path}
+	if err := db.migrate(ctx); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	provider, err := goose.NewProvider(goose.DialectSQLite3, db.db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("migrate database %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.db.Close() }
+
+// SQL returns the underlying handle, for tests that check results with plain SQL.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }

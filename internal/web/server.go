@@ -1,0 +1,151 @@
+// Package web serves Northstar over HTTP: the JSON API under /api/v1/, the
+// server-rendered dashboard pages, and their embedded static assets.
+package web
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+// SeriesComputer computes a KPI's series. Series returns a *kpi.Error with
+// code kpi.ENOTFOUND for an unknown KPI id and kpi.EINVALID for a bad range;
+// any other error is internal. A zero Range asks for the default range.
+type SeriesComputer interface {
+	Series(ctx context.Context, defs *kpi.Definitions, id string, grain timegrain.Grain, r engine.Range) (*engine.Series, error)
+}
+
+var _ SeriesComputer = (*engine.Engine)(nil)
+
+// Config holds what a Server depends on.
+type Config struct {
+	// Definitions returns the KPI definitions in force. It is called once per
+	// request, so the caller may swap the definitions while the server runs.
+	Definitions func() *kpi.Definitions
+
+	// Series computes KPI series.
+	Series SeriesComputer
+
+	// Logger receives request logs and every internal error. Nil discards them.
+	Logger *slog.Logger
+
+	// Now is the clock shown on pages as "as of". Nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is Northstar's HTTP handler. It is safe for concurrent use.
+type Server struct {
+	definitions func() *kpi.Definitions
+	series      SeriesComputer
+	logger      *slog.Logger
+	now         func() time.Time
+
+	mux       *http.ServeMux
+	handler   http.Handler // mux wrapped in the middleware
+	templates map[string]*template.Template
+	assets    http.Handler
+	assetTags map[string]string // entity tags of the embedded assets by path
+	chartLib  bool // whether the ECharts bundle is embedded
+}
+
+// NewServer returns a server for cfg and registers its routes. It parses the
+// embedded templates and panics if they are broken, which is a build defect.
+func NewServer(cfg Config) *Server {
+	s := &Server{
+		definitions: cfg.Definitions,
+		series:      cfg.Series,
+		logger:      cfg.Logger,
+		now:         cfg.Now,
+		mux:         http.NewServeMux(),
+		templates:   mustParseTemplates(),
+		assets:      assetHandler(),
+		assetTags:   assetETags(),
+		chartLib:    chartLibraryBundled(),
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.definitions == nil {
+		s.definitions = func() *kpi.Definitions { return nil }
+	}
+
+	s.registerHealthRoutes()
+	s.registerAssetRoutes()
+	s.registerKPIRoutes()
+	s.registerDashboardRoutes()
+	s.registerKPIPageRoutes()
+
+	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// route dispatches to the registered handler. Requests that match no route
+// get Northstar's own 404 or 405 error, in JSON under /api/ and as a page
+// elsewhere, instead of ServeMux's plain-text replies.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+
+	// ServeMux reports "no route" and "wrong method" through the handler it
+	// returns, so run that handler into a recorder to learn which it was.
+	rec := &headerRecorder{header: http.Header{}}
+	h.ServeHTTP(rec, r)
+	if rec.status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", rec.header.Get("Allow"))
+		s.writeError(w, r, &httpError{
+			status:  http.StatusMethodNotAllowed,
+			code:    "method_not_allowed",
+			message: "method " + r.Method + " is not allowed on " + r.URL.Path + " (allowed: " + rec.header.Get("Allow") + ")",
+		})
+		return
+	}
+	s.writeError(w, r, notFoundPath(r))
+}
+
+// currentDefinitions returns the definitions in force, or empty ones when none
+// are loaded, so that handlers need not check for nil.
+func (s *Server) currentDefinitions() *kpi.Definitions {
+	if d := s.definitions(); d != nil {
+		return d
+	}
+	return &kpi.Definitions{}
+}
+
+// headerRecorder is a ResponseWriter that keeps the status and headers and
+// drops the body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.header }
+
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+func (h *headerRecorder) WriteHeader(status int) {
+	if h.status == 0 {
+		h.status = status
+	}
+}
