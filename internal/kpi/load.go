@@ -283,4 +283,3 @@ func knownNames(names map[string]bool) string {
 	}
 	return strings.Join(list, ", ")
 }
-

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/report"
+	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+func newReportCmd(g *globals) *cobra.Command {
+	var (
+		kpiPath, grainFlag, fromFlag, toFlag, formatFlag string
+		only                                             []string
+	)
+	cmd := &cobra.Command{
+		Use:   "report --kpis FILE [--db PATH] [--grain day|week|month|quarter] [--from DATE] [--to DATE] [--format table|csv|json]",
+		Short: "Compute KPIs and print them with their targets and statuses",
+		Long: `Compute every KPI of the KPI file (or those named with --kpi) over the
+events in the database, period by period, and print each period's value,
+the previous period's value, the change, the target on the path from
+baseline to target, and the status (on_track, at_risk, off_track, no_data,
+or no_target when the KPI has none).
+
+Periods are days, weeks, months or quarters in the time zone and week start
+of the KPI file's workspace. Dates are YYYY-MM-DD and inclusive. Without
+--to, the report ends on the day of the newest event; without --from, it
+starts 30 days, 13 weeks, 12 months or 8 quarters earlier. A period that
+extends past the end of the report (or past now) is marked partial, and it
+is compared with the same elapsed span of the period before.
+
+CSV columns, in order: kpi,period_start,value,previous,change,target,status,partial.
+change is in percent, or in percentage points for KPIs whose unit is "%".`,
+		Example: `  northstar report --kpis examples/relay-foods/kpis.yaml --from 2009-01-01 --to 2010-03-09
+  northstar report --kpis kpis.yaml --grain week --format csv > weekly.csv`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kpiPath == "" {
+				return &usageError{errors.New("--kpis FILE is required")}
+			}
+			grain, err := timegrain.ParseGrain(grainFlag)
+			if err != nil {
+				return &usageError{err}
+			}
+			format, err := report.ParseFormat(formatFlag)
+			if err != nil {
+				return err
+			}
+			r, err := parseRange(fromFlag, toFlag)
+			if err != nil {
+				return err
+			}
+
+			defs, err := kpi.LoadFile(kpiPath)
+			if err != nil {
+				return err
+			}
+			ids, err := selectKPIs(defs, only)
+			if err != nil {
+				return err
+			}
+
+			if _, err := os.Stat(g.dbPath); errors.Is(err, os.ErrNotExist) {
+				return kpi.Errorf(kpi.EINVALID, "database %s does not exist; import data first with northstar import csv, or pass --db", g.dbPath)
+			}
+			db, err := sqlite.Open(cmd.Context(), g.dbPath)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			eng := engine.New(db, time.Now)
+			items := make([]report.Item, 0, len(ids))
+			for _, id := range ids {
+				s, err := eng.Series(cmd.Context(), defs, id, grain, r)
+				if err != nil {
+					return fmt.Errorf("kpi %q: %w", id, err)
+				}
+				k, _ := defs.KPI(id)
+				items = append(items, report.Item{KPI: k, Series: s})
+			}
+			return report.Write(g.stdout, format, items, defs.Workspace.Location)
+		},
+	}
+	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file (YAML)")
+	cmd.Flags().StringVar(&grainFlag, "grain", "month", "period length: day, week, month or quarter")
+	cmd.Flags().StringVar(&fromFlag, "from", "", "first date to report, YYYY-MM-DD (default: a grain-dependent number of periods before --to)")
+	cmd.Flags().StringVar(&toFlag, "to", "", "last date to report, YYYY-MM-DD, inclusive (default: the day of the newest event)")
+	cmd.Flags().StringVar(&formatFlag, "format", "table", "output format: table, csv or json")
+	cmd.Flags().StringSliceVar(&only, "kpi", nil, "report only this KPI id (repeatable)")
+	return cmd
+}
+
+// parseRange reads --from and --to.
+func parseRange(from, to string) (engine.Range, error) {
+	var r engine.Range
+	var err error
+	if from != "" {
+		if r.From, err = timegrain.ParseDate(from); err != nil {
+			return r, kpi.Errorf(kpi.EINVALID, "--from: %v", err)
+		}
+	}
+	if to != "" {
+		if r.To, err = timegrain.ParseDate(to); err != nil {
+			return r, kpi.Errorf(kpi.EINVALID, "--to: %v", err)
+		}
+	}
+	if !r.From.IsZero() && !r.To.IsZero() && r.From.String() > r.To.String() {
+		return r, kpi.Errorf(kpi.EINVALID, "--from %s is after --to %s", r.From, r.To)
+	}
+	return r, nil
+}
+
+// selectKPIs returns the ids to report: those named, checked, or all.
+func selectKPIs(defs *kpi.Definitions, only []string) ([]string, error) {
+	if len(only) > 0 {
+		for _, id := range only {
+			if _, err := defs.KPI(id); err != nil {
+				return nil, err
+			}
+		}
+		return only, nil
+	}
+	ids := make([]string, 0, len(defs.KPIs))
+	for _, k := range defs.KPIs {
+		ids = append(ids, k.ID)
+	}
+	return ids, nil
+}

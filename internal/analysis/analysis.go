@@ -1,0 +1,68 @@
+// Package analysis holds pure functions on KPI values: change between
+// periods, the path from baseline to target, and status against that path.
+package analysis
+
+import (
+	"math"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+)
+
+// Change returns the change from previous to value: in percent, or in
+// percentage points when points is set (for KPIs whose unit is a percentage).
+// A relative change from 0 is undefined unless value is 0 too, so ok is false.
+func Change(value, previous float64, points bool) (change float64, ok bool) {
+	if points {
+		return value - previous, true
+	}
+	if previous == 0 {
+		if value == 0 {
+			return 0, true
+		}
+		return 0, false
+	}
+	return (value - previous) / math.Abs(previous) * 100, true
+}
+
+// PathValue returns the value expected at t on the straight line from base at
+// t0 to goal at t1. Before t0 it is base and after t1 it is goal.
+func PathValue(base, goal float64, t0, t1, t time.Time) float64 {
+	if !t1.After(t0) || !t.Before(t1) {
+		return goal
+	}
+	if !t.After(t0) {
+		return base
+	}
+	f := float64(t.Sub(t0)) / float64(t1.Sub(t0))
+	return base + (goal-base)*f
+}
+
+// Judge returns the status of value against expected, the value on the path
+// to the target. The shortfall is how far value falls behind expected, in the
+// KPI's direction, as a fraction of |expected|: up to th.AtRisk is on track,
+// up to th.OffTrack is at risk, beyond is off track. Being ahead of the path
+// is on track. When expected is 0 there is no scale, so any shortfall is off
+// track.
+func Judge(value, expected float64, dir kpi.Direction, th kpi.Thresholds) kpi.Status {
+	gap := expected - value // how far below the path
+	if dir == kpi.Down {
+		gap = value - expected // how far above the path
+	}
+	if gap <= 0 {
+		return kpi.OnTrack
+	}
+	if expected == 0 {
+		return kpi.OffTrack
+	}
+
+	shortfall := gap / math.Abs(expected)
+	switch {
+	case shortfall <= th.AtRisk:
+		return kpi.OnTrack
+	case shortfall <= th.OffTrack:
+		return kpi.AtRisk
+	default:
+		return kpi.OffTrack
+	}
+}

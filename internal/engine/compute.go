@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// value is a metric's value over one interval; ok is false when there is none.
+type value struct {
+	v      float64
+	ok     bool
+	reason string
+}
+
+// evaluator computes metric values over one list of intervals, remembering
+// the values of named metrics so that a formula using a name twice, or two
+// formulas sharing one, query it once.
+type evaluator struct {
+	events    EventAggregator
+	defs      *kpi.Definitions
+	intervals []store.Interval
+	named     map[string][]value
+}
+
+func newEvaluator(events EventAggregator, defs *kpi.Definitions, intervals []store.Interval) *evaluator {
+	return &evaluator{events: events, defs: defs, intervals: intervals, named: map[string][]value{}}
+}
+
+// metric returns m's value over each interval.
+func (ev *evaluator) metric(ctx context.Context, m kpi.Metric) ([]value, error) {
+	if m.Kind == kpi.Formula {
+		return ev.formula(ctx, m)
+	}
+
+	aggs, err := ev.events.Aggregate(ctx, store.AggregateQuery{
+		Event:     m.Event,
+		Property:  m.Property,
+		Filters:   m.Filters,
+		Intervals: ev.intervals,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(aggs) != len(ev.intervals) {
+		return nil, fmt.Errorf("aggregate %q: got %d results for %d intervals", m.Event, len(aggs), len(ev.intervals))
+	}
+
+	out := make([]value, len(aggs))
+	for i, a := range aggs {
+		switch m.Kind {
+		case kpi.Count:
+			out[i] = value{v: float64(a.Events), ok: true}
+		case kpi.UniqueUsers:
+			out[i] = value{v: float64(a.Users), ok: true}
+		case kpi.Sum:
+			out[i] = value{v: a.Sum, ok: true}
+		case kpi.Average:
+			if a.Values == 0 {
+				out[i] = value{reason: fmt.Sprintf("no %s event with a numeric %s", m.Event, m.Property)}
+			} else {
+				out[i] = value{v: a.Sum / float64(a.Values), ok: true}
+			}
+		default:
+			return nil, kpi.Errorf(kpi.EINVALID, "metric kind %q cannot be computed", m.Kind)
+		}
+	}
+	return out, nil
+}
+
+func (ev *evaluator) formula(ctx context.Context, m kpi.Metric) ([]value, error) {
+	compiled := m.Compiled
+	if compiled == nil {
+		return nil, kpi.Errorf(kpi.EINVALID, "formula %q was not compiled; load the KPI file with kpi.LoadFile", m.Formula)
+	}
+
+	inputs := make(map[string][]value, len(compiled.Names()))
+	for _, name := range compiled.Names() {
+		vals, err := ev.name(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		inputs[name] = vals
+	}
+
+	out := make([]value, len(ev.intervals))
+	env := make(map[string]float64, len(inputs))
+	for i := range ev.intervals {
+		out[i] = value{ok: true}
+		for name, vals := range inputs {
+			if !vals[i].ok {
+				out[i] = value{reason: fmt.Sprintf("%s has no value", name)}
+				break
+			}
+			env[name] = vals[i].v
+		}
+		if !out[i].ok {
+			continue
+		}
+		v, ok, reason := compiled.Eval(env)
+		out[i] = value{v: v, ok: ok, reason: reason}
+	}
+	return out, nil
+}
+
+// name returns the values of a named metric or KPI, computing them once.
+func (ev *evaluator) name(ctx context.Context, name string) ([]value, error) {
+	if vals, ok := ev.named[name]; ok {
+		return vals, nil
+	}
+	m, ok := ev.defs.ResolveMetric(name)
+	if !ok {
+		return nil, kpi.Errorf(kpi.EINVALID, "formula uses %q, which is neither a metric nor a KPI", name)
+	}
+	vals, err := ev.metric(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	ev.named[name] = vals
+	return vals, nil
+}

@@ -1,0 +1,178 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/analysis"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+// Series computes the KPI id at grain over r. It returns an ENOTFOUND error
+// for an unknown KPI and EINVALID for a bad range.
+func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, grain timegrain.Grain, r Range) (*Series, error) {
+	k, err := defs.KPI(id)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := timegrain.ParseGrain(string(grain)); err != nil {
+		return nil, kpi.Errorf(kpi.EINVALID, "%v", err)
+	}
+
+	cal := defs.Workspace.Calendar()
+	from, to, err := e.span(ctx, cal, grain, r)
+	if err != nil {
+		return nil, err
+	}
+	periods := cal.Periods(grain, from, to)
+	if len(periods) > MaxPeriods {
+		return nil, kpi.Errorf(kpi.EINVALID, "the range from %s holds %d %s periods, more than %d; choose a coarser grain or a shorter range",
+			timegrain.DateOf(from), len(periods), grain, MaxPeriods)
+	}
+
+	// Each period is computed over [Start, Cutoff), and compared with the same
+	// elapsed span of the period before it.
+	intervals := make([]store.Interval, 0, 2*len(periods))
+	for _, p := range periods {
+		intervals = append(intervals, store.Interval{Start: p.Start, End: p.Cutoff})
+	}
+	for _, p := range periods {
+		prev := cal.Previous(grain, p.Start)
+		end := p.Start
+		if p.Partial {
+			end = earlier(prev.Add(p.Cutoff.Sub(p.Start)), p.Start)
+		}
+		intervals = append(intervals, store.Interval{Start: prev, End: end})
+	}
+
+	vals, err := newEvaluator(e.events, defs, intervals).metric(ctx, k.Metric)
+	if err != nil {
+		return nil, err
+	}
+
+	s := &Series{KPI: k.ID, Grain: grain, From: from, To: to, ChangeUnit: "%", Points: make([]Point, len(periods))}
+	if k.IsPercentage() {
+		s.ChangeUnit = "pp"
+	}
+	path, err := e.path(ctx, defs, k)
+	if err != nil {
+		return nil, err
+	}
+	if path != nil {
+		s.Baseline = &path.base
+		s.Goal = &path.goal
+	}
+
+	for i, p := range periods {
+		cur, prev := vals[i], vals[len(periods)+i]
+		pt := Point{Start: p.Start, End: p.End, Partial: p.Partial, Status: kpi.NoTarget}
+		if cur.ok {
+			pt.Value = ptr(cur.v)
+		} else {
+			pt.NoValueReason = cur.reason
+		}
+		if prev.ok {
+			pt.Previous = ptr(prev.v)
+		}
+		if cur.ok && prev.ok {
+			if c, ok := analysis.Change(cur.v, prev.v, k.IsPercentage()); ok {
+				pt.Change = ptr(c)
+			}
+		}
+
+		if path != nil {
+			expected := analysis.PathValue(path.base.Value, path.goal.Value, path.base.At, path.goal.At, p.Cutoff)
+			if k.Metric.Kind.Additive() {
+				expected *= grainShare(cal, k.Grain, p.Start, p.Cutoff)
+			}
+			pt.Target = ptr(expected)
+			if cur.ok {
+				pt.Status = analysis.Judge(cur.v, expected, k.Direction, k.Thresholds)
+			}
+		}
+		if !cur.ok {
+			pt.Status = kpi.NoData
+		}
+		s.Points[i] = pt
+	}
+	return s, nil
+}
+
+// targetPath is a KPI's straight path from its baseline to its target.
+type targetPath struct {
+	base PathPoint
+	goal PathPoint
+}
+
+// path returns k's path to its target, or nil when k has no target. Without
+// a baseline the path is flat at the target value. A baseline without a value
+// takes the KPI's value in the period of its grain containing the baseline
+// date.
+func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*targetPath, error) {
+	if k.Target == nil {
+		return nil, nil
+	}
+	cal := defs.Workspace.Calendar()
+	goalAt := cal.Next(timegrain.Day, k.Target.By.In(cal.Location)) // "by" a date means by its end
+
+	base := PathPoint{At: goalAt}
+	if k.Baseline != nil {
+		base.At = k.Baseline.Date.In(cal.Location)
+		if k.Baseline.Value != nil {
+			base.Value = *k.Baseline.Value
+		} else {
+			start := cal.Start(k.Grain, base.At)
+			vals, err := newEvaluator(e.events, defs, []store.Interval{{Start: start, End: cal.Next(k.Grain, start)}}).metric(ctx, k.Metric)
+			if err != nil {
+				return nil, err
+			}
+			if !vals[0].ok {
+				return nil, kpi.Errorf(kpi.EINVALID, "kpi %q: the baseline on %s has no value (%s); set baseline.value or another baseline.date", k.ID, k.Baseline.Date, vals[0].reason)
+			}
+			base.Value = vals[0].v
+		}
+	}
+
+	goal := PathPoint{At: goalAt}
+	switch {
+	case k.Target.Value != nil:
+		goal.Value = *k.Target.Value
+	case k.Target.Change != nil:
+		goal.Value = base.Value * (1 + *k.Target.Change)
+	}
+	if k.Baseline == nil {
+		base.Value = goal.Value
+	}
+	return &targetPath{base: base, goal: goal}, nil
+}
+
+// grainShare returns how many periods of grain g the span [start, end)
+// amounts to: the sum, over the periods of g it overlaps, of the overlapped
+// fraction. A day in a 31-day month is 1/31 of a month; a quarter is 3 months.
+func grainShare(cal timegrain.Calendar, g timegrain.Grain, start, end time.Time) float64 {
+	share := 0.0
+	for p := cal.Start(g, start); p.Before(end); p = cal.Next(g, p) {
+		next := cal.Next(g, p)
+		overlap := earlier(next, end).Sub(later(p, start))
+		share += float64(overlap) / float64(next.Sub(p))
+	}
+	return share
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func ptr(v float64) *float64 { return &v }
