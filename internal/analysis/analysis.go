@@ -12,6 +12,8 @@ import (
 // Change returns the change from previous to value: in percent, or in
 // percentage points when points is set (for KPIs whose unit is a percentage).
 // A relative change from 0 is undefined unless value is 0 too, so ok is false.
+// NOTE: points assumes values written in percent (40 for 40 %). A formula that
+// returns a fraction such as 0.4 gets changes 100 times too small.
 func Change(value, previous float64, points bool) (change float64, ok bool) {
 	if points {
 		return value - previous, true

@@ -33,7 +33,9 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 	}
 
 	// Each period is computed over [Start, Cutoff), and compared with the same
-	// elapsed span of the period before it.
+	// days and hours of the period before it. So 14 days and 12 hours into
+	// March is compared with 14 days and 12 hours into February, even though
+	// the DST change in March makes the first span an hour shorter.
 	intervals := make([]store.Interval, 0, 2*len(periods))
 	for _, p := range periods {
 		intervals = append(intervals, store.Interval{Start: p.Start, End: p.Cutoff})
@@ -42,7 +44,8 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		prev := cal.Previous(grain, p.Start)
 		end := p.Start
 		if p.Partial {
-			end = earlier(prev.Add(p.Cutoff.Sub(p.Start)), p.Start)
+			elapsed := wallClock(cal, p.Cutoff).Sub(wallClock(cal, p.Start))
+			end = earlier(fromWallClock(cal, wallClock(cal, prev).Add(elapsed)), p.Start)
 		}
 		intervals = append(intervals, store.Interval{Start: prev, End: end})
 	}
@@ -150,15 +153,42 @@ func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*
 
 // grainShare returns how many periods of grain g the span [start, end)
 // amounts to: the sum, over the periods of g it overlaps, of the overlapped
-// fraction. A day in a 31-day month is 1/31 of a month; a quarter is 3 months.
+// fraction. A day in a 31-day month is 1/31 of a month, also on a DST day of
+// 23 or 25 hours, because spans are measured in wall-clock time. A quarter
+// is 3 months.
 func grainShare(cal timegrain.Calendar, g timegrain.Grain, start, end time.Time) float64 {
 	share := 0.0
 	for p := cal.Start(g, start); p.Before(end); p = cal.Next(g, p) {
 		next := cal.Next(g, p)
-		overlap := earlier(next, end).Sub(later(p, start))
-		share += float64(overlap) / float64(next.Sub(p))
+		overlap := wallClock(cal, earlier(next, end)).Sub(wallClock(cal, later(p, start)))
+		share += float64(overlap) / float64(wallClock(cal, next).Sub(wallClock(cal, p)))
 	}
 	return share
+}
+
+// wallClock returns the date and clock reading of t in the calendar's time
+// zone as the same reading in UTC. The difference of two such instants counts
+// every calendar day as 24 hours, whatever DST does.
+func wallClock(cal timegrain.Calendar, t time.Time) time.Time {
+	local := t.In(calendarLocation(cal))
+	y, mo, d := local.Date()
+	h, mi, s := local.Clock()
+	return time.Date(y, mo, d, h, mi, s, local.Nanosecond(), time.UTC)
+}
+
+// fromWallClock is the inverse of wallClock: it reads w's UTC date and clock
+// as a time in the calendar's time zone.
+func fromWallClock(cal timegrain.Calendar, w time.Time) time.Time {
+	y, mo, d := w.Date()
+	h, mi, s := w.Clock()
+	return time.Date(y, mo, d, h, mi, s, w.Nanosecond(), calendarLocation(cal))
+}
+
+func calendarLocation(cal timegrain.Calendar) *time.Location {
+	if cal.Location == nil {
+		return time.UTC
+	}
+	return cal.Location
 }
 
 func earlier(a, b time.Time) time.Time {

@@ -18,13 +18,15 @@ type Point struct {
 	NoValueReason string   `json:"no_value_reason,omitempty"`
 
 	// Previous is the value of the period before. For a partial period it
-	// covers the same elapsed span of the period before, so that "month to
-	// date" is compared with the same days of the previous month.
+	// covers the same days and hours from the start of the period before, so
+	// that "month to date" is compared with the same days of the previous month.
 	Previous *float64 `json:"previous"`
 
 	// Change is the relative change from Previous in percent, or the
 	// difference in percentage points when the KPI's unit is a percentage
-	// (Series.ChangeUnit says which). It is nil when Previous is nil or 0.
+	// (Series.ChangeUnit names the unit). It is nil when Value or Previous is
+	// nil, and for a change in percent also when Previous is 0 and Value is
+	// not. From 0 to 0 the change is 0.
 	Change *float64 `json:"change"`
 
 	// Target is the value expected at the end of this period on the straight

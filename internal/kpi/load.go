@@ -161,7 +161,7 @@ func (l *loader) err(data []byte) error {
 			// The field itself may be absent; fall back to its nearest parent.
 			for path := p.path; path != "$" && path != ""; path = parentPath(path) {
 				if node := lookup(file, path); node != nil {
-					loc = fmt.Sprintf("%s:%d", l.path, node.GetToken().Position.Line)
+					loc = fmt.Sprintf("%s:%d", l.path, keyLine(file, node))
 					break
 				}
 			}
@@ -178,6 +178,18 @@ func (l *loader) err(data []byte) error {
 		lines = append(lines, sb.String())
 	}
 	return Errorf(EINVALID, "%s", strings.Join(lines, "\n"))
+}
+
+// keyLine returns the line of the key that node is the value of, or node's
+// own line when it is no mapping value. A block mapping's own line is that of
+// its first entry, one below the key that a missing field belongs under.
+func keyLine(file *ast.File, node ast.Node) int {
+	for _, doc := range file.Docs {
+		if mv, ok := ast.Parent(doc.Body, node).(*ast.MappingValueNode); ok && mv.Value == node {
+			return mv.Key.GetToken().Position.Line
+		}
+	}
+	return node.GetToken().Position.Line
 }
 
 func parentPath(path string) string {

@@ -319,7 +319,8 @@ func (l *loader) thresholds(path, id string, f *fileThresholds) Thresholds {
 	return th
 }
 
-// checkCycles rejects formulas that depend on themselves.
+// checkCycles rejects formulas that depend on themselves. The problem is
+// reported at the formula of the metric or KPI where the cycle starts.
 func (l *loader) checkCycles(defs *Definitions) {
 	const (
 		unvisited = iota
@@ -327,6 +328,15 @@ func (l *loader) checkCycles(defs *Definitions) {
 		done
 	)
 	state := map[string]int{}
+
+	type location struct{ path, kpi, field string }
+	formulaAt := make(map[string]location, len(defs.Metrics)+len(defs.KPIs))
+	for name := range defs.Metrics {
+		formulaAt[name] = location{"$.metrics." + name + ".formula", "", "metrics." + name + ".formula"}
+	}
+	for i, k := range defs.KPIs {
+		formulaAt[k.ID] = location{fmt.Sprintf("$.kpis[%d].metric.formula", i), k.ID, "metric.formula"}
+	}
 
 	var visit func(name string, chain []string) bool
 	visit = func(name string, chain []string) bool {
@@ -336,7 +346,8 @@ func (l *loader) checkCycles(defs *Definitions) {
 		}
 		switch state[name] {
 		case visiting:
-			l.addf("$", "", "formula", "formulas refer to each other in a cycle: %s", strings.Join(append(chain, name), " -> "))
+			at := formulaAt[name]
+			l.addf(at.path, at.kpi, at.field, "formulas refer to each other in a cycle: %s", strings.Join(append(chain, name), " -> "))
 			return false
 		case done:
 			return true

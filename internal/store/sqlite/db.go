@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -23,6 +24,11 @@ var migrations embed.FS
 // workspaceID is the one workspace until accounts and workspaces arrive.
 // TODO: take the workspace from the caller once workspaces exist.
 const workspaceID = 1
+
+// uriPathEscaper percent-encodes the characters that end or change the path
+// of an SQLite URI filename. Unescaped, a directory named "C# projects" would
+// make SQLite open the file "C" in its parent.
+var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 // DB is an open Northstar database.
 type DB struct {
@@ -43,7 +49,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
+	dsn := "file:" + uriPathEscaper.Replace(path) + "?" + q.Encode()
 
 	sqlDB, err := sql.Open("sqlite", dsn)
 	if err != nil {
