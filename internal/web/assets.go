@@ -30,7 +30,7 @@ func chartLibraryBundled() bool {
 func assetHandler() http.Handler {
 	sub, err := fs.Sub(assetFS, "assets")
 	if err != nil {
-		panic(err) // the directory is embedded, so this cannot fail
+		panic(err) // fs.Sub fails only for an invalid name, and "assets" is valid
 	}
 	return http.StripPrefix("/assets/", http.FileServerFS(sub))
 }

@@ -15,8 +15,8 @@ import (
 )
 
 // SeriesComputer computes a KPI's series. Series returns a *kpi.Error with
-// code kpi.ENOTFOUND for an unknown KPI id and kpi.EINVALID for a bad range;
-// any other error is internal. A zero Range asks for the default range.
+// code kpi.ENOTFOUND for an unknown KPI id and kpi.EINVALID for a bad range.
+// Any other error is internal. A zero Range selects the default range.
 type SeriesComputer interface {
 	Series(ctx context.Context, defs *kpi.Definitions, id string, grain timegrain.Grain, r engine.Range) (*engine.Series, error)
 }
@@ -51,7 +51,7 @@ type Server struct {
 	templates map[string]*template.Template
 	assets    http.Handler
 	assetTags map[string]string // entity tags of the embedded assets by path
-	chartLib  bool // whether the ECharts bundle is embedded
+	chartLib  bool              // whether the ECharts bundle is embedded
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the

@@ -1,0 +1,206 @@
+package web
+
+import (
+	"math"
+	"net/url"
+
+	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+// This file turns series into the formatted values that the page templates
+// show, so that the templates only lay them out.
+
+// statusView shows a status in words, with a symbol and a CSS class for its
+// colour, so that colour is never the only signal.
+type statusView struct {
+	Class string
+	Label string
+	Icon  string
+}
+
+func newStatusView(st kpi.Status) statusView {
+	v := statusView{Class: "status-" + string(st), Label: st.Label()}
+	switch st {
+	case kpi.OnTrack:
+		v.Icon = "✓"
+	case kpi.AtRisk:
+		v.Icon = "!"
+	case kpi.OffTrack:
+		v.Icon = "✕"
+	case kpi.NoData:
+		v.Icon = "–"
+	default:
+		v.Class = "status-" + string(kpi.NoTarget)
+		v.Icon = "○"
+	}
+	return v
+}
+
+// changeView shows a period-over-period change, "↑ +12.5%", with what it is
+// compared against. Class marks the change as good or bad for the KPI.
+type changeView struct {
+	Arrow    string
+	Text     string
+	Compared string
+	Class    string
+}
+
+// newChangeView describes the change of p, or returns nil when p has none.
+func newChangeView(p *engine.Point, changeUnit string, g timegrain.Grain, dir kpi.Direction) *changeView {
+	if p == nil || p.Change == nil {
+		return nil
+	}
+	c := *p.Change
+
+	v := &changeView{Arrow: changeArrow(c), Text: formatChange(c, changeUnit), Class: "change-flat"}
+	if formatNumber(c) == "0" {
+		v.Arrow = changeArrow(0)
+	}
+	if p.Partial {
+		v.Compared = "vs the same part of the previous " + string(g)
+	} else {
+		v.Compared = "vs the previous " + string(g)
+	}
+
+	switch {
+	case v.Arrow == changeArrow(0):
+	case (c > 0) == (dir != kpi.Down):
+		v.Class = "change-good"
+	default:
+		v.Class = "change-bad"
+	}
+	return v
+}
+
+// progressView shows how far a KPI has come from its baseline to its target.
+type progressView struct {
+	Percent int
+	Text    string
+}
+
+// newProgressView describes series' progress, or returns nil when the KPI
+// has no target or no current value.
+func newProgressView(k *kpi.KPI, series *engine.Series) *progressView {
+	f := series.Progress()
+	if f == nil {
+		return nil
+	}
+
+	pct := int(math.Floor(*f * 100))
+	text := formatNumber(float64(pct)) + "% of the way from " + formatValue(&series.Baseline.Value, k.Unit) +
+		" to " + formatValue(&series.Goal.Value, k.Unit)
+	if k.Target != nil && !k.Target.By.IsZero() {
+		text += " by " + k.Target.By.String()
+	}
+	return &progressView{Percent: pct, Text: text}
+}
+
+// kpiCard is the summary of one KPI: its latest value, change, progress and
+// status. The dashboard shows one per KPI, and the KPI page shows one on top.
+type kpiCard struct {
+	ID          string
+	Name        string
+	Description string
+	Owner       string
+	Href        string
+
+	HasValue     bool
+	Value        string
+	Period       string // the latest period, "Mar 2026"
+	PartialLabel string // "month to date" when the latest period is not over
+
+	Change   *changeView
+	Progress *progressView
+	Status   statusView
+
+	ChartKey string // the sparkline's key in the page's chart data; "" for none
+	Error    string // the reason the series could not be computed
+}
+
+// newKPICard summarises k's series. When seriesErr is not nil the card shows
+// the error's message instead.
+func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
+	c := kpiCard{
+		ID:          k.ID,
+		Name:        k.Name,
+		Description: k.Description,
+		Owner:       k.Owner,
+		Href:        "/kpis/" + url.PathEscape(k.ID),
+		Value:       noValue,
+		Status:      newStatusView(kpi.NoData),
+	}
+	if c.Name == "" {
+		c.Name = k.ID
+	}
+	if seriesErr != nil {
+		c.Error = kpi.ErrorMessage(seriesErr)
+		return c
+	}
+
+	p := series.Latest()
+	if p == nil {
+		return c
+	}
+	c.HasValue = p.Value != nil
+	c.Value = formatValue(p.Value, k.Unit)
+	c.Period = formatPeriod(p.Start, series.Grain)
+	if p.Partial {
+		c.PartialLabel = partialLabel(series.Grain)
+	}
+	c.Change = newChangeView(p, series.ChangeUnit, series.Grain, k.Direction)
+	c.Progress = newProgressView(k, series)
+	c.Status = newStatusView(p.Status)
+	return c
+}
+
+// chartSpec is one chart's data for app.js. Only the last point of a series
+// can be partial: the period that contains now or the end of the range.
+type chartSpec struct {
+	Kind         string     `json:"kind"` // "sparkline" or "series"
+	Name         string     `json:"name"`
+	Unit         string     `json:"unit"`
+	Labels       []string   `json:"labels"`
+	Values       []*float64 `json:"values"`
+	Targets      []*float64 `json:"targets,omitempty"`
+	Partial      bool       `json:"partial"`
+	PartialLabel string     `json:"partial_label,omitempty"`
+}
+
+// newChartSpec returns the chart data of series. A sparkline carries no
+// target path.
+func newChartSpec(kind string, k *kpi.KPI, series *engine.Series) chartSpec {
+	spec := chartSpec{
+		Kind:   kind,
+		Name:   k.Name,
+		Unit:   k.Unit,
+		Labels: make([]string, len(series.Points)),
+		Values: make([]*float64, len(series.Points)),
+	}
+	if spec.Name == "" {
+		spec.Name = k.ID
+	}
+
+	hasTarget := false
+	for _, p := range series.Points {
+		hasTarget = hasTarget || p.Target != nil
+	}
+	if hasTarget && kind == "series" {
+		spec.Targets = make([]*float64, len(series.Points))
+	}
+
+	for i, p := range series.Points {
+		spec.Labels[i] = formatPeriod(p.Start, series.Grain)
+		spec.Values[i] = p.Value
+		if spec.Targets != nil {
+			spec.Targets[i] = p.Target
+		}
+	}
+
+	if p := series.Latest(); p != nil && p.Partial {
+		spec.Partial = true
+		spec.PartialLabel = partialLabel(series.Grain)
+	}
+	return spec
+}
