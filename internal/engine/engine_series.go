@@ -64,8 +64,10 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		return nil, err
 	}
 	if path != nil {
-		s.Baseline = &path.base
 		s.Goal = &path.goal
+		if k.Baseline != nil {
+			s.Baseline = &path.base
+		}
 	}
 
 	for i, p := range periods {
@@ -85,7 +87,9 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 			}
 		}
 
-		if path != nil {
+		// The path starts at the baseline: a period that starts on or before
+		// the baseline date has no target yet.
+		if path != nil && p.Start.After(path.base.At) {
 			expected := analysis.PathValue(path.base.Value, path.goal.Value, path.base.At, path.goal.At, p.Cutoff)
 			if k.Metric.Kind.Additive() {
 				expected *= grainShare(cal, k.Grain, p.Start, p.Cutoff)
@@ -110,7 +114,7 @@ type targetPath struct {
 }
 
 // path returns k's path to its target, or nil when k has no target. Without
-// a baseline the path is flat at the target value. A baseline without a value
+// a baseline the path is flat at the target value from the start of time. A baseline without a value
 // takes the KPI's value in the period of its grain containing the baseline
 // date.
 func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*targetPath, error) {
@@ -120,7 +124,7 @@ func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*
 	cal := defs.Workspace.Calendar()
 	goalAt := cal.Next(timegrain.Day, k.Target.By.In(cal.Location)) // "by" a date means by its end
 
-	base := PathPoint{At: goalAt}
+	base := PathPoint{}
 	if k.Baseline != nil {
 		base.At = k.Baseline.Date.In(cal.Location)
 		if k.Baseline.Value != nil {

@@ -445,20 +445,22 @@ func TestSeriesAbsoluteTarget(t *testing.T) {
 	s := series(t, e, defs, "orders_path", timegrain.Month, "2025-12-01", "2026-02-28")
 
 	// The path runs from 3 on 2025-12-01 to 6 at the end of 2026-02-28: 90
-	// days with no DST change in New York. Each month is judged at its end.
+	// days with no DST change in New York. Each month is judged at its end,
+	// except December, which starts on the baseline date and has no target.
 	tests := []struct {
-		value, target float64
-		status        kpi.Status
+		value  float64
+		target *float64
+		status kpi.Status
 	}{
-		{0, 3 + 3*31.0/90, kpi.OffTrack}, // 100 % short
-		{5, 3 + 3*62.0/90, kpi.OnTrack},  // 1.3 % short of 5.0667
-		{2, 6, kpi.AtRisk},               // 66.7 % short, within off_track: 70%
+		{0, nil, kpi.NoTarget},
+		{5, v(3 + 3*62.0/90), kpi.OnTrack}, // 1.3 % short of 5.0667
+		{2, v(6), kpi.AtRisk},              // 66.7 % short, within off_track: 70%
 	}
 	checkPath(t, s, 3, ny(t, "2025-12-01 00:00"), 6, ny(t, "2026-03-01 00:00"))
 	for i, tt := range tests {
 		p := s.Points[i]
 		checkFloat(t, fmt.Sprintf("point %d value", i), p.Value, v(tt.value))
-		checkFloat(t, fmt.Sprintf("point %d target", i), p.Target, v(tt.target))
+		checkFloat(t, fmt.Sprintf("point %d target", i), p.Target, tt.target)
 		if p.Status != tt.status {
 			t.Errorf("point %d status = %s, want %s", i, p.Status, tt.status)
 		}
@@ -473,19 +475,19 @@ func TestSeriesRelativeTarget(t *testing.T) {
 	// The baseline is January's revenue, 150, at 2026-01-01; +20 % is 180 at
 	// the end of 2026-02-28, 59 days later.
 	checkPath(t, s, 150, ny(t, "2026-01-01 00:00"), 180, ny(t, "2026-03-01 00:00"))
-	janTarget := 150 + 30*31.0/59 // 165.76: 150 is 9.5 % short
 	tests := []struct {
-		value, target float64
-		status        kpi.Status
+		value  float64
+		target *float64
+		status kpi.Status
 	}{
-		{0, 150, kpi.OffTrack}, // before the baseline date the path is the baseline
-		{150, janTarget, kpi.AtRisk},
-		{100, 180, kpi.OffTrack},
+		{0, nil, kpi.NoTarget},      // before the baseline date there is no target
+		{150, nil, kpi.NoTarget},    // January starts on the baseline date
+		{100, v(180), kpi.OffTrack}, // February is judged at its end
 	}
 	for i, tt := range tests {
 		p := s.Points[i]
 		checkFloat(t, fmt.Sprintf("point %d value", i), p.Value, v(tt.value))
-		checkFloat(t, fmt.Sprintf("point %d target", i), p.Target, v(tt.target))
+		checkFloat(t, fmt.Sprintf("point %d target", i), p.Target, tt.target)
 		if p.Status != tt.status {
 			t.Errorf("point %d status = %s, want %s", i, p.Status, tt.status)
 		}

@@ -47,8 +47,8 @@ type Series struct {
 	ChangeUnit string          `json:"change_unit"` // "%" or "pp"
 	Points     []Point         `json:"points"`
 
-	// Baseline and Goal describe the KPI's path to its target; both are nil
-	// when the KPI has no target.
+	// Baseline and Goal describe the KPI's path to its target. Goal is nil
+	// when the KPI has no target, and Baseline when it has no baseline.
 	Baseline *PathPoint `json:"baseline"`
 	Goal     *PathPoint `json:"goal"`
 }
