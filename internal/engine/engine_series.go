@@ -95,7 +95,10 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 				expected *= grainShare(cal, k.Grain, p.Start, p.Cutoff)
 			}
 			pt.Target = ptr(expected)
-			if cur.ok {
+			switch {
+			case p.Partial && !k.Metric.Kind.Additive():
+				pt.Status = kpi.Pending
+			case cur.ok:
 				pt.Status = analysis.Judge(cur.v, expected, k.Direction, k.Thresholds)
 			}
 		}

@@ -571,6 +571,24 @@ func TestSeriesProRatedStatus(t *testing.T) {
 	}
 }
 
+func TestSeriesPendingPartialPeriod(t *testing.T) {
+	e, defs := newEngine(t, "monday", ny(t, "2026-02-11 21:00"), shopOrders)
+
+	s := series(t, e, defs, "buyers_target", timegrain.Month, "2026-01-01", "2026-02-28")
+
+	// January: alice, bob and carol bought, 3 against 4 is 25 % short.
+	if got := s.Points[0].Status; got != kpi.OffTrack {
+		t.Errorf("January status = %s, want %s", got, kpi.OffTrack)
+	}
+	// February is not over, and unique users cannot be pro-rated.
+	if got := s.Points[1].Status; got != kpi.Pending {
+		t.Errorf("February status = %s, want %s", got, kpi.Pending)
+	}
+	if got := s.Status(); got != kpi.OffTrack {
+		t.Errorf("series status = %s, want January's %s", got, kpi.OffTrack)
+	}
+}
+
 func TestSeriesErrors(t *testing.T) {
 	now := ny(t, "2026-02-11 21:00")
 	e, defs := newEngine(t, "monday", now, shopOrders)

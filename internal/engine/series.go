@@ -67,6 +67,17 @@ func (s *Series) Latest() *Point {
 	return &s.Points[len(s.Points)-1]
 }
 
+// Status returns the KPI's current status: that of the latest point, or,
+// when the latest point is pending, that of the point before it.
+func (s *Series) Status() kpi.Status {
+	for i := len(s.Points) - 1; i >= 0; i-- {
+		if st := s.Points[i].Status; st != kpi.Pending {
+			return st
+		}
+	}
+	return kpi.NoData
+}
+
 // Progress returns how far the latest value has come from the baseline to the
 // target, as a fraction clamped to [0, 1], or nil when it cannot be computed.
 func (s *Series) Progress() *float64 {

@@ -17,6 +17,10 @@ const TimestampForms = "YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS[.fraction]] with 'T' or
 	"YYYY/M/D [H:MM[:SS]], D.M.YYYY [H:MM[:SS]], or Unix time in seconds (9 or 10 digits) " +
 	"or milliseconds (12 or 13 digits)"
 
+// timestampHint is the short list of TimestampForms for bad-row messages,
+// which may repeat many times.
+const timestampHint = "YYYY-MM-DD [HH:MM[:SS]], RFC 3339, M/D/YYYY, D.M.YYYY or Unix seconds"
+
 // Layouts for time.ParseInLocation, grouped by the separator that follows the
 // first run of digits. Seconds may carry a fraction even where the layout has
 // none, because time.Parse accepts one after the seconds field.
@@ -146,6 +150,9 @@ func parseUnixTime(s string) (time.Time, error) {
 // property, for error messages and help text.
 const NumberForms = "a decimal such as 1234.5, -3, 1.5e3 or $1,234.50: an optional sign, " +
 	"an optional leading $, € or £, commas only between groups of three digits, and a point as decimal separator"
+
+// numberHint is the short form of NumberForms for bad-row messages.
+const numberHint = "a decimal such as 1234.5, -3 or $1,234.50"
 
 // currencySymbols are the leading symbols that parseNumber drops.
 var currencySymbols = []string{"$", "€", "£"}

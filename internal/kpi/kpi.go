@@ -178,6 +178,11 @@ const (
 	OffTrack Status = "off_track"
 	NoData   Status = "no_data"   // the period has no value
 	NoTarget Status = "no_target" // the KPI has no target to judge against
+
+	// Pending marks a period that is not over, of a KPI whose value cannot be
+	// pro-rated (unique users, averages, formulas): the users of a whole month
+	// cannot be compared with those of its first week. It is judged when it ends.
+	Pending Status = "pending"
 )
 
 // Label returns the status as words for people.
@@ -191,6 +196,8 @@ func (s Status) Label() string {
 		return "off track"
 	case NoData:
 		return "no data"
+	case Pending:
+		return "in progress"
 	default:
 		return "no target"
 	}

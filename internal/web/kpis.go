@@ -190,7 +190,7 @@ func newSummaryJSON(series *engine.Series) *summaryJSON {
 	sum.PeriodStart, sum.PeriodEnd = &p.Start, &p.End
 	sum.Value, sum.Previous, sum.Change = p.Value, p.Previous, p.Change
 	sum.Target = p.Target
-	sum.Status = p.Status
+	sum.Status = series.Status()
 	sum.Partial = p.Partial
 	sum.Progress = series.Progress()
 	return sum

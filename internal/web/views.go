@@ -31,6 +31,9 @@ func newStatusView(st kpi.Status) statusView {
 		v.Icon = "✕"
 	case kpi.NoData:
 		v.Icon = "–"
+	case kpi.Pending:
+		v.Class = "status-" + string(kpi.NoData)
+		v.Icon = "…"
 	default:
 		v.Class = "status-" + string(kpi.NoTarget)
 		v.Icon = "○"
@@ -151,7 +154,7 @@ func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
 	}
 	c.Change = newChangeView(p, series.ChangeUnit, series.Grain, k.Direction)
 	c.Progress = newProgressView(k, series)
-	c.Status = newStatusView(p.Status)
+	c.Status = newStatusView(series.Status())
 	return c
 }
 

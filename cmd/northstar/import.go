@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	_ "time/tzdata" // lets --time-zone work on systems without a zoneinfo database
+
+	"github.com/spf13/cobra"
+
+	"github.com/northstar-kpi/northstar/internal/ingest"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+)
+
+func newImportCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "import FORMAT FILE [flags]",
+		Short: "Import events from a file",
+		Long:  "Import events from a file into the database. The only format so far is csv; see northstar import csv --help.",
+		RunE: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return &usageError{errors.New("name the format to import, as in northstar import csv FILE")}
+			}
+			return &usageError{fmt.Errorf("unknown import format %q (the only format is csv)", args[0])}
+		},
+	}
+	cmd.AddCommand(newImportCSVCmd(g))
+	return cmd
+}
+
+const importCSVHelp = `Import one event per data row of a CSV file into the database (--db).
+
+The first row must be a header. --time, --user and the columns of --prop are
+header names, matched exactly or, failing that, ignoring case and surrounding
+spaces. If a column is missing, the command lists the header and imports
+nothing.
+
+Accepted timestamps (surrounding spaces are ignored):
+  2009-01-11                    a date alone is midnight in --time-zone
+  2009-01-11 14:03[:05[.123]]   a date and time, with a space or a T between
+  2009-01-11T14:03:05Z          with an offset (Z, +01:00, +0100 or +01), which
+                                takes precedence over --time-zone
+  1/11/2009 [14:03[:05]]        US order, month first; also 2:03 PM
+  2009/1/11 [14:03[:05]]        year first
+  11.01.2009 [14:03[:05]]       European order, day first
+  1231632180                    Unix seconds (9 or 10 digits), or milliseconds
+                                (12 or 13 digits)
+Timestamps are stored in UTC.
+
+A :number property is stored as a number. It may have a sign, a leading $, €
+or £, and commas between groups of three digits; the decimal separator is a
+point, so "12,5" is a bad row and not 125. Other properties are stored as
+text. An empty cell leaves the property unset. The user ID is stored without
+surrounding spaces.
+
+A row with the wrong number of fields, a bad timestamp, an empty user ID or a
+bad number is a bad row. Bad rows are skipped and reported with their line
+number (the first 20 are listed), and the other rows are imported. With
+--strict, the first bad row stops the command before anything is imported.
+
+Each row is identified by the event name, its cells and how many identical
+rows come before it in the file. Importing the same file again, or the file
+with rows appended, skips the rows already imported and counts them as
+duplicates. Two identical rows in one file are both imported. A re-import
+with other --time, --user, --prop or --time-zone flags does not change the
+rows that are already stored.`
+
+func newImportCSVCmd(g *globals) *cobra.Command {
+	var (
+		eventName, timeColumn, userColumn, zoneName string
+		propSpecs                                   []string
+		strict                                      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "csv FILE --event NAME --time COLUMN --user COLUMN [--prop NAME=COLUMN[:number]]... [--strict] [--time-zone ZONE] [--db PATH]",
+		Short: "Import one event per row of a CSV file",
+		Long:  importCSVHelp,
+		// The Use line lists every flag already.
+		DisableFlagsInUseLine: true,
+		Example: `  northstar import csv relay-foods-orders.csv --event order_placed \
+      --time OrderDate --user UserId --prop revenue=TotalCharges:number`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return &usageError{fmt.Errorf("import csv takes one FILE, got %d arguments", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := csvImportOptions(eventName, timeColumn, userColumn, zoneName, propSpecs)
+			if err != nil {
+				return err
+			}
+			opts.Strict = strict
+			if isTerminal(g.stderr) {
+				opts.Progress = g.stderr
+			}
+			return runImportCSV(cmd.Context(), g, args[0], opts)
+		},
+	}
+
+	f := cmd.Flags()
+	f.StringVar(&eventName, "event", "", "`NAME` of the event that each row records (required)")
+	f.StringVar(&timeColumn, "time", "", "header name of the `COLUMN` with the event time (required)")
+	f.StringVar(&userColumn, "user", "", "header name of the `COLUMN` with the user ID (required)")
+	f.StringArrayVar(&propSpecs, "prop", nil, "store a column as an event property, written `NAME=COLUMN[:number]`; :number stores it as a number (repeatable)")
+	f.BoolVar(&strict, "strict", false, "stop at the first bad row and import nothing, instead of skipping bad rows")
+	f.StringVar(&zoneName, "time-zone", "UTC", "IANA time `ZONE`, such as Europe/Berlin, of timestamps without an offset")
+	return cmd
+}
+
+// csvImportOptions checks the flags of import csv and converts them to options.
+func csvImportOptions(eventName, timeColumn, userColumn, zoneName string, propSpecs []string) (ingest.CSVOptions, error) {
+	var missing []string
+	for _, f := range []struct{ flag, value string }{
+		{"--event NAME", eventName},
+		{"--time COLUMN", timeColumn},
+		{"--user COLUMN", userColumn},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			missing = append(missing, f.flag)
+		}
+	}
+	if len(missing) > 0 {
+		return ingest.CSVOptions{}, &usageError{fmt.Errorf("missing required flags: %s", strings.Join(missing, ", "))}
+	}
+
+	var props []ingest.PropMapping
+	for _, spec := range propSpecs {
+		p, err := ingest.ParsePropMapping(spec)
+		if err != nil {
+			return ingest.CSVOptions{}, &usageError{fmt.Errorf("invalid --prop: %s", kpi.ErrorMessage(err))}
+		}
+		props = append(props, p)
+	}
+
+	loc, err := time.LoadLocation(zoneName)
+	if err != nil {
+		return ingest.CSVOptions{}, &usageError{fmt.Errorf("--time-zone %q is not a known time zone (want an IANA name such as Europe/Berlin, or UTC)", zoneName)}
+	}
+
+	return ingest.CSVOptions{
+		Event:      eventName,
+		TimeColumn: timeColumn,
+		UserColumn: userColumn,
+		Props:      props,
+		Location:   loc,
+		Now:        time.Now,
+	}, nil
+}
+
+// runImportCSV imports the CSV file at path and prints the summary.
+func runImportCSV(ctx context.Context, g *globals, path string, opts ingest.CSVOptions) error {
+	file, err := openInputFile(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+
+	events := &lazyEventStore{path: g.dbPath}
+	summary, err := ingest.ImportCSV(ctx, file, opts, events)
+	if closeErr := events.Close(); err == nil && closeErr != nil {
+		err = fmt.Errorf("close database %s: %w", g.dbPath, closeErr)
+	}
+
+	for _, row := range summary.BadRows {
+		fmt.Fprintf(g.stderr, "skipped %s\n", row)
+	}
+	if more := summary.Skipped - len(summary.BadRows); more > 0 {
+		fmt.Fprintf(g.stderr, "skipped %d more bad rows\n", more)
+	}
+
+	if err != nil {
+		if summary.Imported > 0 {
+			fmt.Fprintf(g.stderr, "%d rows were imported before the error; running the same import again skips them as duplicates\n", summary.Imported)
+		}
+		return err
+	}
+
+	fmt.Fprintf(g.stdout, "%s: %d rows read, %d imported, %d duplicates, %d skipped\n",
+		filepath.Base(path), summary.RowsRead, summary.Imported, summary.Duplicates, summary.Skipped)
+	return nil
+}
+
+// openInputFile opens the file to import, with errors that name it.
+func openInputFile(path string) (*os.File, error) {
+	file, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, kpi.Errorf(kpi.ENOTFOUND, "file %s does not exist", path)
+	}
+	if err != nil {
+		return nil, kpi.Errorf(kpi.EINVALID, "cannot open %s: %v", path, err)
+	}
+
+	info, err := file.Stat()
+	if err == nil && info.IsDir() {
+		file.Close()
+		return nil, kpi.Errorf(kpi.EINVALID, "%s is a directory; name a CSV file", path)
+	}
+	return file, nil
+}
+
+// isTerminal reports whether w is a terminal, or another character device
+// such as /dev/null. The import writes its progress line only there.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// lazyEventStore opens the database at the first insert, so that an import
+// that stops at the header, or at a bad row with --strict, creates no
+// database file.
+type lazyEventStore struct {
+	path string
+	db   *sqlite.DB
+}
+
+var _ ingest.EventWriter = (*lazyEventStore)(nil)
+
+// InsertEvents opens the database if needed and inserts events into it.
+func (s *lazyEventStore) InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error) {
+	if s.db == nil {
+		db, err := sqlite.Open(ctx, s.path)
+		if err != nil {
+			return store.InsertResult{}, err
+		}
+		s.db = db
+	}
+	return s.db.InsertEvents(ctx, events)
+}
+
+// Close closes the database if it was opened.
+func (s *lazyEventStore) Close() error {
+	if s.db == nil {
+		return nil
+	}
+	return s.db.Close()
+}
