@@ -207,7 +207,9 @@ func TestServeKPIList(t *testing.T) {
 	if s.Status != "at_risk" {
 		t.Errorf("signups status = %s, want at_risk", s.Status)
 	}
-	checkValue(t, "signups progress (the value equals the baseline)", s.Progress, 0)
+	// Progress uses the latest complete day, 2026-03-09, with 3 signups
+	// (u3, u4, u5): (3 - 2) / (10 - 2) of the way.
+	checkValue(t, "signups progress", s.Progress, 0.125)
 
 	// Revenue this month until now is 200 + 25.25.
 	r := list.KPIs[1].Summary

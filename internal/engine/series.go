@@ -78,11 +78,21 @@ func (s *Series) Status() kpi.Status {
 	return kpi.NoData
 }
 
-// Progress returns how far the latest value has come from the baseline to the
-// target, as a fraction clamped to [0, 1], or nil when it cannot be computed.
+// Progress returns how far the KPI has come from the baseline to the target,
+// as a fraction clamped to [0, 1], or nil when it cannot be computed. It uses
+// the latest complete period, because the value of a period so far (a month
+// to date) is not comparable with a target for the whole period.
 func (s *Series) Progress() *float64 {
-	p := s.Latest()
-	if p == nil || p.Value == nil || s.Baseline == nil || s.Goal == nil || s.Goal.Value == s.Baseline.Value {
+	if s.Baseline == nil || s.Goal == nil || s.Goal.Value == s.Baseline.Value {
+		return nil
+	}
+	var p *Point
+	for i := len(s.Points) - 1; i >= 0 && p == nil; i-- {
+		if !s.Points[i].Partial {
+			p = &s.Points[i]
+		}
+	}
+	if p == nil || p.Value == nil {
 		return nil
 	}
 	f := (*p.Value - s.Baseline.Value) / (s.Goal.Value - s.Baseline.Value)

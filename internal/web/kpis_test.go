@@ -105,7 +105,8 @@ func TestKPIList(t *testing.T) {
 	if s.PeriodStart != "2026-03-10T00:00:00Z" {
 		t.Errorf("signups summary period_start = %s, want 2026-03-10T00:00:00Z", s.PeriodStart)
 	}
-	// From the baseline 10 to the goal 100, the latest value 40 is a third of the way.
+	// From the baseline 10 to the goal 2,980, the latest complete day (1,000)
+	// is a third of the way; the partial day does not count.
 	if s.Progress == nil || math.Abs(*s.Progress-1.0/3) > 1e-9 {
 		t.Errorf("signups progress = %v, want 1/3", s.Progress)
 	}
@@ -231,8 +232,8 @@ func TestKPISeries(t *testing.T) {
 	if !body.Points[2].Partial {
 		t.Error("last point is not partial")
 	}
-	if body.Goal == nil || body.Goal.Value != 100 {
-		t.Errorf("goal = %+v, want 100", body.Goal)
+	if body.Goal == nil || body.Goal.Value != 2980 {
+		t.Errorf("goal = %+v, want 2980", body.Goal)
 	}
 }
 

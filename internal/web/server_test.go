@@ -120,7 +120,7 @@ func testSeries() map[string]*engine.Series {
 		"signups": {
 			KPI: "signups", Grain: timegrain.Day, From: day(2026, 3, 8), To: testNow, ChangeUnit: "%",
 			Baseline: &engine.PathPoint{Value: 10, At: day(2026, 1, 1)},
-			Goal:     &engine.PathPoint{Value: 100, At: day(2027, 1, 1)},
+			Goal:     &engine.PathPoint{Value: 2980, At: day(2027, 1, 1)},
 			Points: []engine.Point{
 				{Start: day(2026, 3, 8), End: day(2026, 3, 9), Value: fptr(1250), Previous: fptr(1000), Change: fptr(25), Target: fptr(1200), Status: kpi.OnTrack},
 				{Start: day(2026, 3, 9), End: day(2026, 3, 10), Value: fptr(1000), Previous: fptr(1250), Change: fptr(-20), Target: fptr(1210), Status: kpi.OffTrack},
