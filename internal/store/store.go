@@ -55,3 +55,43 @@ type Span struct {
 	Last  time.Time
 	Empty bool
 }
+
+// Identify records traits of a user, from a Segment identify call or a
+// PostHog $identify or $set. Traits are merged into the stored ones, key by
+// key, the newer value winning.
+type Identify struct {
+	DistinctID string
+	Traits     map[string]any
+	Timestamp  time.Time
+}
+
+// Alias merges two ids of one person, from a Segment alias call or a PostHog
+// $create_alias or $identify with an anonymous id: PreviousID (often an
+// anonymous id) becomes another name of DistinctID. After it, both ids map to
+// one dense user id, and events stored under either count as one user.
+type Alias struct {
+	PreviousID string
+	DistinctID string
+	Timestamp  time.Time
+}
+
+// Measurement is one value of a series that does not come from events, such
+// as the ad spend of a day.
+type Measurement struct {
+	Series     string
+	Timestamp  time.Time
+	Value      float64
+	Dimensions map[string]string
+	Source     string
+	MessageID  string // unique per Source, like an event's
+}
+
+// WriteKey is a credential that lets one source send events and nothing
+// else. Only a hash of the secret is stored; the secret is shown once.
+type WriteKey struct {
+	ID        int64
+	Name      string // the source name stored on the events sent with the key
+	Prefix    string // the first characters of the secret, to recognise it in lists
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
