@@ -12,6 +12,10 @@ const (
 	ENOTFOUND = "not_found" // the named thing does not exist
 	ECONFLICT = "conflict"  // the change clashes with existing data
 	EINTERNAL = "internal"  // a bug or a failed dependency
+
+	EUNAUTHORIZED = "unauthorized"           // credentials are missing, unknown or revoked
+	ETOOLARGE     = "too_large"              // a body, batch or item exceeds a limit
+	EUNSUPPORTED  = "unsupported_media_type" // the request's content type or encoding cannot be read
 )
 
 // Error is an application error with a code and a message meant for the user.
