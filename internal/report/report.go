@@ -147,18 +147,22 @@ func Value(v *float64, unit string) string {
 	if math.Abs(*v) >= 1000 || *v == math.Trunc(*v) {
 		digits = 0
 	}
-	s := groupThousands(strconv.FormatFloat(*v, 'f', digits, 64))
+	sign := ""
+	if *v < 0 {
+		sign = "−"
+	}
+	s := groupThousands(strconv.FormatFloat(math.Abs(*v), 'f', digits, 64))
 	switch strings.ToUpper(unit) {
 	case "USD":
-		return "$" + s
+		return sign + "$" + s
 	case "EUR":
-		return "€" + s
+		return sign + "€" + s
 	case "GBP":
-		return "£" + s
+		return sign + "£" + s
 	case "%", "PERCENT":
-		return s + "%"
+		return sign + s + "%"
 	}
-	return s
+	return sign + s
 }
 
 // Change formats a change in percent or percentage points with its sign.
@@ -176,11 +180,9 @@ func Change(v *float64, unit string) string {
 	return s
 }
 
+// groupThousands puts commas between groups of three digits of a
+// non-negative decimal number.
 func groupThousands(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "−", s[1:]
-	}
 	intPart, frac, hasFrac := strings.Cut(s, ".")
 	var b strings.Builder
 	for i, r := range intPart {
@@ -190,7 +192,7 @@ func groupThousands(s string) string {
 		b.WriteRune(r)
 	}
 	if hasFrac {
-		return sign + b.String() + "." + frac
+		return b.String() + "." + frac
 	}
-	return sign + b.String()
+	return b.String()
 }
