@@ -26,8 +26,11 @@ func newReportCmd(g *globals) *cobra.Command {
 		Long: `Compute every KPI of the KPI file (or those named with --kpi) over the
 events in the database, period by period, and print each period's value,
 the previous period's value, the change, the target on the path from
-baseline to target, and the status (on_track, at_risk, off_track, no_data,
-or no_target when the KPI has none).
+baseline to target, and the status: on_track, at_risk, off_track, no_data
+(the period has no value), no_target (the KPI has no target, or the period
+starts on or before the baseline date), or pending (the period is not over
+and its value cannot be pro-rated, as for unique users; it is judged when it
+ends). docs/kpi-file.md explains how status is computed.
 
 Periods are days, weeks, months or quarters in the time zone and week start
 of the KPI file's workspace. Dates are YYYY-MM-DD and inclusive. Without

@@ -67,13 +67,22 @@ func (s *Series) Latest() *Point {
 	return &s.Points[len(s.Points)-1]
 }
 
-// Status returns the KPI's current status: that of the latest point, or,
-// when the latest point is pending, that of the point before it.
-func (s *Series) Status() kpi.Status {
+// Judged returns the point that gives the KPI its current status: the latest
+// point, or the one before it when the latest is pending. It returns nil when
+// no point has a status.
+func (s *Series) Judged() *Point {
 	for i := len(s.Points) - 1; i >= 0; i-- {
-		if st := s.Points[i].Status; st != kpi.Pending {
-			return st
+		if s.Points[i].Status != kpi.Pending {
+			return &s.Points[i]
 		}
+	}
+	return nil
+}
+
+// Status returns the KPI's current status, that of the Judged point.
+func (s *Series) Status() kpi.Status {
+	if p := s.Judged(); p != nil {
+		return p.Status
 	}
 	return kpi.NoData
 }

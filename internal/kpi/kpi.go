@@ -4,6 +4,7 @@
 package kpi
 
 import (
+	"strings"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/timegrain"
@@ -151,7 +152,11 @@ func (d *Definitions) KPI(id string) (*KPI, error) {
 			return k, nil
 		}
 	}
-	return nil, Errorf(ENOTFOUND, "KPI %q not found; list the KPIs with GET /api/v1/kpis or in %s", id, d.Path)
+	ids := make([]string, 0, len(d.KPIs))
+	for _, k := range d.KPIs {
+		ids = append(ids, k.ID)
+	}
+	return nil, Errorf(ENOTFOUND, "KPI %q not found (known KPIs: %s)", id, strings.Join(ids, ", "))
 }
 
 // ResolveMetric returns the metric a formula name refers to: a named metric or
@@ -197,7 +202,7 @@ func (s Status) Label() string {
 	case NoData:
 		return "no data"
 	case Pending:
-		return "in progress"
+		return "pending"
 	default:
 		return "no target"
 	}

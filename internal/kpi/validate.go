@@ -39,7 +39,7 @@ func (l *loader) kpi(path string, f *fileKPI, objectives, names map[string]bool)
 	if f.Grain != "" {
 		g, err := timegrain.ParseGrain(f.Grain)
 		if err != nil {
-			l.addf(path+".grain", id, "grain", "%v", err)
+			l.addf(path+".grain", id, "grain", "%q is not valid (want day, week, month or quarter)", f.Grain)
 		} else {
 			k.Grain = g
 		}

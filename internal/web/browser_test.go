@@ -271,14 +271,14 @@ func TestBrowserDashboardAndKPIPage(t *testing.T) {
 	// Hovering over the chart shows the tooltip with the period's value and
 	// target, drawn without breaking the Content-Security-Policy.
 	box := b.elementBox(t, `[data-chart="kpi"]`)
-	if err := b.page.Mouse.MoveTo(proto.Point{X: box.X + box.Width*0.9, Y: box.Y + box.Height/2}); err != nil {
+	if err := b.page.Mouse.MoveTo(proto.Point{X: box.X + box.Width*0.1, Y: box.Y + box.Height/2}); err != nil {
 		t.Fatal(err)
 	}
-	tip, err := b.page.ElementR(`[data-chart="kpi"] div`, "Target path: \\$11,800")
+	tip, err := b.page.ElementR(`[data-chart="kpi"] div`, "Target path: \\$10,300")
 	if err != nil {
-		t.Errorf("no tooltip with the March target after hovering over the chart: %v", err)
-	} else if text, _ := tip.Text(); !strings.Contains(text, "Revenue: $11,234.50") {
-		t.Errorf("tooltip %q, want it to contain Revenue: $11,234.50", text)
+		t.Errorf("no tooltip with the February target after hovering over the chart: %v", err)
+	} else if text, _ := tip.Text(); !strings.Contains(text, "Revenue: $10,500") {
+		t.Errorf("tooltip %q, want it to contain Revenue: $10,500", text)
 	}
 	b.screenshot(t, "kpi-revenue")
 

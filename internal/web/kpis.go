@@ -66,11 +66,16 @@ type summaryJSON struct {
 	Change      *float64        `json:"change"`
 	ChangeUnit  string          `json:"change_unit"`
 	Target      *float64        `json:"target"`
-	Status      kpi.Status      `json:"status"`
 	Partial     bool            `json:"partial"`
 
+	// Status is the KPI's current status. When the latest period is pending
+	// it is the status of an earlier period, which StatusPeriodStart names.
+	Status            kpi.Status `json:"status"`
+	StatusPeriodStart *time.Time `json:"status_period_start"`
+
 	// Progress is the fraction of the way from the baseline to the target,
-	// from 0 to 1, or nil without a target or a value.
+	// from 0 to 1, measured on the latest complete period, or nil without a
+	// target or a value.
 	Progress *float64 `json:"progress"`
 }
 
@@ -191,6 +196,9 @@ func newSummaryJSON(series *engine.Series) *summaryJSON {
 	sum.Value, sum.Previous, sum.Change = p.Value, p.Previous, p.Change
 	sum.Target = p.Target
 	sum.Status = series.Status()
+	if judged := series.Judged(); judged != nil {
+		sum.StatusPeriodStart = &judged.Start
+	}
 	sum.Partial = p.Partial
 	sum.Progress = series.Progress()
 	return sum

@@ -155,6 +155,10 @@ func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
 	c.Change = newChangeView(p, series.ChangeUnit, series.Grain, k.Direction)
 	c.Progress = newProgressView(k, series)
 	c.Status = newStatusView(series.Status())
+	if judged := series.Judged(); judged != nil && judged != p {
+		// The latest period is pending, so the status is that of an earlier one.
+		c.Status.Label += " in " + formatPeriod(judged.Start, series.Grain)
+	}
 	return c
 }
 
@@ -196,14 +200,23 @@ func newChartSpec(kind string, k *kpi.KPI, series *engine.Series) chartSpec {
 	for i, p := range series.Points {
 		spec.Labels[i] = formatPeriod(p.Start, series.Grain)
 		spec.Values[i] = p.Value
-		if spec.Targets != nil {
+		// A partial period's target is its elapsed share of a period's, which
+		// would draw the target path as a plunge; the table shows it instead.
+		if spec.Targets != nil && !p.Partial {
 			spec.Targets[i] = p.Target
 		}
 	}
 
 	if p := series.Latest(); p != nil && p.Partial {
-		spec.Partial = true
-		spec.PartialLabel = partialLabel(series.Grain)
+		if kind == "sparkline" {
+			// The card shows the period so far; the sparkline shows the trend of
+			// whole periods, which a period so far would end in a false drop.
+			spec.Labels = spec.Labels[:len(spec.Labels)-1]
+			spec.Values = spec.Values[:len(spec.Values)-1]
+		} else {
+			spec.Partial = true
+			spec.PartialLabel = partialLabel(series.Grain)
+		}
 	}
 	return spec
 }
