@@ -54,6 +54,9 @@ func ParsePropMapping(spec string) (PropMapping, error) {
 	}
 
 	m := PropMapping{Name: name, Column: column}
+	if i := strings.LastIndex(column, ":"); i >= 0 && column[i+1:] != "number" && isTypeName(column[i+1:]) {
+		return PropMapping{}, kpi.Errorf(kpi.EINVALID, "property mapping %q: type %q is not known (want :number for numbers, or no type for text)", spec, column[i+1:])
+	}
 	if c, isNumber := strings.CutSuffix(column, ":number"); isNumber {
 		if c == "" {
 			return PropMapping{}, kpi.Errorf(kpi.EINVALID, "property mapping %q names no column before :number", spec)
@@ -61,6 +64,16 @@ func ParsePropMapping(spec string) (PropMapping, error) {
 		m.Column, m.Number = c, true
 	}
 	return m, nil
+}
+
+// isTypeName reports whether s looks like a type written after a column name
+// (float, int, text), as opposed to the rest of a column name with a colon.
+func isTypeName(s string) bool {
+	switch strings.ToLower(s) {
+	case "float", "int", "integer", "decimal", "double", "num", "numeric", "string", "text", "str", "bool", "boolean", "date", "time":
+		return true
+	}
+	return false
 }
 
 // CSVOptions configures ImportCSV. Event, TimeColumn and UserColumn are required.
@@ -283,7 +296,14 @@ func (imp *csvImport) readAll(ctx context.Context, r io.Reader, phase string, em
 		var parseErr *csv.ParseError
 		if errors.As(err, &parseErr) {
 			imp.summary.RowsRead++
-			if err := imp.badRow(RowError{Line: parseErr.StartLine, Reason: "invalid CSV: " + parseErr.Err.Error()}); err != nil {
+			reason := "invalid CSV: " + parseErr.Err.Error()
+			if errors.Is(parseErr.Err, csv.ErrQuote) && parseErr.Line > parseErr.StartLine {
+				// An unclosed quote makes the reader take every line up to the
+				// next quote, often the end of the file, as one field.
+				reason = fmt.Sprintf("a quoted field that starts on this line is not closed, so lines %d to %d were read as one row and skipped; "+
+					"fix the quote and import the file again (rows already imported are not added twice)", parseErr.StartLine, parseErr.Line)
+			}
+			if err := imp.badRow(RowError{Line: parseErr.StartLine, Reason: reason}); err != nil {
 				return err
 			}
 			continue

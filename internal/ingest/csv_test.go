@@ -589,3 +589,31 @@ func TestProgressLineQuietForShortImports(t *testing.T) {
 		t.Errorf("progress of a 1 s import wrote %q, want nothing", out.String())
 	}
 }
+
+func TestPropMappingUnknownType(t *testing.T) {
+	_, err := ParsePropMapping("revenue=TotalCharges:float")
+	if kpi.ErrorCode(err) != kpi.EINVALID || !strings.Contains(err.Error(), `type "float" is not known`) {
+		t.Errorf("error = %v, want an invalid-type error naming float", err)
+	}
+	m, err := ParsePropMapping("ratio=Time:UTC")
+	if err != nil || m.Column != "Time:UTC" || m.Number {
+		t.Errorf("a column name with a colon = %+v, %v; want text column Time:UTC", m, err)
+	}
+}
+
+func TestImportCSVUnclosedQuote(t *testing.T) {
+	src := "OrderDate,UserId\n2009-01-01,a\n\"2009-01-02,b\n2009-01-03,c\n2009-01-04,d\n"
+	w := newMemoryEvents()
+
+	sum, err := ImportCSV(context.Background(), strings.NewReader(src), CSVOptions{Event: "o", TimeColumn: "OrderDate", UserColumn: "UserId"}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if sum.Imported != 1 || sum.Skipped != 1 {
+		t.Errorf("imported %d, skipped %d; want 1 and 1", sum.Imported, sum.Skipped)
+	}
+	if len(sum.BadRows) != 1 || sum.BadRows[0].Line != 3 || !strings.Contains(sum.BadRows[0].Reason, "lines 3 to 5 were read as one row") {
+		t.Errorf("bad rows = %+v, want line 3 saying lines 3 to 5 were read as one row", sum.BadRows)
+	}
+}
