@@ -86,6 +86,9 @@ change is in percent, or in percentage points for KPIs whose unit is "%".`,
 				if err != nil {
 					return fmt.Errorf("kpi %q: %w", id, err)
 				}
+				for _, w := range s.Warnings {
+					fmt.Fprintf(g.stderr, "warning: kpi %q: %s\n", id, w)
+				}
 				k, _ := defs.KPI(id)
 				items = append(items, report.Item{KPI: k, Series: s})
 			}

@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -23,6 +25,7 @@ type evaluator struct {
 	defs      *kpi.Definitions
 	intervals []store.Interval
 	named     map[string][]value
+	warnings  []string
 }
 
 func newEvaluator(events EventAggregator, defs *kpi.Definitions, intervals []store.Interval) *evaluator {
@@ -47,6 +50,8 @@ func (ev *evaluator) metric(ctx context.Context, m kpi.Metric) ([]value, error) 
 	if len(aggs) != len(ev.intervals) {
 		return nil, fmt.Errorf("aggregate %q: got %d results for %d intervals", m.Event, len(aggs), len(ev.intervals))
 	}
+
+	ev.checkEmpty(ctx, m, aggs)
 
 	out := make([]value, len(aggs))
 	for i, a := range aggs {
@@ -120,4 +125,51 @@ func (ev *evaluator) name(ctx context.Context, name string) ([]value, error) {
 	}
 	ev.named[name] = vals
 	return vals, nil
+}
+
+// checkEmpty adds a warning when m matches no event over all the intervals,
+// or, for a sum or average, no event with a numeric property: a typo in an
+// event or property name otherwise shows up only as zeros.
+func (ev *evaluator) checkEmpty(ctx context.Context, m kpi.Metric, aggs []store.Aggregate) {
+	var events, values int64
+	for _, a := range aggs {
+		events += a.Events
+		values += a.Values
+	}
+
+	switch {
+	case events == 0 && len(m.Filters) == 0:
+		ev.warnf("no %q events in this range%s", m.Event, ev.knownEvents(ctx, m.Event))
+	case events == 0:
+		ev.warnf("no %q events in this range match the where filters", m.Event)
+	case (m.Kind == kpi.Sum || m.Kind == kpi.Average) && values == 0:
+		ev.warnf("no %q event in this range has a numeric %q property (import it with --prop NAME=COLUMN:number)", m.Event, m.Property)
+	}
+}
+
+// knownEvents returns ", and none in the database (known events: ...)" when
+// the store can list event names and name is not one of them.
+func (ev *evaluator) knownEvents(ctx context.Context, name string) string {
+	namer, ok := ev.events.(EventNamer)
+	if !ok {
+		return ""
+	}
+	names, err := namer.EventNames(ctx)
+	if err != nil || slices.Contains(names, name) {
+		return ""
+	}
+	if len(names) == 0 {
+		return ", and the database has no events yet"
+	}
+	if len(names) > 10 {
+		names = append(names[:10], "…")
+	}
+	return fmt.Sprintf(", and none in the database (known events: %s)", strings.Join(names, ", "))
+}
+
+func (ev *evaluator) warnf(format string, args ...any) {
+	w := fmt.Sprintf(format, args...)
+	if !slices.Contains(ev.warnings, w) {
+		ev.warnings = append(ev.warnings, w)
+	}
 }

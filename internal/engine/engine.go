@@ -17,6 +17,13 @@ type EventAggregator interface {
 	EventSpan(ctx context.Context) (store.Span, error)
 }
 
+// EventNamer is implemented by stores that can list the event names they
+// hold. The engine uses it, when available, to suggest the right name for a
+// metric whose event matches nothing.
+type EventNamer interface {
+	EventNames(ctx context.Context) ([]string, error)
+}
+
 // Engine computes KPI series. It is safe for concurrent use.
 type Engine struct {
 	events EventAggregator

@@ -50,12 +50,13 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		intervals = append(intervals, store.Interval{Start: prev, End: end})
 	}
 
-	vals, err := newEvaluator(e.events, defs, intervals).metric(ctx, k.Metric)
+	ev := newEvaluator(e.events, defs, intervals)
+	vals, err := ev.metric(ctx, k.Metric)
 	if err != nil {
 		return nil, err
 	}
 
-	s := &Series{KPI: k.ID, Grain: grain, From: from, To: to, ChangeUnit: "%", Points: make([]Point, len(periods))}
+	s := &Series{KPI: k.ID, Grain: grain, From: from, To: to, ChangeUnit: "%", Points: make([]Point, len(periods)), Warnings: ev.warnings}
 	if k.IsPercentage() {
 		s.ChangeUnit = "pp"
 	}

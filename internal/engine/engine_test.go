@@ -737,3 +737,46 @@ func TestSeriesDefaultRangeEmptyStore(t *testing.T) {
 	}
 	checkFloat(t, "last value", last.Value, v(0))
 }
+
+func TestSeriesWarnsAboutTypos(t *testing.T) {
+	e, defs := newEngine(t, "monday", farFuture, shopOrders)
+	extra, err := kpi.Parse("typos.yaml", []byte(`
+kpis:
+  - id: wrong_event
+    name: Orders with a typo
+    metric: {kind: count, event: ordr}
+  - id: wrong_property
+    name: Revenue with a typo
+    metric: {kind: sum, event: order, property: revnue}
+  - id: filtered_out
+    name: Orders from Mars
+    metric: {kind: count, event: order, where: {planet: mars}}
+  - id: fine
+    name: Orders
+    metric: {kind: count, event: order}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra.Workspace = defs.Workspace
+
+	tests := []struct {
+		id   string
+		want string
+	}{
+		{"wrong_event", `no "ordr" events in this range, and none in the database (known events: order, signup)`},
+		{"wrong_property", `no "order" event in this range has a numeric "revnue" property`},
+		{"filtered_out", `no "order" events in this range match the where filters`},
+		{"fine", ""},
+	}
+	for _, tt := range tests {
+		s := series(t, e, extra, tt.id, timegrain.Month, "2026-01-01", "2026-02-28")
+		got := strings.Join(s.Warnings, "; ")
+		if tt.want == "" && got != "" {
+			t.Errorf("%s warnings = %q, want none", tt.id, got)
+		}
+		if !strings.Contains(got, tt.want) {
+			t.Errorf("%s warnings = %q, want %q", tt.id, got, tt.want)
+		}
+	}
+}

@@ -47,6 +47,10 @@ type Series struct {
 	ChangeUnit string          `json:"change_unit"` // "%" or "pp"
 	Points     []Point         `json:"points"`
 
+	// Warnings point at likely mistakes in the KPI's definition, such as an
+	// event name that matches no event.
+	Warnings []string `json:"warnings,omitempty"`
+
 	// Baseline and Goal describe the KPI's path to its target. Goal is nil
 	// when the KPI has no target, and Baseline when it has no baseline.
 	Baseline *PathPoint `json:"baseline"`

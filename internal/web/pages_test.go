@@ -249,3 +249,18 @@ func TestKPIPageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestWarningsShownEscaped(t *testing.T) {
+	ts := newTestServer(t, testDefinitions())
+	s := ts.fake.series["churn"]
+	s.Warnings = []string{`no "<b>ordr</b>" events in this range`}
+
+	for _, path := range []string{"/", "/kpis/churn"} {
+		body := htmlPage(t, ts.get(path))
+		// assertContains decodes character references, so this finds the escaped text.
+		assertContains(t, body, `class="kpi-warning"`, `no "<b>ordr</b>" events in this range`)
+		if strings.Contains(body, "<b>ordr</b>") {
+			t.Errorf("%s renders the warning's markup", path)
+		}
+	}
+}

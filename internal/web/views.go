@@ -118,8 +118,9 @@ type kpiCard struct {
 	Progress *progressView
 	Status   statusView
 
-	ChartKey string // the sparkline's key in the page's chart data; "" for none
-	Error    string // the reason the series could not be computed
+	ChartKey string   // the sparkline's key in the page's chart data; "" for none
+	Error    string   // the reason the series could not be computed
+	Warnings []string // likely mistakes in the definition, such as an unknown event
 }
 
 // newKPICard summarises k's series. When seriesErr is not nil the card shows
@@ -152,6 +153,7 @@ func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
 	if p.Partial {
 		c.PartialLabel = partialLabel(series.Grain)
 	}
+	c.Warnings = series.Warnings
 	c.Change = newChangeView(p, series.ChangeUnit, series.Grain, k.Direction)
 	c.Progress = newProgressView(k, series)
 	c.Status = newStatusView(series.Status())
