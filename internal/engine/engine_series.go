@@ -92,12 +92,12 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		// the baseline date has no target yet.
 		if path != nil && p.Start.After(path.base.At) {
 			expected := analysis.PathValue(path.base.Value, path.goal.Value, path.base.At, path.goal.At, p.Cutoff)
-			if k.Metric.Kind.Additive() {
+			if k.Metric.Additive() {
 				expected *= grainShare(cal, k.Grain, p.Start, p.Cutoff)
 			}
 			pt.Target = ptr(expected)
 			switch {
-			case p.Partial && !k.Metric.Kind.Additive():
+			case p.Partial && !k.Metric.Additive():
 				pt.Status = kpi.Pending
 			case cur.ok:
 				pt.Status = analysis.Judge(cur.v, expected, k.Direction, k.Thresholds)

@@ -29,6 +29,19 @@ type fileMetric struct {
 	Property string         `yaml:"property"`
 	Where    map[string]any `yaml:"where"`
 	Formula  string         `yaml:"formula"`
+
+	Window          int      `yaml:"window"`
+	CohortEvent     string   `yaml:"cohort_event"`
+	ReturnEvent     string   `yaml:"return_event"`
+	Period          string   `yaml:"period"`
+	Offset          *int     `yaml:"offset"`
+	Mode            string   `yaml:"mode"`
+	Steps           []string `yaml:"steps"`
+	StartEvent      string   `yaml:"start_event"`
+	CancelEvent     string   `yaml:"cancel_event"`
+	SubscriptionKey string   `yaml:"subscription_key"`
+	Series          string   `yaml:"series"`
+	Aggregate       string   `yaml:"aggregate"`
 }
 
 type fileKPI struct {

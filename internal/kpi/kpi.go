@@ -29,12 +29,49 @@ const (
 	Sum         MetricKind = "sum"          // sum of a numeric property
 	Average     MetricKind = "average"      // mean of a numeric property over events that have it
 	Formula     MetricKind = "formula"      // arithmetic over other metrics
+
+	// The kinds below are computed from each user's activity; see
+	// docs/metrics.md for the formula of each.
+	ActiveUsers         MetricKind = "active_users"         // distinct users in a rolling window of Window days ending with the period
+	Stickiness          MetricKind = "stickiness"           // mean daily active users over the period / distinct users in the period
+	NewUsers            MetricKind = "new_users"            // users whose first Event ever falls in the period
+	Churn               MetricKind = "churn"                // users active in the previous period and not in this one / active in the previous period
+	Retention           MetricKind = "retention"            // share of a cohort active again Offset periods after its first event
+	Funnel              MetricKind = "funnel"               // share of users entering Steps[0] who complete every step in order within Window days
+	NPS                 MetricKind = "nps"                  // % promoters (9-10) - % detractors (0-6) of a 0-10 score Property
+	MRR                 MetricKind = "mrr"                  // monthly amount of subscriptions active at the end of the period
+	ActiveSubscriptions MetricKind = "active_subscriptions" // subscriptions active at the end of the period
+	SubscriptionChurn   MetricKind = "subscription_churn"   // subscriptions cancelled in the period / active at its start
+	Measurement         MetricKind = "measurement"          // a measurement series, summed (a flow) or its last value (a level)
+)
+
+// RetentionMode says how retention periods are counted.
+type RetentionMode string
+
+// Retention modes.
+const (
+	// CalendarRetention numbers periods by calendar: a user who signs up at
+	// 23:45 and returns at 00:01 is back on day 1.
+	CalendarRetention RetentionMode = "calendar"
+	// RollingRetention ("N-day") numbers 24-hour periods from each user's
+	// first event: the same user is still in day 0.
+	RollingRetention RetentionMode = "rolling"
+)
+
+// MeasurementAggregate says how a measurement series combines over a period.
+type MeasurementAggregate string
+
+// Measurement aggregates.
+const (
+	FlowSum   MeasurementAggregate = "sum"  // a flow, such as spend: the period's values add up
+	LevelLast MeasurementAggregate = "last" // a level, such as headcount: the period's last value
 )
 
 // Additive reports whether the metric's value over a span is the sum of its
 // values over the parts of that span. Targets of additive metrics are pro-rated
-// when a period is shorter or longer than the KPI's grain.
-func (k MetricKind) Additive() bool { return k == Count || k == Sum }
+// when a period is shorter or longer than the KPI's grain. A measurement is
+// additive when it is a flow; Metric.Additive says so.
+func (k MetricKind) Additive() bool { return k == Count || k == Sum || k == NewUsers }
 
 // FilterOp is a comparison in a property filter.
 type FilterOp string
@@ -69,6 +106,45 @@ type Metric struct {
 
 	// Compiled is the compiled Formula, set by loading and by CompileFormula.
 	Compiled *CompiledFormula
+
+	// Window is the length in days of an ActiveUsers window, and of a Funnel's
+	// conversion window.
+	Window int
+
+	// Retention: the cohort is the users whose first CohortEvent falls in a
+	// period of RetentionGrain; they are back in period k when they do
+	// ReturnEvent (any event when empty) in the k-th period after it. The
+	// KPI's value for a cohort period is the share back at Offset.
+	CohortEvent    string
+	ReturnEvent    string
+	RetentionGrain timegrain.Grain
+	Offset         int
+	Mode           RetentionMode
+
+	// Funnel: the events of each step, in order.
+	Steps []string
+
+	// MRR, ActiveSubscriptions and SubscriptionChurn: a subscription starts
+	// with StartEvent and ends with CancelEvent; SubscriptionKey names the
+	// property that identifies it (the user when empty), and Property the
+	// monthly amount for MRR.
+	StartEvent      string
+	CancelEvent     string
+	SubscriptionKey string
+
+	// Measurement: the series, how it combines over a period, and the
+	// dimensions to keep (Filters on dimensions, compared as text).
+	Series    string
+	Aggregate MeasurementAggregate
+}
+
+// Additive reports whether m's value over a span is the sum of its values
+// over the parts of that span.
+func (m Metric) Additive() bool {
+	if m.Kind == Measurement {
+		return m.Aggregate == FlowSum
+	}
+	return m.Kind.Additive()
 }
 
 // Objective is a business goal that KPIs serve.

@@ -298,7 +298,7 @@ func TestParseBadFile(t *testing.T) {
 		{
 			name: "unknown metric kind",
 			yaml: kpiWith("metric:", "  kind: counts", "  event: signup"),
-			want: []string{"bad.yaml:5:", `kpi "signups"`, "metric.kind", `"counts" is not a metric kind`, "count, unique_users, sum, average or formula"},
+			want: []string{"bad.yaml:5:", `kpi "signups"`, "metric.kind", `"counts" is not a metric kind`, "want one of count, unique_users, sum, average, formula, active_users"},
 		},
 		{
 			name: "missing event flow style",

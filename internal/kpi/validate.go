@@ -50,6 +50,12 @@ func (l *loader) kpi(path string, f *fileKPI, objectives, names map[string]bool)
 	} else {
 		k.Metric = l.metric(path+".metric", id, "metric", f.Metric, names)
 	}
+	if k.Metric.Kind == Retention && k.Metric.RetentionGrain == "" {
+		k.Metric.RetentionGrain = k.Grain
+		if k.Grain == timegrain.Quarter {
+			l.addf(path+".metric", id, "metric.period", "missing: retention is counted by day, week or month, and the KPI's grain is quarter")
+		}
+	}
 
 	if f.Baseline != nil {
 		k.Baseline = l.baseline(path+".baseline", id, f.Baseline)
@@ -89,16 +95,18 @@ func (l *loader) metric(path, id, field string, f *fileMetric, names map[string]
 		}
 		m.Compiled = compiled
 		return m
+	case ActiveUsers, Stickiness, NewUsers, Churn, Retention, Funnel, NPS, MRR, ActiveSubscriptions, SubscriptionChurn, Measurement:
+		l.activityMetric(path, id, field, f, &m)
 	case "":
-		l.addf(path, id, field+".kind", "missing (want count, unique_users, sum, average or formula)")
+		l.addf(path, id, field+".kind", "missing (want one of %s)", metricKindList)
 		return m
 	default:
-		l.addf(path+".kind", id, field+".kind", "%q is not a metric kind (want count, unique_users, sum, average or formula)", f.Kind)
+		l.addf(path+".kind", id, field+".kind", "%q is not a metric kind (want one of %s)", f.Kind, metricKindList)
 		return m
 	}
 
 	switch {
-	case (m.Kind == Sum || m.Kind == Average) && strings.TrimSpace(f.Property) == "":
+	case (m.Kind == Sum || m.Kind == Average || m.Kind == NPS) && strings.TrimSpace(f.Property) == "":
 		l.addf(path, id, field+".property", "missing (name the numeric property to %s)", m.Kind)
 	case (m.Kind == Count || m.Kind == UniqueUsers) && f.Property != "":
 		l.addf(path+".property", id, field+".property", "only used with kind: sum or average")

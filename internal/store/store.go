@@ -95,3 +95,41 @@ type WriteKey struct {
 	CreatedAt time.Time
 	RevokedAt *time.Time
 }
+
+// ScanQuery selects events to stream in time order, for the metrics that
+// follow each user's activity (retention, funnels, churn, rolling windows).
+type ScanQuery struct {
+	Events   []string // event names; every event when empty
+	Filters  []kpi.Filter
+	From     time.Time // inclusive; the zero time means from the first event
+	To       time.Time // exclusive; the zero time means through the last event
+	Property string    // a numeric property to return as EventRow.Value
+	Keys     []string  // properties to return as text in EventRow.Keys
+}
+
+// EventRow is one event of a scan.
+type EventRow struct {
+	Event     string
+	UserID    int64 // the dense user id, the same for every alias of a person
+	Timestamp time.Time
+	Value     float64 // ScanQuery.Property, when HasValue
+	HasValue  bool
+	Keys      []string // the text of each ScanQuery.Keys property; "" when missing
+}
+
+// MeasurementQuery asks for the aggregates of one measurement series over
+// each of several intervals, keeping the values whose dimensions pass Filters.
+type MeasurementQuery struct {
+	Series    string
+	Filters   []kpi.Filter
+	Intervals []Interval
+}
+
+// MeasurementAggregate holds the aggregates of one interval of a
+// MeasurementQuery.
+type MeasurementAggregate struct {
+	Sum    float64
+	Count  int64
+	Last   float64 // the value with the latest timestamp, when Count > 0
+	LastAt time.Time
+}

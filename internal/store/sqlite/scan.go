@@ -1,0 +1,92 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// ScanEvents calls fn for each event matching q, in time order (ties in
+// insertion order). It stops at the first error fn returns and returns it.
+func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.EventRow) error) error {
+	var (
+		sb   strings.Builder
+		args []any
+	)
+
+	sb.WriteString("SELECT e.name, e.user_id, e.ts, ")
+	if q.Property != "" {
+		path := jsonPath(q.Property)
+		sb.WriteString("CASE WHEN json_type(e.properties, ?) IN ('integer', 'real') THEN json_extract(e.properties, ?) END")
+		args = append(args, path, path)
+	} else {
+		sb.WriteString("NULL")
+	}
+	for _, key := range q.Keys {
+		sb.WriteString(", coalesce(CAST(json_extract(e.properties, ?) AS TEXT), '')")
+		args = append(args, jsonPath(key))
+	}
+
+	sb.WriteString(" FROM events e WHERE e.workspace_id = ?")
+	args = append(args, workspaceID)
+	if len(q.Events) > 0 {
+		sb.WriteString(" AND e.name IN (?" + strings.Repeat(", ?", len(q.Events)-1) + ")")
+		for _, name := range q.Events {
+			args = append(args, name)
+		}
+	}
+	if !q.From.IsZero() {
+		sb.WriteString(" AND e.ts >= ?")
+		args = append(args, micros(q.From))
+	}
+	if !q.To.IsZero() {
+		sb.WriteString(" AND e.ts < ?")
+		args = append(args, micros(q.To))
+	}
+	for _, f := range q.Filters {
+		cond, fargs, err := filterSQL(f)
+		if err != nil {
+			return err
+		}
+		sb.WriteString(" AND " + cond)
+		args = append(args, fargs...)
+	}
+	sb.WriteString(" ORDER BY e.ts, e.id")
+
+	rows, err := db.db.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return fmt.Errorf("scan events %v: %w", q.Events, err)
+	}
+	defer rows.Close()
+
+	keys := make([]string, len(q.Keys))
+	dest := []any{nil, nil, nil, nil}
+	for rows.Next() {
+		var (
+			row   store.EventRow
+			ts    int64
+			value *float64
+		)
+		dest[0], dest[1], dest[2], dest[3] = &row.Event, &row.UserID, &ts, &value
+		dest = dest[:4]
+		for i := range keys {
+			dest = append(dest, &keys[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("scan events %v: %w", q.Events, err)
+		}
+		row.Timestamp = fromMicros(ts)
+		if value != nil {
+			row.Value, row.HasValue = *value, true
+		}
+		if len(keys) > 0 {
+			row.Keys = append([]string(nil), keys...)
+		}
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
