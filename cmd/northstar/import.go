@@ -16,22 +16,22 @@ import (
 	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
-	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 )
 
 func newImportCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import FORMAT FILE [flags]",
-		Short: "Import events from a file",
-		Long:  "Import events from a file into the database. The only format so far is csv; see northstar import csv --help.",
+		Short: "Import events or measurements from a file",
+		Long: "Import data from a file into the database: events from CSV (northstar import csv --help), " +
+			"or measurements such as daily ad spend from CSV (northstar import measurements --help).",
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &usageError{errors.New("name the format to import, as in northstar import csv FILE")}
 			}
-			return &usageError{fmt.Errorf("unknown import format %q (the only format is csv)", args[0])}
+			return &usageError{fmt.Errorf("unknown import format %q (want csv, or measurements for a CSV file of measurements)", args[0])}
 		},
 	}
-	cmd.AddCommand(newImportCSVCmd(g))
+	cmd.AddCommand(newImportCSVCmd(g), newImportMeasurementsCmd(g))
 	return cmd
 }
 
@@ -56,14 +56,17 @@ Timestamps are stored in UTC.
 
 A :number property is stored as a number. It may have a sign, a leading $, €
 or £, and commas between groups of three digits; the decimal separator is a
-point, so "12,5" is a bad row and not 125. Other properties are stored as
-text. An empty cell leaves the property unset. The user ID is stored without
+point, so "12,5" is a bad row and not 125. A :score property is a number
+from 0 to 10 inclusive, such as the answer to a Net Promoter Score question;
+a score of 11 or -1 is a bad row. Other properties are stored as text. An
+empty cell leaves the property unset. The user ID is stored without
 surrounding spaces.
 
-A row with the wrong number of fields, a bad timestamp, an empty user ID or a
-bad number is a bad row. Bad rows are skipped and reported with their line
-number (the first 20 are listed), and the other rows are imported. With
---strict, the first bad row stops the command before anything is imported.
+A row with the wrong number of fields, a bad timestamp, an empty user ID, a
+bad number or a score outside 0 to 10 is a bad row. Bad rows are skipped and
+reported with their line number (the first 20 are listed), and the other rows
+are imported. With --strict, the first bad row stops the command before
+anything is imported.
 
 Each row is identified by the event name, its cells and how many identical
 rows come before it in the file. Importing the same file again, or the file
@@ -79,13 +82,15 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 		strict                                      bool
 	)
 	cmd := &cobra.Command{
-		Use:   "csv FILE --event NAME --time COLUMN --user COLUMN [--prop NAME=COLUMN[:number]]... [--strict] [--time-zone ZONE] [--db PATH]",
+		Use:   "csv FILE --event NAME --time COLUMN --user COLUMN [--prop NAME=COLUMN[:number|:score]]... [--strict] [--time-zone ZONE] [--db PATH]",
 		Short: "Import one event per row of a CSV file",
 		Long:  importCSVHelp,
 		// The Use line lists every flag already.
 		DisableFlagsInUseLine: true,
 		Example: `  northstar import csv relay-foods-orders.csv --event order_placed \
-      --time OrderDate --user UserId --prop revenue=TotalCharges:number`,
+      --time OrderDate --user UserId --prop revenue=TotalCharges:number
+  northstar import csv survey.csv --event nps_response \
+      --time SubmittedAt --user RespondentId --prop score=Rating:score`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{fmt.Errorf("import csv takes one FILE, got %d arguments", len(args))}
@@ -109,7 +114,8 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 	f.StringVar(&eventName, "event", "", "`NAME` of the event that each row records (required)")
 	f.StringVar(&timeColumn, "time", "", "header name of the `COLUMN` with the event time (required)")
 	f.StringVar(&userColumn, "user", "", "header name of the `COLUMN` with the user ID (required)")
-	f.StringArrayVar(&propSpecs, "prop", nil, "store a column as an event property, written `NAME=COLUMN[:number]`; :number stores it as a number (repeatable)")
+	f.StringArrayVar(&propSpecs, "prop", nil, "store a column as an event property, written `NAME=COLUMN[:number|:score]`; :number stores it as a number, "+
+		":score as a number from 0 to 10 (repeatable)")
 	f.BoolVar(&strict, "strict", false, "stop at the first bad row and import nothing, instead of skipping bad rows")
 	f.StringVar(&zoneName, "time-zone", "UTC", "IANA time `ZONE`, such as Europe/Berlin, of timestamps without an offset")
 	return cmd
@@ -222,7 +228,7 @@ func isTerminal(w io.Writer) bool {
 // database file.
 type lazyEventStore struct {
 	path string
-	db   *sqlite.DB
+	db   appStore
 }
 
 var _ ingest.EventWriter = (*lazyEventStore)(nil)
@@ -230,7 +236,7 @@ var _ ingest.EventWriter = (*lazyEventStore)(nil)
 // InsertEvents opens the database if needed and inserts events into it.
 func (s *lazyEventStore) InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error) {
 	if s.db == nil {
-		db, err := sqlite.Open(ctx, s.path)
+		db, err := openStore(ctx, s.path)
 		if err != nil {
 			return store.InsertResult{}, err
 		}

@@ -90,13 +90,15 @@ func newRootCmd(g *globals) *cobra.Command {
 	if v := os.Getenv("NORTHSTAR_DB"); v != "" {
 		defaultDB = v
 	}
-	root.PersistentFlags().StringVar(&g.dbPath, "db", defaultDB, "database file (env NORTHSTAR_DB)")
+	root.PersistentFlags().StringVar(&g.dbPath, "db", defaultDB, "SQLite database file, or a postgres:// or postgresql:// URL to use PostgreSQL (env NORTHSTAR_DB)")
 
 	root.AddCommand(
 		newImportCmd(g),
 		newReportCmd(g),
 		newServeCmd(g),
 		newDemoCmd(g),
+		newKPICmd(g),
+		newKeysCmd(g),
 	)
 	return root
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/report"
-	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
@@ -19,9 +18,11 @@ func newReportCmd(g *globals) *cobra.Command {
 	var (
 		kpiPath, grainFlag, fromFlag, toFlag, formatFlag string
 		only                                             []string
+		breakdownFlag                                    string
+		limitFlag                                        int
 	)
 	cmd := &cobra.Command{
-		Use:   "report --kpis FILE [--db PATH] [--grain day|week|month|quarter] [--from DATE] [--to DATE] [--format table|csv|json]",
+		Use:   "report --kpis FILE [--db PATH] [--grain day|week|month|quarter] [--from DATE] [--to DATE] [--format table|csv|json] [--kpi ID --breakdown PROPERTY [--limit N]]",
 		Short: "Compute KPIs and print them with their targets and statuses",
 		Long: `Compute every KPI of the KPI file (or those named with --kpi) over the
 events in the database, period by period, and print each period's value,
@@ -40,7 +41,20 @@ extends past the end of the report (or past now) is marked partial, and it
 is compared with the same elapsed span of the period before.
 
 CSV columns, in order: kpi,period_start,value,previous,change,target,status,partial.
-change is in percent, or in percentage points for KPIs whose unit is "%".`,
+change is in percent, or in percentage points for KPIs whose unit is "%".
+
+A report of one retention KPI prints its cohort table instead: one row per
+cohort period (CSV columns cohort,size, then 0,1,... with the percent of the
+cohort back in each period after it, up to the last period that is over).
+A report of one funnel KPI prints its steps (CSV columns step,event,users,
+conversion_from_previous,conversion_from_first,in_progress,dropped). Both
+use no event after --to.
+
+With --breakdown PROPERTY, each KPI named with --kpi is computed per value
+of that event property instead: the top --limit values by their total over
+the range, the rest pooled into "(other)", and events without the property
+in "(none)". CSV columns: kpi,period_start,segment,value. docs/metrics.md
+says how each metric kind is broken down.`,
 		Example: `  northstar report --kpis examples/relay-foods/kpis.yaml --from 2009-01-01 --to 2010-03-09
   northstar report --kpis kpis.yaml --grain week --format csv > weekly.csv`,
 		Args: cobra.NoArgs,
@@ -60,6 +74,9 @@ change is in percent, or in percentage points for KPIs whose unit is "%".`,
 			if err != nil {
 				return err
 			}
+			if err := checkBreakdownFlags(cmd, breakdownFlag, limitFlag, only); err != nil {
+				return err
+			}
 
 			defs, err := kpi.LoadFile(kpiPath)
 			if err != nil {
@@ -70,16 +87,24 @@ change is in percent, or in percentage points for KPIs whose unit is "%".`,
 				return err
 			}
 
-			if _, err := os.Stat(g.dbPath); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(g.dbPath); !isPostgresURL(g.dbPath) && errors.Is(err, os.ErrNotExist) {
 				return kpi.Errorf(kpi.EINVALID, "database %s does not exist; import data first with northstar import csv, or pass --db", g.dbPath)
 			}
-			db, err := sqlite.Open(cmd.Context(), g.dbPath)
+			db, err := openStore(cmd.Context(), g.dbPath)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
 
 			eng := engine.New(db, time.Now)
+			if breakdownFlag != "" {
+				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format})
+			}
+			if len(ids) == 1 {
+				if done, err := writeKPIDetail(cmd.Context(), g, eng, defs, ids[0], r, format); done {
+					return err
+				}
+			}
 			items := make([]report.Item, 0, len(ids))
 			for _, id := range ids {
 				s, err := eng.Series(cmd.Context(), defs, id, grain, r)
@@ -101,6 +126,8 @@ change is in percent, or in percentage points for KPIs whose unit is "%".`,
 	cmd.Flags().StringVar(&toFlag, "to", "", "last date to report, YYYY-MM-DD, inclusive (default: the day of the newest event)")
 	cmd.Flags().StringVar(&formatFlag, "format", "table", "output format: table, csv or json")
 	cmd.Flags().StringSliceVar(&only, "kpi", nil, "report only this KPI id (repeatable)")
+	cmd.Flags().StringVar(&breakdownFlag, "breakdown", "", "break each --kpi down by this event `PROPERTY`, such as country or plan")
+	cmd.Flags().IntVar(&limitFlag, "limit", engine.DefaultBreakdownLimit, "with --breakdown, the number of segments shown by name; the rest are pooled into (other)")
 	return cmd
 }
 

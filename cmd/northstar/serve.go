@@ -15,7 +15,6 @@ import (
 
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
-	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 	"github.com/northstar-kpi/northstar/internal/web"
 )
 
@@ -103,7 +102,7 @@ func envOr(name, def string) string {
 // `northstar demo` use it the same way.
 type Main struct {
 	Addr    string // HOST:PORT to listen on, where port 0 picks a free port
-	DBPath  string // SQLite database file, created if missing
+	DBPath  string // SQLite database file, created if missing, or a postgres:// URL
 	KPIPath string // KPI definitions file in YAML
 
 	// Definitions, when not nil, is used instead of loading KPIPath.
@@ -116,7 +115,7 @@ type Main struct {
 	// Zero means 10 seconds.
 	ShutdownTimeout time.Duration
 
-	db       *sqlite.DB
+	db       appStore
 	listener net.Listener
 	server   *http.Server
 	serveErr chan error
@@ -148,7 +147,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}
 
-	m.db, err = sqlite.Open(ctx, m.DBPath)
+	m.db, err = openStore(ctx, m.DBPath)
 	if err != nil {
 		return err
 	}
@@ -163,6 +162,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		// TODO: reload the KPI file when it changes. Until then it is read once.
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      engine.New(m.db, now),
+		Ingest:      m.db,
 		Logger:      m.Logger,
 		Now:         now,
 	})
@@ -190,7 +190,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		close(serveErr)
 	}()
 
-	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", m.DBPath),
+	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", displayDSN(m.DBPath)),
 		slog.String("kpis", defs.Path), slog.Int("kpi_count", len(defs.KPIs)))
 	if !isLoopback(m.listener.Addr()) {
 		m.Logger.Warn("the server listens beyond this machine and has no authentication: anyone who can reach it can read every KPI",

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
 // value is a metric's value over one interval; ok is false when there is none.
@@ -15,27 +17,61 @@ type value struct {
 	v      float64
 	ok     bool
 	reason string
+
+	// details are counts behind the value, copied to Point.Details.
+	details map[string]float64
 }
 
 // evaluator computes metric values over one list of intervals, remembering
 // the values of named metrics so that a formula using a name twice, or two
 // formulas sharing one, query it once.
+//
+// Each interval is one period of grain in the workspace calendar, or the
+// elapsed part of one (a partial period, or the same span of the period
+// before it): interval i starts at a period start of grain.
 type evaluator struct {
 	events    EventAggregator
 	defs      *kpi.Definitions
+	cal       timegrain.Calendar
+	grain     timegrain.Grain
 	intervals []store.Interval
 	named     map[string][]value
 	warnings  []string
+
+	// cutoff is the instant after which no data is used: the end of the
+	// series, or now for a baseline. Retention and funnels need data after
+	// an interval ends. The zero time means the latest interval end.
+	cutoff time.Time
 }
 
-func newEvaluator(events EventAggregator, defs *kpi.Definitions, intervals []store.Interval) *evaluator {
-	return &evaluator{events: events, defs: defs, intervals: intervals, named: map[string][]value{}}
+func newEvaluator(events EventAggregator, defs *kpi.Definitions, grain timegrain.Grain, intervals []store.Interval) *evaluator {
+	return &evaluator{
+		events:    events,
+		defs:      defs,
+		cal:       defs.Workspace.Calendar(),
+		grain:     grain,
+		intervals: intervals,
+		named:     map[string][]value{},
+	}
 }
 
 // metric returns m's value over each interval.
 func (ev *evaluator) metric(ctx context.Context, m kpi.Metric) ([]value, error) {
-	if m.Kind == kpi.Formula {
+	switch m.Kind {
+	case kpi.Formula:
 		return ev.formula(ctx, m)
+	case kpi.ActiveUsers, kpi.Stickiness, kpi.NewUsers, kpi.Churn:
+		return ev.userActivity(ctx, m)
+	case kpi.Retention:
+		return ev.retention(ctx, m)
+	case kpi.Funnel:
+		return ev.funnel(ctx, m)
+	case kpi.NPS:
+		return ev.nps(ctx, m)
+	case kpi.MRR, kpi.ActiveSubscriptions, kpi.SubscriptionChurn:
+		return ev.subscriptions(ctx, m)
+	case kpi.Measurement:
+		return ev.measurement(ctx, m)
 	}
 
 	aggs, err := ev.events.Aggregate(ctx, store.AggregateQuery{
@@ -172,4 +208,14 @@ func (ev *evaluator) warnf(format string, args ...any) {
 	if !slices.Contains(ev.warnings, w) {
 		ev.warnings = append(ev.warnings, w)
 	}
+}
+
+// scanner returns the store's EventScanner, or an error naming the metric
+// kind that needs one.
+func (ev *evaluator) scanner(kind kpi.MetricKind) (EventScanner, error) {
+	s, ok := ev.events.(EventScanner)
+	if !ok {
+		return nil, fmt.Errorf("metric kind %s needs a store that scans events, and %T does not", kind, ev.events)
+	}
+	return s, nil
 }

@@ -24,6 +24,18 @@ type EventNamer interface {
 	EventNames(ctx context.Context) ([]string, error)
 }
 
+// EventScanner is implemented by stores that stream events in time order.
+// The metrics that follow users (retention, funnels, churn, rolling windows,
+// NPS, subscriptions) need it.
+type EventScanner interface {
+	ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.EventRow) error) error
+}
+
+// MeasurementAggregator is implemented by stores that hold measurements.
+type MeasurementAggregator interface {
+	AggregateMeasurements(ctx context.Context, q store.MeasurementQuery) ([]store.MeasurementAggregate, error)
+}
+
 // Engine computes KPI series. It is safe for concurrent use.
 type Engine struct {
 	events EventAggregator

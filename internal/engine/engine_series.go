@@ -50,7 +50,8 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		intervals = append(intervals, store.Interval{Start: prev, End: end})
 	}
 
-	ev := newEvaluator(e.events, defs, intervals)
+	ev := newEvaluator(e.events, defs, grain, intervals)
+	ev.cutoff = to
 	vals, err := ev.metric(ctx, k.Metric)
 	if err != nil {
 		return nil, err
@@ -79,6 +80,7 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		} else {
 			pt.NoValueReason = cur.reason
 		}
+		pt.Details = cur.details
 		if prev.ok {
 			pt.Previous = ptr(prev.v)
 		}
@@ -135,7 +137,9 @@ func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*
 			base.Value = *k.Baseline.Value
 		} else {
 			start := cal.Start(k.Grain, base.At)
-			vals, err := newEvaluator(e.events, defs, []store.Interval{{Start: start, End: cal.Next(k.Grain, start)}}).metric(ctx, k.Metric)
+			ev := newEvaluator(e.events, defs, k.Grain, []store.Interval{{Start: start, End: cal.Next(k.Grain, start)}})
+			ev.cutoff = e.now() // a cohort's later periods count as they are known today
+			vals, err := ev.metric(ctx, k.Metric)
 			if err != nil {
 				return nil, err
 			}

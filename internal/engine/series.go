@@ -36,6 +36,10 @@ type Point struct {
 	Status kpi.Status `json:"status"`
 
 	Partial bool `json:"partial"`
+
+	// Details are counts behind the value, named by the metric kind: an NPS
+	// point has promoters, passives, detractors and responses.
+	Details map[string]float64 `json:"details,omitempty"`
 }
 
 // Series is a KPI's values over a range at one grain.

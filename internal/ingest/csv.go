@@ -4,14 +4,9 @@ package ingest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,25 +38,42 @@ type PropMapping struct {
 	Name   string // property name
 	Column string // header name of the column
 	Number bool   // parse the cell as a float64 (see NumberForms); otherwise the property is a string
+
+	// Score parses the cell as a number, like Number, and also makes a row
+	// bad unless the number is from MinScore to MaxScore: an answer to a
+	// 0–10 survey question such as Net Promoter Score's.
+	Score bool
 }
 
-// ParsePropMapping parses a property mapping written NAME=COLUMN or
-// NAME=COLUMN:number.
+// Bounds of a :score property, inclusive.
+const (
+	MinScore = 0
+	MaxScore = 10
+)
+
+// ParsePropMapping parses a property mapping written NAME=COLUMN,
+// NAME=COLUMN:number or NAME=COLUMN:score.
 func ParsePropMapping(spec string) (PropMapping, error) {
 	name, column, ok := strings.Cut(spec, "=")
 	if !ok || name == "" || column == "" {
-		return PropMapping{}, kpi.Errorf(kpi.EINVALID, "property mapping %q is not NAME=COLUMN or NAME=COLUMN:number", spec)
+		return PropMapping{}, kpi.Errorf(kpi.EINVALID, "property mapping %q is not NAME=COLUMN, NAME=COLUMN:number or NAME=COLUMN:score", spec)
 	}
 
 	m := PropMapping{Name: name, Column: column}
-	if i := strings.LastIndex(column, ":"); i >= 0 && column[i+1:] != "number" && isTypeName(column[i+1:]) {
-		return PropMapping{}, kpi.Errorf(kpi.EINVALID, "property mapping %q: type %q is not known (want :number for numbers, or no type for text)", spec, column[i+1:])
+	if i := strings.LastIndex(column, ":"); i >= 0 && column[i+1:] != "number" && column[i+1:] != "score" && isTypeName(column[i+1:]) {
+		return PropMapping{}, kpi.Errorf(kpi.EINVALID,
+			"property mapping %q: type %q is not known (want :number for numbers, :score for 0–10 scores, or no type for text)", spec, column[i+1:])
 	}
-	if c, isNumber := strings.CutSuffix(column, ":number"); isNumber {
-		if c == "" {
-			return PropMapping{}, kpi.Errorf(kpi.EINVALID, "property mapping %q names no column before :number", spec)
+	for _, typ := range []string{"number", "score"} {
+		c, typed := strings.CutSuffix(column, ":"+typ)
+		if !typed {
+			continue
 		}
-		m.Column, m.Number = c, true
+		if c == "" {
+			return PropMapping{}, kpi.Errorf(kpi.EINVALID, "property mapping %q names no column before :%s", spec, typ)
+		}
+		m.Column = c
+		m.Number, m.Score = typ == "number", typ == "score"
 	}
 	return m, nil
 }
@@ -120,89 +132,24 @@ func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.R
 // derived from the event name, the row's cells and the number of identical rows
 // before it, so importing the same file twice stores its rows once.
 //
-// A bad row (wrong number of fields, bad timestamp, empty user ID, bad number)
-// is counted in CSVSummary.Skipped and left out. With opts.Strict, the first
-// bad row instead makes ImportCSV return a kpi.EINVALID error and store
-// nothing. ImportCSV returns the counts so far along with any error.
+// A bad row (wrong number of fields, bad timestamp, empty user ID, bad number,
+// score outside 0–10) is counted in CSVSummary.Skipped and left out. With
+// opts.Strict, the first bad row instead makes ImportCSV return a
+// kpi.EINVALID error and store nothing. ImportCSV returns the counts so far
+// along with any error.
 func ImportCSV(ctx context.Context, r io.Reader, opts CSVOptions, w EventWriter) (CSVSummary, error) {
 	if err := opts.validate(); err != nil {
 		return CSVSummary{}, err
 	}
 	opts.setDefaults()
 
-	imp := &csvImport{
+	rows := &eventRows{
 		opts:       opts,
 		times:      timestampParser{loc: opts.Location},
 		receivedAt: opts.Now().UTC(),
-		progress:   newProgressLine(opts.Progress, opts.Now),
 	}
-	insert := newBatchInserter(w, opts.BatchSize, &imp.summary)
-
-	var err error
-	if opts.Strict {
-		err = imp.importStrict(ctx, r, insert)
-	} else {
-		err = imp.readAll(ctx, r, "importing", insert.add)
-		if err == nil {
-			err = insert.flushLast(ctx)
-		}
-	}
-	imp.progress.finish(&imp.summary, err)
-	return imp.summary, err
-}
-
-// importStrict checks every row before it stores any. When r can seek, it
-// reads r twice to keep memory flat. Otherwise it holds all events in memory
-// between the check and the inserts.
-func (imp *csvImport) importStrict(ctx context.Context, r io.Reader, insert *batchInserter) error {
-	seeker, start, canSeek := seekStart(r)
-	if !canSeek {
-		var events []store.Event
-		collect := func(_ context.Context, ev store.Event) error {
-			events = append(events, ev)
-			return nil
-		}
-		if err := imp.readAll(ctx, r, "checking", collect); err != nil {
-			return err
-		}
-
-		for _, ev := range events {
-			if err := insert.add(ctx, ev); err != nil {
-				return err
-			}
-			imp.progress.update("importing", &imp.summary)
-		}
-		return insert.flushLast(ctx)
-	}
-
-	discard := func(context.Context, store.Event) error { return nil }
-	if err := imp.readAll(ctx, r, "checking", discard); err != nil {
-		return err
-	}
-	if _, err := seeker.Seek(start, io.SeekStart); err != nil {
-		return fmt.Errorf("rewind the CSV input for the import after the check: %w", err)
-	}
-
-	// NOTE: a row that changes between the two reads fails this second read,
-	// after earlier batches are stored.
-	if err := imp.readAll(ctx, r, "importing", insert.add); err != nil {
-		return err
-	}
-	return insert.flushLast(ctx)
-}
-
-// seekStart returns r as an io.Seeker with its current offset, and false when
-// r cannot seek (a pipe is an *os.File whose Seek fails).
-func seekStart(r io.Reader) (io.Seeker, int64, bool) {
-	seeker, ok := r.(io.Seeker)
-	if !ok {
-		return nil, 0, false
-	}
-	start, err := seeker.Seek(0, io.SeekCurrent)
-	if err != nil {
-		return nil, 0, false
-	}
-	return seeker, start, true
+	return importCSVRows(ctx, r, rows, opts.Strict, opts.BatchSize,
+		newProgressLine(opts.Progress, opts.Now), w.InsertEvents)
 }
 
 func (o CSVOptions) validate() error {
@@ -248,112 +195,20 @@ func (o *CSVOptions) setDefaults() {
 	}
 }
 
-// csvImport is the state of one ImportCSV call.
-type csvImport struct {
+// eventRows converts the rows of one ImportCSV call into events.
+type eventRows struct {
 	opts       CSVOptions
 	times      timestampParser
 	receivedAt time.Time
-	progress   *progressLine
-	summary    CSVSummary
-
-	columns csvColumns
-	seen    map[[sha256.Size]byte]int32 // occurrences so far of each distinct row
+	columns    csvColumns
+	ids        rowIDs
 }
 
-// readAll reads the header and every data row of r, and passes each event to
-// emit. It starts imp.summary afresh, so the import after a strict check
-// counts each row once.
-func (imp *csvImport) readAll(ctx context.Context, r io.Reader, phase string, emit func(context.Context, store.Event) error) error {
-	imp.summary = CSVSummary{}
-	imp.seen = map[[sha256.Size]byte]int32{}
-
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // a row with the wrong field count is a bad row, checked below
-	cr.ReuseRecord = true
-
-	header, err := cr.Read()
-	if err != nil {
-		return headerError(err)
-	}
-	header = slices.Clone(header)
-	header[0] = strings.TrimPrefix(header[0], "\uFEFF") // the byte order mark that Excel writes
-
-	imp.columns, err = resolveColumns(header, imp.opts)
-	if err != nil {
-		return err
-	}
-
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		imp.progress.update(phase, &imp.summary)
-
-		record, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		var parseErr *csv.ParseError
-		if errors.As(err, &parseErr) {
-			imp.summary.RowsRead++
-			reason := "invalid CSV: " + parseErr.Err.Error()
-			if errors.Is(parseErr.Err, csv.ErrQuote) && parseErr.Line > parseErr.StartLine {
-				// An unclosed quote makes the reader take every line up to the
-				// next quote, often the end of the file, as one field.
-				reason = fmt.Sprintf("a quoted field that starts on this line is not closed, so lines %d to %d were read as one row and skipped; "+
-					"fix the quote and import the file again (rows already imported are not added twice)", parseErr.StartLine, parseErr.Line)
-			}
-			if err := imp.badRow(RowError{Line: parseErr.StartLine, Reason: reason}); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read CSV: %w", err)
-		}
-
-		imp.summary.RowsRead++
-		line, _ := cr.FieldPos(0)
-		ev, reason := imp.event(record, len(header))
-		if reason != "" {
-			if err := imp.badRow(RowError{Line: line, Reason: reason}); err != nil {
-				return err
-			}
-			continue
-		}
-
-		if err := emit(ctx, ev); err != nil {
-			return fmt.Errorf("store the rows up to line %d: %w", line, err)
-		}
-	}
-}
-
-// headerError explains why the header row could not be read.
-func headerError(err error) error {
-	if errors.Is(err, io.EOF) {
-		return kpi.Errorf(kpi.EINVALID, "the CSV input is empty, but its first row must be a header naming the columns")
-	}
-	var parseErr *csv.ParseError
-	if errors.As(err, &parseErr) {
-		return kpi.Errorf(kpi.EINVALID, "line %d: invalid CSV header: %v", parseErr.StartLine, parseErr.Err)
-	}
-	return fmt.Errorf("read CSV header: %w", err)
-}
-
-// badRow counts a bad row, or in strict mode returns it as the import's error.
-func (imp *csvImport) badRow(rowErr RowError) error {
-	if imp.opts.Strict {
-		if imp.summary.Imported == 0 {
-			return kpi.Errorf(kpi.EINVALID, "%s (strict mode: nothing was imported)", rowErr.Error())
-		}
-		return kpi.Errorf(kpi.EINVALID, "%s (strict mode: stopped after %d rows were imported)", rowErr.Error(), imp.summary.Imported)
-	}
-
-	imp.summary.Skipped++
-	if len(imp.summary.BadRows) < MaxReportedBadRows {
-		imp.summary.BadRows = append(imp.summary.BadRows, rowErr)
-	}
-	return nil
+func (rows *eventRows) resolve(header []string) error {
+	rows.ids.reset()
+	var err error
+	rows.columns, err = resolveColumns(header, rows.opts)
+	return err
 }
 
 // csvColumns holds the field index of each mapped column.
@@ -430,39 +285,31 @@ func describeHeader(header []string) string {
 	return text
 }
 
-// event converts one data row into an event, or returns why it cannot.
-func (imp *csvImport) event(record []string, fieldCount int) (store.Event, string) {
-	if len(record) != fieldCount {
-		fields := fmt.Sprintf("%d fields", len(record))
-		if len(record) == 1 {
-			fields = "1 field"
-		}
-		return store.Event{}, fmt.Sprintf("has %s, but the header has %d", fields, fieldCount)
-	}
-
-	timeCell := record[imp.columns.time]
+// convert converts one data row into an event, or returns why it cannot.
+func (rows *eventRows) convert(record []string) (store.Event, string) {
+	timeCell := record[rows.columns.time]
 	if strings.TrimSpace(timeCell) == "" {
-		return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the event time", imp.opts.TimeColumn)
+		return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the event time", rows.opts.TimeColumn)
 	}
-	ts, err := imp.times.parse(timeCell)
+	ts, err := rows.times.parse(timeCell)
 	if errors.Is(err, errNotTimestamp) {
-		return store.Event{}, fmt.Sprintf("column %q: %q is not a date or time (want %s)", imp.opts.TimeColumn, timeCell, timestampHint)
+		return store.Event{}, fmt.Sprintf("column %q: %q is not a date or time (want %s)", rows.opts.TimeColumn, timeCell, timestampHint)
 	}
 	if err != nil {
-		return store.Event{}, fmt.Sprintf("column %q: %q is not a valid date or time: %v", imp.opts.TimeColumn, timeCell, err)
+		return store.Event{}, fmt.Sprintf("column %q: %q is not a valid date or time: %v", rows.opts.TimeColumn, timeCell, err)
 	}
 
-	user := strings.TrimSpace(record[imp.columns.user])
+	user := strings.TrimSpace(record[rows.columns.user])
 	if user == "" {
-		return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the user ID", imp.opts.UserColumn)
+		return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the user ID", rows.opts.UserColumn)
 	}
 	if !utf8.ValidString(user) {
-		return store.Event{}, fmt.Sprintf("column %q is not valid UTF-8; save the file as UTF-8", imp.opts.UserColumn)
+		return store.Event{}, fmt.Sprintf("column %q is not valid UTF-8; save the file as UTF-8", rows.opts.UserColumn)
 	}
 
-	props := make(map[string]any, len(imp.opts.Props))
-	for i, p := range imp.opts.Props {
-		cell := record[imp.columns.props[i]]
+	props := make(map[string]any, len(rows.opts.Props))
+	for i, p := range rows.opts.Props {
+		cell := record[rows.columns.props[i]]
 		value, reason := propertyValue(p, cell)
 		if reason != "" {
 			return store.Event{}, reason
@@ -473,13 +320,13 @@ func (imp *csvImport) event(record []string, fieldCount int) (store.Event, strin
 	}
 
 	return store.Event{
-		Name:       imp.opts.Event,
+		Name:       rows.opts.Event,
 		DistinctID: user,
 		Timestamp:  ts,
 		Properties: props,
 		Source:     CSVSource,
-		MessageID:  imp.messageID(record),
-		ReceivedAt: imp.receivedAt,
+		MessageID:  rows.ids.next(rows.opts.Event, record),
+		ReceivedAt: rows.receivedAt,
 	}, ""
 }
 
@@ -489,7 +336,7 @@ func propertyValue(p PropMapping, cell string) (any, string) {
 	if strings.TrimSpace(cell) == "" {
 		return nil, ""
 	}
-	if !p.Number {
+	if !p.Number && !p.Score {
 		if !utf8.ValidString(cell) {
 			return nil, fmt.Sprintf("column %q is not valid UTF-8; save the file as UTF-8", p.Column)
 		}
@@ -497,86 +344,13 @@ func propertyValue(p PropMapping, cell string) (any, string) {
 	}
 
 	v, ok := parseNumber(cell)
-	if !ok {
+	switch {
+	case !ok && p.Score:
+		return nil, fmt.Sprintf("column %q: %q is not a number (want a score from %d to %d)", p.Column, cell, MinScore, MaxScore)
+	case !ok:
 		return nil, fmt.Sprintf("column %q: %q is not a number (want %s)", p.Column, cell, numberHint)
+	case p.Score && (v < MinScore || v > MaxScore):
+		return nil, fmt.Sprintf("column %q: score %s is outside the range %d to %d", p.Column, strings.TrimSpace(cell), MinScore, MaxScore)
 	}
 	return v, ""
-}
-
-// messageID returns the hex SHA-256 that identifies a row: the hash of the
-// event name, the row's cells, and the row's occurrence number among identical
-// rows so far. Identical rows thus get distinct IDs, and rows appended to a
-// file do not change the IDs of the rows before them.
-func (imp *csvImport) messageID(record []string) string {
-	h := sha256.New()
-	writeField(h, imp.opts.Event)
-	for _, field := range record {
-		writeField(h, field)
-	}
-	var rowKey [sha256.Size]byte
-	h.Sum(rowKey[:0])
-
-	imp.seen[rowKey]++
-	occurrence := imp.seen[rowKey]
-
-	h.Reset()
-	h.Write(rowKey[:])
-	h.Write(binary.BigEndian.AppendUint32(nil, uint32(occurrence)))
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// writeField writes s with its length in front, so that different rows
-// cannot hash to the same bytes ("a,bc" and "ab,c").
-func writeField(w io.Writer, s string) {
-	w.Write(binary.AppendUvarint(nil, uint64(len(s))))
-	io.WriteString(w, s)
-}
-
-// batchInserter sends events to an EventWriter in batches and adds the
-// results to a summary.
-type batchInserter struct {
-	w       EventWriter
-	size    int
-	pending []store.Event
-	summary *CSVSummary
-}
-
-func newBatchInserter(w EventWriter, size int, summary *CSVSummary) *batchInserter {
-	return &batchInserter{w: w, size: size, summary: summary}
-}
-
-// add queues ev and inserts the queue when it holds a full batch.
-func (b *batchInserter) add(ctx context.Context, ev store.Event) error {
-	b.pending = append(b.pending, ev)
-	if len(b.pending) < b.size {
-		return nil
-	}
-	return b.flush(ctx)
-}
-
-// flushLast inserts the last, partial batch.
-func (b *batchInserter) flushLast(ctx context.Context) error {
-	if err := b.flush(ctx); err != nil {
-		return fmt.Errorf("store the last rows: %w", err)
-	}
-	return nil
-}
-
-// flush inserts the queued events.
-func (b *batchInserter) flush(ctx context.Context) error {
-	if len(b.pending) == 0 {
-		return nil
-	}
-
-	res, err := b.w.InsertEvents(ctx, b.pending)
-	if err != nil {
-		return err
-	}
-	b.summary.Imported += res.Inserted
-	b.summary.Duplicates += res.Duplicates
-
-	// Allocate a new slice, because EventWriter does not promise to drop its
-	// reference to the old one.
-	b.pending = make([]store.Event, 0, b.size)
-	return nil
 }

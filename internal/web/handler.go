@@ -53,6 +53,12 @@ func errorStatus(err error) (status int, code, message string) {
 		status = http.StatusNotFound
 	case kpi.ECONFLICT:
 		status = http.StatusConflict
+	case kpi.EUNAUTHORIZED:
+		status = http.StatusUnauthorized
+	case kpi.ETOOLARGE:
+		status = http.StatusRequestEntityTooLarge
+	case kpi.EUNSUPPORTED:
+		status = http.StatusUnsupportedMediaType
 	default:
 		status = http.StatusInternalServerError
 	}

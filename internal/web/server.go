@@ -1,5 +1,7 @@
 // Package web serves Northstar over HTTP: the JSON API under /api/v1/, the
-// server-rendered dashboard pages, and their embedded static assets.
+// server-rendered dashboard pages, their embedded static assets, the
+// ingestion endpoints for tracking SDKs, and the operational endpoints
+// (/healthz, /readyz, /metrics).
 package web
 
 import (
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
@@ -35,8 +38,17 @@ type Config struct {
 	// Logger receives request logs and every internal error. Nil discards them.
 	Logger *slog.Logger
 
-	// Now is the clock shown on pages as "as of". Nil means time.Now.
+	// Now is the clock shown on pages as "as of", and the time ingested
+	// events are received at. Nil means time.Now.
 	Now func() time.Time
+
+	// Ingest stores what the ingestion endpoints receive. Nil serves no
+	// ingestion endpoints, and /readyz then checks nothing.
+	Ingest IngestStore
+
+	// IngestLimits bounds ingestion requests. Zero fields take their
+	// ingest.DefaultLimits value.
+	IngestLimits ingest.Limits
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -45,6 +57,10 @@ type Server struct {
 	series      SeriesComputer
 	logger      *slog.Logger
 	now         func() time.Time
+
+	ingest       IngestStore
+	ingestLimits ingest.Limits
+	metrics      *serverMetrics
 
 	mux       *http.ServeMux
 	handler   http.Handler // mux wrapped in the middleware
@@ -62,6 +78,8 @@ func NewServer(cfg Config) *Server {
 		series:      cfg.Series,
 		logger:      cfg.Logger,
 		now:         cfg.Now,
+		ingest:      cfg.Ingest,
+		metrics:     newServerMetrics(),
 		mux:         http.NewServeMux(),
 		templates:   mustParseTemplates(),
 		assets:      assetHandler(),
@@ -78,9 +96,17 @@ func NewServer(cfg Config) *Server {
 		s.definitions = func() *kpi.Definitions { return nil }
 	}
 
+	s.ingestLimits = cfg.IngestLimits.WithDefaults()
+
 	s.registerHealthRoutes()
+	s.registerMetricsRoutes()
+	if s.ingest != nil {
+		s.registerIngestRoutes()
+	}
 	s.registerAssetRoutes()
 	s.registerKPIRoutes()
+	s.registerBreakdownRoutes()
+	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
 

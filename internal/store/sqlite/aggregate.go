@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
@@ -101,41 +102,58 @@ func jsonPath(property string) string {
 	return `$."` + property + `"`
 }
 
-// filterSQL returns the condition and its parameters for one property filter.
+// filterSQL returns the condition and its parameters for one property
+// filter. Values compare by JSON type, so the text "10" never equals the
+// number 10 and true never equals 1, although json_extract returns 1 for
+// true. Only numbers are ordered.
 func filterSQL(f kpi.Filter) (string, []any, error) {
 	path := jsonPath(f.Property)
 	switch f.Op {
 	case kpi.OpEq:
-		return "json_extract(e.properties, ?) = ?", []any{path, sqlValue(f.Value)}, nil
+		return equalSQL(f.Property, path, f.Value)
 	case kpi.OpNeq:
 		// An event without the property counts as "not equal".
-		return "(json_extract(e.properties, ?) IS NULL OR json_extract(e.properties, ?) <> ?)",
-			[]any{path, path, sqlValue(f.Value)}, nil
+		cond, args, err := equalSQL(f.Property, path, f.Value)
+		return "NOT coalesce(" + cond + ", 0)", args, err
 	case kpi.OpIn:
 		if len(f.Values) == 0 {
 			return "0", nil, nil
 		}
-		args := []any{path}
+		var (
+			conds []string
+			args  []any
+		)
 		for _, v := range f.Values {
-			args = append(args, sqlValue(v))
+			cond, vargs, err := equalSQL(f.Property, path, v)
+			if err != nil {
+				return "", nil, err
+			}
+			conds = append(conds, cond)
+			args = append(args, vargs...)
 		}
-		return "json_extract(e.properties, ?) IN (?" + strings.Repeat(", ?", len(f.Values)-1) + ")", args, nil
+		return "(" + strings.Join(conds, " OR ") + ")", args, nil
 	case kpi.OpGt, kpi.OpGte, kpi.OpLt, kpi.OpLte:
+		switch f.Value.(type) {
+		case float64, int, int64:
+		default:
+			return "", nil, kpi.Errorf(kpi.EINVALID, "filter on %q: %s needs a number, not %v", f.Property, f.Op, f.Value)
+		}
 		op := map[kpi.FilterOp]string{kpi.OpGt: ">", kpi.OpGte: ">=", kpi.OpLt: "<", kpi.OpLte: "<="}[f.Op]
 		return "(json_type(e.properties, ?) IN ('integer', 'real') AND json_extract(e.properties, ?) " + op + " ?)",
-			[]any{path, path, sqlValue(f.Value)}, nil
+			[]any{path, path, f.Value}, nil
 	}
 	return "", nil, kpi.Errorf(kpi.EINVALID, "filter on %q: unknown operator %q", f.Property, f.Op)
 }
 
-// sqlValue converts a filter value to what json_extract returns for the same
-// JSON value: booleans become 1 or 0.
-func sqlValue(v any) any {
-	if b, ok := v.(bool); ok {
-		if b {
-			return 1
-		}
-		return 0
+// equalSQL returns the condition that the property at path is the JSON value v.
+func equalSQL(property, path string, v any) (string, []any, error) {
+	switch v := v.(type) {
+	case string:
+		return "(json_type(e.properties, ?) = 'text' AND json_extract(e.properties, ?) = ?)", []any{path, path, v}, nil
+	case float64, int, int64:
+		return "(json_type(e.properties, ?) IN ('integer', 'real') AND json_extract(e.properties, ?) = ?)", []any{path, path, v}, nil
+	case bool:
+		return "json_type(e.properties, ?) = ?", []any{path, strconv.FormatBool(v)}, nil
 	}
-	return v
+	return "", nil, kpi.Errorf(kpi.EINVALID, "filter on %q: value %v has type %T (want a string, number or boolean)", property, v, v)
 }

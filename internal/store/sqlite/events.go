@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -42,11 +41,20 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.
 	userStmt, err := tx.PrepareContext(ctx, `
 		INSERT INTO users (workspace_id, distinct_id, first_seen) VALUES (?, ?, ?)
 		ON CONFLICT (workspace_id, distinct_id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)
-		RETURNING id`)
+		RETURNING id, merged_into`)
 	if err != nil {
 		return res, fmt.Errorf("prepare user upsert: %w", err)
 	}
 	defer userStmt.Close()
+
+	// An aliased distinct_id's events belong to the user it was merged into,
+	// whose first_seen must cover them too.
+	mergedFirstSeenStmt, err := tx.PrepareContext(ctx,
+		`UPDATE users SET first_seen = ?1 WHERE id = ?2 AND first_seen > ?1`)
+	if err != nil {
+		return res, fmt.Errorf("prepare first_seen update: %w", err)
+	}
+	defer mergedFirstSeenStmt.Close()
 
 	eventStmt, err := tx.PrepareContext(ctx, `
 		INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id)
@@ -58,7 +66,7 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.
 	defer eventStmt.Close()
 
 	for i, e := range events {
-		if err := validateEvent(e); err != nil {
+		if err := store.ValidateEvent(e); err != nil {
 			return store.InsertResult{}, fmt.Errorf("event %d: %w", i, err)
 		}
 
@@ -69,9 +77,18 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.
 			}
 		}
 
-		var userID int64
-		if err := userStmt.QueryRowContext(ctx, workspaceID, e.DistinctID, micros(e.Timestamp)).Scan(&userID); err != nil {
+		var (
+			userID     int64
+			mergedInto sql.NullInt64
+		)
+		if err := userStmt.QueryRowContext(ctx, workspaceID, e.DistinctID, micros(e.Timestamp)).Scan(&userID, &mergedInto); err != nil {
 			return store.InsertResult{}, fmt.Errorf("upsert user %q: %w", e.DistinctID, err)
+		}
+		if mergedInto.Valid {
+			userID = mergedInto.Int64
+			if _, err := mergedFirstSeenStmt.ExecContext(ctx, micros(e.Timestamp), userID); err != nil {
+				return store.InsertResult{}, fmt.Errorf("update first_seen of user %d: %w", userID, err)
+			}
 		}
 
 		r, err := eventStmt.ExecContext(ctx, workspaceID, e.Name, userID, e.DistinctID,
@@ -86,20 +103,6 @@ func insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.
 		}
 	}
 	return res, nil
-}
-
-func validateEvent(e store.Event) error {
-	switch {
-	case strings.TrimSpace(e.Name) == "":
-		return kpi.Errorf(kpi.EINVALID, "event name is empty")
-	case strings.TrimSpace(e.DistinctID) == "":
-		return kpi.Errorf(kpi.EINVALID, "event %q has no distinct_id", e.Name)
-	case e.Timestamp.IsZero():
-		return kpi.Errorf(kpi.EINVALID, "event %q has no timestamp", e.Name)
-	case e.Source == "" || e.MessageID == "":
-		return kpi.Errorf(kpi.EINVALID, "event %q has no source or message id", e.Name)
-	}
-	return nil
 }
 
 // EventSpan returns the time range of all stored events.

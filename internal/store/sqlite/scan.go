@@ -25,8 +25,10 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 		sb.WriteString("NULL")
 	}
 	for _, key := range q.Keys {
-		sb.WriteString(", coalesce(CAST(json_extract(e.properties, ?) AS TEXT), '')")
-		args = append(args, jsonPath(key))
+		// json_extract returns JSON booleans as 1 and 0, so they are spelled out.
+		sb.WriteString(", CASE json_type(e.properties, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' " +
+			"ELSE coalesce(CAST(json_extract(e.properties, ?) AS TEXT), '') END")
+		args = append(args, jsonPath(key), jsonPath(key))
 	}
 
 	sb.WriteString(" FROM events e WHERE e.workspace_id = ?")

@@ -2,7 +2,9 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +70,36 @@ func TestScanEventsOrderFiltersAndKeys(t *testing.T) {
 	}
 	if rows[0].UserID != rows[2].UserID || rows[0].UserID == rows[1].UserID {
 		t.Errorf("user ids %d, %d, %d: want a's two orders to share one id that b does not have", rows[0].UserID, rows[1].UserID, rows[2].UserID)
+	}
+}
+
+func TestScanEventsKeysSpellBooleans(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "scan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var events []store.Event
+	for i, props := range []map[string]any{{"paid": true, "n": 3}, {"paid": false, "n": 2.5}} {
+		events = append(events, store.Event{Name: "flag", DistinctID: "c", Timestamp: at.Add(time.Duration(i) * time.Hour),
+			Properties: props, Source: "test", MessageID: fmt.Sprint(i), ReceivedAt: at})
+	}
+	if _, err := db.InsertEvents(ctx, events); err != nil {
+		t.Fatal(err)
+	}
+
+	var got []string
+	err = db.ScanEvents(ctx, store.ScanQuery{Events: []string{"flag"}, Keys: []string{"paid", "n"}}, func(r store.EventRow) error {
+		got = append(got, strings.Join(r.Keys, "/"))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "true/3,false/2.5"; strings.Join(got, ",") != want {
+		t.Errorf("keys = %v, want %s", got, want)
 	}
 }

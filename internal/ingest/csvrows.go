@@ -1,0 +1,309 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// rowConverter turns the data rows of a CSV input into records of type T,
+// such as events or measurements.
+type rowConverter[T any] interface {
+	// resolve finds the converter's columns in the header. It is called at
+	// the start of every read of the input, so it also resets what the
+	// converter remembers between rows.
+	resolve(header []string) error
+
+	// convert returns the record of a data row that has as many fields as
+	// the header, or the reason the row is bad.
+	convert(record []string) (T, string)
+}
+
+// csvRun is the state of one import of CSV rows as records of type T.
+type csvRun[T any] struct {
+	conv     rowConverter[T]
+	strict   bool
+	progress *progressLine
+	summary  CSVSummary
+}
+
+// importCSVRows reads CSV with a header row from r, converts each data row
+// with conv, and stores the records through insert in batches of batchSize.
+// Bad rows are skipped and counted, or, with strict, the first one stops the
+// import before any record is stored. It returns the counts so far along
+// with any error.
+func importCSVRows[T any](ctx context.Context, r io.Reader, conv rowConverter[T], strict bool, batchSize int,
+	progress *progressLine, insert func(context.Context, []T) (store.InsertResult, error)) (CSVSummary, error) {
+	run := &csvRun[T]{conv: conv, strict: strict, progress: progress}
+	batches := &batchInserter[T]{insert: insert, size: batchSize, summary: &run.summary}
+
+	var err error
+	if strict {
+		err = run.importStrict(ctx, r, batches)
+	} else {
+		err = run.readAll(ctx, r, "importing", batches.add)
+		if err == nil {
+			err = batches.flushLast(ctx)
+		}
+	}
+	run.progress.finish(&run.summary, err)
+	return run.summary, err
+}
+
+// importStrict checks every row before it stores any. When r can seek, it
+// reads r twice to keep memory flat. Otherwise it holds all records in memory
+// between the check and the inserts.
+func (run *csvRun[T]) importStrict(ctx context.Context, r io.Reader, insert *batchInserter[T]) error {
+	seeker, start, canSeek := seekStart(r)
+	if !canSeek {
+		var records []T
+		collect := func(_ context.Context, rec T) error {
+			records = append(records, rec)
+			return nil
+		}
+		if err := run.readAll(ctx, r, "checking", collect); err != nil {
+			return err
+		}
+
+		for _, rec := range records {
+			if err := insert.add(ctx, rec); err != nil {
+				return err
+			}
+			run.progress.update("importing", &run.summary)
+		}
+		return insert.flushLast(ctx)
+	}
+
+	discard := func(context.Context, T) error { return nil }
+	if err := run.readAll(ctx, r, "checking", discard); err != nil {
+		return err
+	}
+	if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind the CSV input for the import after the check: %w", err)
+	}
+
+	// NOTE: a row that changes between the two reads fails this second read,
+	// after earlier batches are stored.
+	if err := run.readAll(ctx, r, "importing", insert.add); err != nil {
+		return err
+	}
+	return insert.flushLast(ctx)
+}
+
+// seekStart returns r as an io.Seeker with its current offset, and false when
+// r cannot seek (a pipe is an *os.File whose Seek fails).
+func seekStart(r io.Reader) (io.Seeker, int64, bool) {
+	seeker, ok := r.(io.Seeker)
+	if !ok {
+		return nil, 0, false
+	}
+	start, err := seeker.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, 0, false
+	}
+	return seeker, start, true
+}
+
+// readAll reads the header and every data row of r, and passes each record
+// to emit. It starts run.summary afresh, so the import after a strict check
+// counts each row once.
+func (run *csvRun[T]) readAll(ctx context.Context, r io.Reader, phase string, emit func(context.Context, T) error) error {
+	run.summary = CSVSummary{}
+
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // a row with the wrong field count is a bad row, checked below
+	cr.ReuseRecord = true
+
+	header, err := cr.Read()
+	if err != nil {
+		return headerError(err)
+	}
+	header = slices.Clone(header)
+	header[0] = strings.TrimPrefix(header[0], "\uFEFF") // the byte order mark that Excel writes
+
+	if err := run.conv.resolve(header); err != nil {
+		return err
+	}
+
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		run.progress.update(phase, &run.summary)
+
+		record, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var parseErr *csv.ParseError
+		if errors.As(err, &parseErr) {
+			run.summary.RowsRead++
+			reason := "invalid CSV: " + parseErr.Err.Error()
+			if errors.Is(parseErr.Err, csv.ErrQuote) && parseErr.Line > parseErr.StartLine {
+				// An unclosed quote makes the reader take every line up to the
+				// next quote, often the end of the file, as one field.
+				reason = fmt.Sprintf("a quoted field that starts on this line is not closed, so lines %d to %d were read as one row and skipped; "+
+					"fix the quote and import the file again (rows already imported are not added twice)", parseErr.StartLine, parseErr.Line)
+			}
+			if err := run.badRow(RowError{Line: parseErr.StartLine, Reason: reason}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read CSV: %w", err)
+		}
+
+		run.summary.RowsRead++
+		line, _ := cr.FieldPos(0)
+		var (
+			rec    T
+			reason string
+		)
+		if len(record) != len(header) {
+			reason = fieldCountReason(len(record), len(header))
+		} else {
+			rec, reason = run.conv.convert(record)
+		}
+		if reason != "" {
+			if err := run.badRow(RowError{Line: line, Reason: reason}); err != nil {
+				return err
+			}
+			continue
+		}
+
+		if err := emit(ctx, rec); err != nil {
+			return fmt.Errorf("store the rows up to line %d: %w", line, err)
+		}
+	}
+}
+
+// fieldCountReason explains a row whose field count differs from the header's.
+func fieldCountReason(fields, headerFields int) string {
+	text := fmt.Sprintf("%d fields", fields)
+	if fields == 1 {
+		text = "1 field"
+	}
+	return fmt.Sprintf("has %s, but the header has %d", text, headerFields)
+}
+
+// headerError explains why the header row could not be read.
+func headerError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return kpi.Errorf(kpi.EINVALID, "the CSV input is empty, but its first row must be a header naming the columns")
+	}
+	var parseErr *csv.ParseError
+	if errors.As(err, &parseErr) {
+		return kpi.Errorf(kpi.EINVALID, "line %d: invalid CSV header: %v", parseErr.StartLine, parseErr.Err)
+	}
+	return fmt.Errorf("read CSV header: %w", err)
+}
+
+// badRow counts a bad row, or in strict mode returns it as the import's error.
+func (run *csvRun[T]) badRow(rowErr RowError) error {
+	if run.strict {
+		if run.summary.Imported == 0 {
+			return kpi.Errorf(kpi.EINVALID, "%s (strict mode: nothing was imported)", rowErr.Error())
+		}
+		return kpi.Errorf(kpi.EINVALID, "%s (strict mode: stopped after %d rows were imported)", rowErr.Error(), run.summary.Imported)
+	}
+
+	run.summary.Skipped++
+	if len(run.summary.BadRows) < MaxReportedBadRows {
+		run.summary.BadRows = append(run.summary.BadRows, rowErr)
+	}
+	return nil
+}
+
+// rowIDs derives the message ID of each row from its content.
+type rowIDs struct {
+	seen map[[sha256.Size]byte]int32 // occurrences so far of each distinct row
+}
+
+// reset clears the occurrence counts, for a new read of the input.
+func (ids *rowIDs) reset() { ids.seen = map[[sha256.Size]byte]int32{} }
+
+// next returns the hex SHA-256 that identifies a row: the hash of name (the
+// event name or measurement series), the row's cells, and the row's
+// occurrence number among identical rows so far. Identical rows thus get
+// distinct IDs, and rows appended to a file do not change the IDs of the
+// rows before them.
+func (ids *rowIDs) next(name string, record []string) string {
+	h := sha256.New()
+	writeField(h, name)
+	for _, field := range record {
+		writeField(h, field)
+	}
+	var rowKey [sha256.Size]byte
+	h.Sum(rowKey[:0])
+
+	ids.seen[rowKey]++
+	occurrence := ids.seen[rowKey]
+
+	h.Reset()
+	h.Write(rowKey[:])
+	h.Write(binary.BigEndian.AppendUint32(nil, uint32(occurrence)))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// writeField writes s with its length in front, so that different rows
+// cannot hash to the same bytes ("a,bc" and "ab,c").
+func writeField(w io.Writer, s string) {
+	w.Write(binary.AppendUvarint(nil, uint64(len(s))))
+	io.WriteString(w, s)
+}
+
+// batchInserter sends records to a store in batches and adds the results to
+// a summary.
+type batchInserter[T any] struct {
+	insert  func(context.Context, []T) (store.InsertResult, error)
+	size    int
+	pending []T
+	summary *CSVSummary
+}
+
+// add queues rec and inserts the queue when it holds a full batch.
+func (b *batchInserter[T]) add(ctx context.Context, rec T) error {
+	b.pending = append(b.pending, rec)
+	if len(b.pending) < b.size {
+		return nil
+	}
+	return b.flush(ctx)
+}
+
+// flushLast inserts the last, partial batch.
+func (b *batchInserter[T]) flushLast(ctx context.Context) error {
+	if err := b.flush(ctx); err != nil {
+		return fmt.Errorf("store the last rows: %w", err)
+	}
+	return nil
+}
+
+// flush inserts the queued records.
+func (b *batchInserter[T]) flush(ctx context.Context) error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+
+	res, err := b.insert(ctx, b.pending)
+	if err != nil {
+		return err
+	}
+	b.summary.Imported += res.Inserted
+	b.summary.Duplicates += res.Duplicates
+
+	// Allocate a new slice, because the store does not promise to drop its
+	// reference to the old one.
+	b.pending = make([]T, 0, b.size)
+	return nil
+}
