@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -46,16 +45,7 @@ func TestServerCrashKeepsAcknowledgedEvents(t *testing.T) {
 	if err := os.WriteFile(kpiPath, []byte(sdkTestKPIs), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlite.Open(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := db.CreateWriteKey(context.Background(), crashKeyName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	_ = createWriteKeyCLI
+	key := createWriteKeyCLI(t, bin, dbPath, crashKeyName)
 
 	ctx, cancel := context.WithTimeout(context.Background(), crashTimeLimit)
 	defer cancel()

@@ -208,8 +208,8 @@ type FunnelStep struct {
 	Users int64  `json:"users"` // users who reached this step
 
 	// ConversionFromPrevious is Users / (users at the previous step - those
-	// in progress there), in percent; nil for the first step or a zero
-	// denominator.
+	// in progress there), in percent. It is nil for the first step and for a
+	// zero denominator.
 	ConversionFromPrevious *float64 `json:"conversion_from_previous"`
 
 	// ConversionFromFirst is Users / (users at the first step - those in
@@ -291,7 +291,7 @@ func percent(part, whole int64) *float64 {
 }
 
 // intervalIndex finds the intervals that contain an instant. The bounds of
-// every interval, sorted, cut time into segments; covering[j] lists the
+// every interval, sorted, cut time into segments, and covering[j] lists the
 // intervals that contain segment [bounds[j], bounds[j+1]).
 type intervalIndex struct {
 	bounds   []time.Time

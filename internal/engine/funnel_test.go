@@ -26,9 +26,10 @@ const funnelKPIs = `  - id: checkout
 
 // funnelActivity is counted by hand in the tests below (New York time).
 //
-// January: a does the funnel twice (counted once); b buys after one view; c
-// views twice and never buys; d buys before viewing; f views again and buys
-// after the 7-day window; l views on January 30 and buys on February 2.
+// January: a does the funnel twice and is counted once. b buys after one
+// view. c views twice and never buys. d buys before viewing. f views again
+// and buys after the 7-day window. l views on January 30 and buys on
+// February 2.
 //
 // February, with the clock on February 20 at 12:00: g and j buy after a
 // view; h never buys and the window closed; i and k viewed less than 7 days

@@ -186,7 +186,7 @@ func returnQuery(m kpi.Metric, from, to time.Time) store.ScanQuery {
 // Offset after it. When the series grain is coarser than the retention
 // grain, the interval pools several cohorts, and each user is followed from
 // their own first event. An interval has no value until period Offset of the
-// latest user it could hold is over at the cut-off, nor when it holds no user.
+// latest user it could contain is over at the cut-off, nor when it contains no user.
 func (ev *evaluator) retention(ctx context.Context, m kpi.Metric) ([]value, error) {
 	clock, err := newRetentionClock(ev.cal, m, ev.grain)
 	if err != nil {
@@ -333,7 +333,7 @@ type CohortRow struct {
 	Partial bool      `json:"partial"` // the cohort period is not over, so the cohort may still grow
 	Size    int64     `json:"size"`
 
-	// Retained holds periods 0, 1, ... up to the last one that is over at
+	// Retained contains periods 0, 1, ... up to the last one that is over at
 	// the table's cut-off for every user of the cohort.
 	Retained []CohortCell `json:"retained"`
 }
@@ -342,7 +342,7 @@ type CohortRow struct {
 type CohortCell struct {
 	Period  int      `json:"period"`
 	Users   int64    `json:"users"`
-	Percent *float64 `json:"percent"` // of the cohort's size; nil for an empty cohort
+	Percent *float64 `json:"percent"` // of the cohort's size, or nil for an empty cohort
 }
 
 // Cohorts returns the cohort table of the retention KPI id over r: one row
@@ -370,7 +370,7 @@ func (e *Engine) Cohorts(ctx context.Context, defs *kpi.Definitions, id string, 
 	}
 	periods := cal.Periods(clock.grain, from, to)
 	if len(periods) > MaxCohorts {
-		return nil, kpi.Errorf(kpi.EINVALID, "the range from %s holds %d %s cohorts, more than %d; choose a shorter range or a longer period",
+		return nil, kpi.Errorf(kpi.EINVALID, "the range from %s contains %d %s cohorts, more than the maximum of %d; choose a shorter range or a longer period",
 			timegrain.DateOf(from), len(periods), clock.grain, MaxCohorts)
 	}
 

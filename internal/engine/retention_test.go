@@ -546,3 +546,47 @@ func TestRetentionPooledByMonth(t *testing.T) {
 	s = series(t, e, defs, "d1_monthly", timegrain.Month, "2026-01-01", "2026-01-31")
 	checkPoint(t, s, loc, "2026-01-01 00:00", nil, "cohort period 1 is not over (it ends 2026-02-02)")
 }
+
+// Rolling weeks and months last 7×24 and 30×24 hours from the first event.
+func TestRetentionRollingWeekAndMonth(t *testing.T) {
+	kpis := `  - id: w1
+    name: Week 1 retention
+    grain: week
+    metric: {kind: retention, cohort_event: signup, offset: 1}
+  - id: w1_rolling
+    name: Week 1 retention, 7-day periods
+    grain: week
+    metric: {kind: retention, cohort_event: signup, offset: 1, mode: rolling}
+  - id: m1
+    name: Month 1 retention
+    grain: month
+    metric: {kind: retention, cohort_event: signup, offset: 1}
+  - id: m1_rolling
+    name: Month 1 retention, 30-day periods
+    grain: month
+    metric: {kind: retention, cohort_event: signup, offset: 1, mode: rolling}
+`
+	events := []activity{
+		// Monday 10:00, back the next Monday at 09:00: calendar week 1, but
+		// 6 days and 23 hours later, so still in the first 7-day period.
+		{"signup", "ada", "2026-01-05 10:00", nil},
+		{"visit", "ada", "2026-01-12 09:00", nil},
+		// January 31, back on March 2 at 12:00: calendar month 2, but 30
+		// days and 2 hours later, so in 30-day period 1.
+		{"signup", "bo", "2026-01-31 10:00", nil},
+		{"visit", "bo", "2026-03-02 12:00", nil},
+	}
+	e, defs := newActivityEngine(t, kpiFile("America/New_York", "monday", kpis), "2026-06-01 12:00", events)
+	loc := defs.Workspace.Location
+
+	w1 := series(t, e, defs, "w1", timegrain.Week, "2026-01-05", "2026-01-25")
+	checkPoint(t, w1, loc, "2026-01-05 00:00", v(100), "")
+	w1Rolling := series(t, e, defs, "w1_rolling", timegrain.Week, "2026-01-05", "2026-01-25")
+	checkPoint(t, w1Rolling, loc, "2026-01-05 00:00", v(0), "")
+
+	m1 := series(t, e, defs, "m1", timegrain.Month, "2026-01-01", "2026-04-30")
+	checkPoint(t, m1, loc, "2026-01-01 00:00", v(0), "")
+	// January's cohort is ada and bo, and only bo is back 30 to 60 days on.
+	m1Rolling := series(t, e, defs, "m1_rolling", timegrain.Month, "2026-01-01", "2026-04-30")
+	checkPoint(t, m1Rolling, loc, "2026-01-01 00:00", v(50), "")
+}

@@ -28,7 +28,7 @@ func (s *Server) registerCohortRoutes() {
 }
 
 // cohortComputer returns the server's series computer as a CohortComputer.
-// The engine is both; a computer that is not fails the request as internal.
+// The engine is both. Any other computer fails the request as an internal error.
 func (s *Server) cohortComputer() (CohortComputer, error) {
 	c, ok := s.series.(CohortComputer)
 	if !ok {
@@ -98,7 +98,7 @@ func seriesPath(k *kpi.KPI) string {
 }
 
 // parseDateRange reads the from and to query parameters, dates as
-// YYYY-MM-DD; absent ones take the engine's defaults.
+// YYYY-MM-DD. Absent ones take the engine's defaults.
 func parseDateRange(q url.Values) (engine.Range, error) {
 	var rng engine.Range
 	for _, p := range []struct {
