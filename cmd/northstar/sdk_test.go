@@ -183,6 +183,19 @@ func (s *sdkServer) checkCounts(t *testing.T, sdk string) {
 	if others != 1 {
 		t.Errorf("%s: events table has %d events other than %q, want 1 (the page view)", sdk, others, sdkPlayEvent)
 	}
+
+	// The identify calls set the trait "plan" of user-1 and user-9.
+	for user, want := range map[string]string{"user-1": "pro", "user-9": "free"} {
+		var plan sql.NullString
+		err := db.QueryRow(`SELECT json_extract(traits, '$.plan') FROM users WHERE distinct_id = ?`, user).Scan(&plan)
+		if err != nil {
+			t.Errorf("%s: reading the traits of %s: %v", sdk, user, err)
+			continue
+		}
+		if plan.String != want {
+			t.Errorf("%s: trait plan of %s = %q, want %q", sdk, user, plan.String, want)
+		}
+	}
 }
 
 // dayValues returns a KPI's daily values from `from` to `to`, both

@@ -35,6 +35,17 @@ var (
 	_ appStore = (*postgres.DB)(nil)
 )
 
+// Both stores also have what the engine's activity and measurement metrics
+// and its event name hints look for.
+var (
+	_ engine.EventScanner          = (*sqlite.DB)(nil)
+	_ engine.EventScanner          = (*postgres.DB)(nil)
+	_ engine.MeasurementAggregator = (*sqlite.DB)(nil)
+	_ engine.MeasurementAggregator = (*postgres.DB)(nil)
+	_ engine.EventNamer            = (*sqlite.DB)(nil)
+	_ engine.EventNamer            = (*postgres.DB)(nil)
+)
+
 // openStore opens the PostgreSQL database at dsn when it is a postgres:// or
 // postgresql:// URL, and the SQLite file at path dsn otherwise.
 func openStore(ctx context.Context, dsn string) (appStore, error) {

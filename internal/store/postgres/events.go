@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -126,17 +124,17 @@ func insertEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow, useCopy bo
 		rows[i].userID = persons[rows[i].distinctID]
 	}
 
-	// Concurrent batches insert in one order, so they wait for each other
-	// on a repeated key instead of deadlocking.
-	slices.SortFunc(rows, func(a, b eventRow) int {
-		return cmp.Or(cmp.Compare(a.source, b.source), cmp.Compare(a.messageID, b.messageID))
-	})
-
 	if useCopy {
 		return copyEventRows(ctx, tx, rows)
 	}
 	return insertUnnestedEventRows(ctx, tx, rows)
 }
+
+// The statements that insert events number them in batch order, so ids
+// follow the order of the batch as in the SQLite store, and ties in time
+// scan in that order. They then insert in (source, message_id) order, so
+// that concurrent batches repeating each other's events wait for each other
+// on a repeated key instead of deadlocking.
 
 // insertUnnestedEventRows inserts rows in one statement, as arrays that
 // unnest into rows, so a batch costs one round trip.
@@ -152,10 +150,16 @@ func insertUnnestedEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (i
 	}
 
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id)
-		SELECT $1, n, u, d, t, r, p::jsonb, s, m
-		FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
-			AS x (n, u, d, t, r, p, s, m)
+		INSERT INTO events (id, workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id)
+		OVERRIDING SYSTEM VALUE
+		SELECT id, $1, n, u, d, t, r, p::jsonb, s, m
+		FROM (
+			SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, x.*
+			FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::text[], $9::text[])
+				WITH ORDINALITY AS x (n, u, d, t, r, p, s, m, o)
+			ORDER BY x.o
+		) AS numbered
+		ORDER BY s, m
 		ON CONFLICT (workspace_id, source, message_id) DO NOTHING`,
 		workspaceID, names, userIDs, distinctIDs, ts, receivedAt, props, sources, messageIDs)
 	if err != nil {
@@ -172,26 +176,31 @@ func copyEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error)
 	// empties it at the end of each transaction.
 	_, err := tx.Exec(ctx, `
 		CREATE TEMPORARY TABLE IF NOT EXISTS incoming_events (
-			name text, user_id bigint, distinct_id text, ts bigint, received_at bigint,
+			ord integer, name text, user_id bigint, distinct_id text, ts bigint, received_at bigint,
 			properties text, source text, message_id text
 		) ON COMMIT DELETE ROWS`)
 	if err != nil {
 		return 0, fmt.Errorf("create temporary table: %w", err)
 	}
 
-	columns := []string{"name", "user_id", "distinct_id", "ts", "received_at", "properties", "source", "message_id"}
+	columns := []string{"ord", "name", "user_id", "distinct_id", "ts", "received_at", "properties", "source", "message_id"}
 	source := pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		r := rows[i]
-		return []any{r.name, r.userID, r.distinctID, r.ts, r.receivedAt, r.properties, r.source, r.messageID}, nil
+		return []any{int32(i), r.name, r.userID, r.distinctID, r.ts, r.receivedAt, r.properties, r.source, r.messageID}, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"incoming_events"}, columns, source); err != nil {
 		return 0, fmt.Errorf("copy events: %w", err)
 	}
 
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id)
-		SELECT $1, name, user_id, distinct_id, ts, received_at, properties::jsonb, source, message_id
-		FROM incoming_events ORDER BY source, message_id
+		INSERT INTO events (id, workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id)
+		OVERRIDING SYSTEM VALUE
+		SELECT id, $1, name, user_id, distinct_id, ts, received_at, properties::jsonb, source, message_id
+		FROM (
+			SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, i.*
+			FROM incoming_events i ORDER BY i.ord
+		) AS numbered
+		ORDER BY source, message_id
 		ON CONFLICT (workspace_id, source, message_id) DO NOTHING`, workspaceID)
 	if err != nil {
 		return 0, fmt.Errorf("insert copied events: %w", err)

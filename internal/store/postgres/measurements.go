@@ -1,11 +1,9 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -47,10 +45,6 @@ func (db *DB) InsertMeasurements(ctx context.Context, measurements []store.Measu
 		rows = append(rows, m)
 	}
 
-	// One insert order for every transaction, as in InsertEvents.
-	slices.SortFunc(rows, func(a, b store.Measurement) int {
-		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.MessageID, b.MessageID))
-	})
 	n := len(rows)
 	var (
 		series, dimensions, sources, messageIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -64,10 +58,19 @@ func (db *DB) InsertMeasurements(ctx context.Context, measurements []store.Measu
 
 	var res store.InsertResult
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		// Ids follow the batch order, and rows insert in key order, as
+		// InsertEvents does (see insertUnnestedEventRows).
 		tag, err := tx.Exec(ctx, `
-			INSERT INTO measurements (workspace_id, series, ts, value, dimensions, source, message_id)
-			SELECT $1, s, t, v, d::jsonb, src, m
-			FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::text[], $6::text[], $7::text[]) AS x (s, t, v, d, src, m)
+			INSERT INTO measurements (id, workspace_id, series, ts, value, dimensions, source, message_id)
+			OVERRIDING SYSTEM VALUE
+			SELECT id, $1, s, t, v, d::jsonb, src, m
+			FROM (
+				SELECT nextval(pg_get_serial_sequence('measurements', 'id')) AS id, x.*
+				FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::text[], $6::text[], $7::text[])
+					WITH ORDINALITY AS x (s, t, v, d, src, m, o)
+				ORDER BY x.o
+			) AS numbered
+			ORDER BY src, m
 			ON CONFLICT (workspace_id, source, message_id) DO NOTHING`,
 			workspaceID, series, ts, values, dimensions, sources, messageIDs)
 		if err != nil {

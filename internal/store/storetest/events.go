@@ -21,6 +21,7 @@ var eventTests = []test{
 	{"rejects batch", testInsertEventsRejectsBatch},
 	{"users", testInsertEventsUsers},
 	{"large batch", testInsertEventsLargeBatch},
+	{"batch order", testInsertEventsBatchOrder},
 	{"concurrent batches", testInsertEventsConcurrent},
 	{"event span", testEventSpan},
 	{"ping", testPing},
@@ -245,6 +246,29 @@ func testInsertEventsLargeBatch(t *testing.T, open func(t *testing.T) Store) {
 	}
 	if want := (store.Aggregate{Events: 300, Users: 40, Sum: 43625, Values: 250}); got[0] != want {
 		t.Errorf("aggregate = %+v, want %+v", got[0], want)
+	}
+}
+
+// Event ids follow the order of the batch, not of the message ids, because
+// events with equal timestamps are read back in id order.
+func testInsertEventsBatchOrder(t *testing.T, open func(t *testing.T) Store) {
+	db := open(t)
+	ts := at(1, 12, 0, 0)
+
+	insert(t, db, event("m5", "step", "alice", ts, nil))
+	insert(t, db,
+		event("m5", "step", "alice", ts, nil), // a duplicate, left out
+		event("m10", "step", "alice", ts, nil),
+		event("m9", "step", "alice", ts, nil),
+		event("m1", "step", "alice", ts, nil),
+	)
+
+	ids := map[string]int64{}
+	for _, msgID := range []string{"m5", "m10", "m9", "m1"} {
+		ids[msgID] = countRows(t, db, "SELECT id FROM events WHERE message_id = '"+msgID+"'")
+	}
+	if !(ids["m5"] < ids["m10"] && ids["m10"] < ids["m9"] && ids["m9"] < ids["m1"]) {
+		t.Errorf("ids m5 %d, m10 %d, m9 %d, m1 %d; want them increasing in that order", ids["m5"], ids["m10"], ids["m9"], ids["m1"])
 	}
 }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -26,6 +27,7 @@ var aliasTests = []test{
 	{"unseen ids", testAliasUnseenIDs},
 	{"traits", testAliasTraits},
 	{"rejects batch", testAliasRejectsBatch},
+	{"during inserts", testAliasDuringInserts},
 }
 
 func identify(t *testing.T, s Store, calls ...store.Identify) {
@@ -384,5 +386,45 @@ func testAliasRejectsBatch(t *testing.T, open func(t *testing.T) Store) {
 				t.Errorf("users table has %d rows after a rejected batch, want 2", n)
 			}
 		})
+	}
+}
+
+// An alias that runs while batches for the aliased id are being stored
+// leaves no event under the old user id, whichever commits first.
+func testAliasDuringInserts(t *testing.T, open func(t *testing.T) Store) {
+	db := open(t)
+	ctx := context.Background()
+	insert(t, db,
+		event("first", "view", "anon-1", at(1, 0, 0, 0), nil), // user 1
+		event("second", "view", "alice", at(1, 0, 0, 1), nil), // user 2
+	)
+	const batches, perBatch = 20, 10
+
+	aliasNow := make(chan struct{})
+	aliasErr := make(chan error, 1)
+	go func() {
+		<-aliasNow
+		aliasErr <- db.Alias(ctx, []store.Alias{{PreviousID: "anon-1", DistinctID: "alice", Timestamp: at(1, 1, 0, 0)}})
+	}()
+
+	for b := range batches {
+		if b == batches/2 {
+			close(aliasNow)
+		}
+		var events []store.Event
+		for i := range perBatch {
+			events = append(events, event(fmt.Sprintf("b%d-%d", b, i), "view", "anon-1", at(2, b, i, 0), nil))
+		}
+		insert(t, db, events...)
+	}
+	if err := <-aliasErr; err != nil {
+		t.Fatalf("Alias: %v", err)
+	}
+
+	if n := countRows(t, db, "SELECT count(*) FROM events WHERE user_id <> 2"); n != 0 {
+		t.Errorf("%d events kept a user id other than alice's 2", n)
+	}
+	if got, want := aggregateAll(t, db, "view"), (store.Aggregate{Events: 2 + batches*perBatch, Users: 1}); got != want {
+		t.Errorf("aggregate = %+v, want %+v", got, want)
 	}
 }

@@ -15,6 +15,7 @@ var measurementTests = []test{
 	{"duplicates", testMeasurementsDuplicates},
 	{"stores fields", testMeasurementsStoreFields},
 	{"rejects batch", testMeasurementsRejectBatch},
+	{"batch order", testMeasurementsBatchOrder},
 }
 
 func measurement(msgID, series string, ts time.Time, value float64) store.Measurement {
@@ -125,5 +126,25 @@ func testMeasurementsRejectBatch(t *testing.T, open func(t *testing.T) Store) {
 				t.Errorf("measurements table has %d rows after a rejected batch, want 0", n)
 			}
 		})
+	}
+}
+
+// Measurement ids follow the order of the batch, because of two values at
+// the same time the one stored last is the latest.
+func testMeasurementsBatchOrder(t *testing.T, open func(t *testing.T) Store) {
+	db := open(t)
+	ts := at(1, 0, 0, 0)
+
+	insertMeasurements(t, db,
+		measurement("d10", "ad_spend", ts, 1),
+		measurement("d9", "ad_spend", ts, 2),
+		measurement("d1", "ad_spend", ts, 3),
+	)
+
+	first := countRows(t, db, "SELECT id FROM measurements WHERE message_id = 'd10'")
+	second := countRows(t, db, "SELECT id FROM measurements WHERE message_id = 'd9'")
+	third := countRows(t, db, "SELECT id FROM measurements WHERE message_id = 'd1'")
+	if !(first < second && second < third) {
+		t.Errorf("ids d10 %d, d9 %d, d1 %d; want them increasing in that order", first, second, third)
 	}
 }

@@ -16,6 +16,9 @@ type Store interface {
 	InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error)
 	Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Aggregate, error)
 	EventSpan(ctx context.Context) (store.Span, error)
+	EventNames(ctx context.Context) ([]string, error)
+	ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.EventRow) error) error
+	AggregateMeasurements(ctx context.Context, q store.MeasurementQuery) ([]store.MeasurementAggregate, error)
 
 	Identify(ctx context.Context, calls []store.Identify) error
 	Alias(ctx context.Context, calls []store.Alias) error
@@ -48,6 +51,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	}{
 		{"InsertEvents", eventTests},
 		{"Aggregate", aggregateTests},
+		{"ScanEvents", scanTests},
+		{"AggregateMeasurements", measurementQueryTests},
 		{"Identify", identifyTests},
 		{"Alias", aliasTests},
 		{"InsertMeasurements", measurementTests},
