@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
@@ -154,4 +155,17 @@ func partialLabel(g timegrain.Grain) string {
 	default:
 		return "today so far"
 	}
+}
+
+// formatKPIValue formats a value of k: as formatValue does with k's unit,
+// except that a Net Promoter Score always shows one decimal ("31.5").
+func formatKPIValue(v *float64, k *kpi.KPI) string {
+	if v != nil && k.Metric.Kind == kpi.NPS {
+		s := formatDecimals(*v, 1, true)
+		if k.Unit != "" {
+			s += " " + k.Unit
+		}
+		return s
+	}
+	return formatValue(v, k.Unit)
 }

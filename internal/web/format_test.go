@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/northstar-kpi/northstar/internal/kpi"
 	"math"
 	"testing"
 	"time"
@@ -96,5 +97,22 @@ func TestFormatPeriod(t *testing.T) {
 		if got := formatPeriod(tt.start, tt.grain); got != tt.want {
 			t.Errorf("formatPeriod(%v, %s) = %q, want %q", tt.start, tt.grain, got, tt.want)
 		}
+	}
+}
+
+func TestFormatKPIValueNPSOneDecimal(t *testing.T) {
+	nps := &kpi.KPI{Metric: kpi.Metric{Kind: kpi.NPS}}
+	for _, tt := range []struct {
+		v    float64
+		want string
+	}{{31.5, "31.5"}, {40, "40.0"}, {-12.345, "-12.3"}} {
+		if got := formatKPIValue(&tt.v, nps); got != tt.want {
+			t.Errorf("formatKPIValue(%v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+	count := &kpi.KPI{Metric: kpi.Metric{Kind: kpi.Count}, Unit: "orders"}
+	v := 40.0
+	if got := formatKPIValue(&v, count); got != "40 orders" {
+		t.Errorf("count = %q, want 40 orders", got)
 	}
 }

@@ -138,10 +138,10 @@ func grainLinks(id string, q seriesQuery, from, to string) []grainLink {
 func newPointRow(k *kpi.KPI, series *engine.Series, p engine.Point) pointRow {
 	row := pointRow{
 		Period:   formatPeriod(p.Start, series.Grain),
-		Value:    formatValue(p.Value, k.Unit),
-		Previous: formatValue(p.Previous, k.Unit),
+		Value:    formatKPIValue(p.Value, k),
+		Previous: formatKPIValue(p.Previous, k),
 		Change:   noValue,
-		Target:   formatValue(p.Target, k.Unit),
+		Target:   formatKPIValue(p.Target, k),
 		Status:   newStatusView(p.Status),
 	}
 	if p.Partial {
@@ -172,7 +172,7 @@ func targetText(k *kpi.KPI) string {
 	var text string
 	switch {
 	case t.Value != nil:
-		text = formatValue(t.Value, k.Unit)
+		text = formatKPIValue(t.Value, k)
 	case t.Change != nil:
 		text = formatChange(*t.Change*100, "%") + " from the baseline"
 	default:

@@ -92,8 +92,8 @@ func newProgressView(k *kpi.KPI, series *engine.Series) *progressView {
 	}
 
 	pct := int(math.Floor(*f * 100))
-	text := formatNumber(float64(pct)) + "% of the way from " + formatValue(&series.Baseline.Value, k.Unit) +
-		" to " + formatValue(&series.Goal.Value, k.Unit)
+	text := formatNumber(float64(pct)) + "% of the way from " + formatKPIValue(&series.Baseline.Value, k) +
+		" to " + formatKPIValue(&series.Goal.Value, k)
 	if k.Target != nil && !k.Target.By.IsZero() {
 		text += " by " + k.Target.By.String()
 	}
@@ -148,7 +148,7 @@ func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
 		return c
 	}
 	c.HasValue = p.Value != nil
-	c.Value = formatValue(p.Value, k.Unit)
+	c.Value = formatKPIValue(p.Value, k)
 	c.Period = formatPeriod(p.Start, series.Grain)
 	if p.Partial {
 		c.PartialLabel = partialLabel(series.Grain)
