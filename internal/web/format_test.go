@@ -1,11 +1,11 @@
 package web
 
 import (
-	"github.com/northstar-kpi/northstar/internal/kpi"
 	"math"
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
