@@ -20,6 +20,10 @@ type value struct {
 
 	// details are counts behind the value, copied to Point.Details.
 	details map[string]float64
+
+	// pending marks a value that does not exist yet but will: a cohort whose
+	// period is not over, a funnel whose users are all inside their window.
+	pending bool
 }
 
 // evaluator computes metric values over one list of intervals, remembering

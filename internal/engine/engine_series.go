@@ -58,7 +58,7 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 	}
 
 	s := &Series{KPI: k.ID, Grain: grain, From: from, To: to, ChangeUnit: "%", Points: make([]Point, len(periods)), Warnings: ev.warnings}
-	if k.IsPercentage() {
+	if k.ChangeInPoints() {
 		s.ChangeUnit = "pp"
 	}
 	path, err := e.path(ctx, defs, k)
@@ -85,7 +85,7 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 			pt.Previous = ptr(prev.v)
 		}
 		if cur.ok && prev.ok {
-			if c, ok := analysis.Change(cur.v, prev.v, k.IsPercentage()); ok {
+			if c, ok := analysis.Change(cur.v, prev.v, k.ChangeInPoints()); ok {
 				pt.Change = ptr(c)
 			}
 		}
@@ -105,7 +105,10 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 				pt.Status = analysis.Judge(cur.v, expected, k.Direction, k.Thresholds)
 			}
 		}
-		if !cur.ok {
+		switch {
+		case !cur.ok && cur.pending:
+			pt.Status = kpi.Pending
+		case !cur.ok:
 			pt.Status = kpi.NoData
 		}
 		s.Points[i] = pt

@@ -172,6 +172,7 @@ func (ev *evaluator) funnel(ctx context.Context, m kpi.Metric) ([]value, error) 
 			out[i].reason = fmt.Sprintf("no users did %q (the first step) in this period", m.Steps[0])
 		case decided == 0:
 			out[i].reason = fmt.Sprintf("every user who entered (%d) is still inside the %d-day conversion window", inProgress, m.Window)
+			out[i].pending = true
 		default:
 			out[i].v, out[i].ok = 100*float64(completed)/float64(decided), true
 		}

@@ -12,8 +12,9 @@ import (
 // m.Series whose dimensions pass m.Filters (compared as text):
 //
 //   - aggregate sum, a flow such as daily ad spend: the sum of the values
-//     with timestamps in [s, e), 0 when there are none. A week is the sum of
-//     its days.
+//     with timestamps in [s, e). A week is the sum of its days. An interval
+//     with no value has no value, not 0, so that spend that was never
+//     imported does not read as zero spend (and a CAC of 0).
 //   - aggregate last, a level such as headcount: the value with the latest
 //     timestamp in [s, e). Of two values at the same instant, the one stored
 //     last wins. A week is its last value, never a sum. No value when the
@@ -52,10 +53,10 @@ func (ev *evaluator) measurement(ctx context.Context, m kpi.Metric) ([]value, er
 	out := make([]value, len(aggs))
 	for i, a := range aggs {
 		switch {
-		case m.Aggregate == kpi.FlowSum:
-			out[i] = value{v: a.Sum, ok: true}
 		case a.Count == 0:
 			out[i] = value{reason: fmt.Sprintf("no %s measurement in the period", m.Series)}
+		case m.Aggregate == kpi.FlowSum:
+			out[i] = value{v: a.Sum, ok: true}
 		default:
 			out[i] = value{v: a.Last, ok: true}
 		}

@@ -103,7 +103,7 @@ func TestMeasurementLevelAndFlowByWeek(t *testing.T) {
 	checkValues(t, spend, []want{
 		{"2026-01-05 00:00", v(7 * 150)},
 		{"2026-01-12 00:00", v(7 * 150)},
-		{"2026-01-19 00:00", v(0)},
+		{"2026-01-19 00:00", nil}, // no spend recorded: unknown, not 0
 	})
 
 	search := series(t, e, defs, "search_spend", timegrain.Week, "2026-01-05", "2026-01-11")
@@ -145,10 +145,11 @@ func TestCACARPUAndLTVFormulas(t *testing.T) {
 		{"2026-02-01 00:00", nil},
 		{"2026-03-01 00:00", nil},
 	})
-	for i, p := range cac.Points[1:] {
-		if p.NoValueReason != "division by zero" {
-			t.Errorf("point %d NoValueReason = %q, want division by zero", i+1, p.NoValueReason)
-		}
+	if got := cac.Points[1].NoValueReason; got != "division by zero" {
+		t.Errorf("February NoValueReason = %q, want division by zero", got)
+	}
+	if got := cac.Points[2].NoValueReason; got != "ad_spend has no value" {
+		t.Errorf("March NoValueReason = %q, want ad_spend has no value", got)
 	}
 
 	// ARPU: January 200 from 3 customers, February 100 from 2.

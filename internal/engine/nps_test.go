@@ -68,6 +68,13 @@ func TestNPSCountsAndScore(t *testing.T) {
 		t.Errorf("warnings = %q, want one about 3 skipped scores", s.Warnings)
 	}
 
+	// NPS moves in points: from -22.2 in January to 100 in February is
+	// +122.2 points, not a relative change of -550 %.
+	if s.ChangeUnit != "pp" {
+		t.Errorf("change unit = %q, want pp", s.ChangeUnit)
+	}
+	checkFloat(t, "February change", s.Points[1].Change, v(100-(2.0/9*100-4.0/9*100)))
+
 	web := series(t, e, defs, "nps_web", timegrain.Month, "2026-02-01", "2026-02-28")
 	checkValues(t, web, []want{{"2026-02-01 00:00", nil}})
 }
@@ -89,5 +96,5 @@ func TestNPSWeekDetails(t *testing.T) {
 		{"2026-01-12 00:00", v(50)}, // 1 promoter, 1 passive
 	})
 	checkFloat(t, "second week passives", detail(s.Points[1], "passives"), v(1))
-	checkFloat(t, "second week change", s.Points[1].Change, nil) // from 0
+	checkFloat(t, "second week change", s.Points[1].Change, v(50)) // from 0 to 50 is +50 points
 }

@@ -216,6 +216,7 @@ func (ev *evaluator) retention(ctx context.Context, m kpi.Metric) ([]value, erro
 
 		if over, ends := clock.periodOver(iv.End, m.Offset, cutoff); !over {
 			out[i].reason = fmt.Sprintf("cohort period %d is not over (it ends %s)", m.Offset, formatInstant(ends, ev.cal))
+			out[i].pending = true
 			continue
 		}
 		if hi == lo {

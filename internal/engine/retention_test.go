@@ -174,6 +174,16 @@ func TestRetentionMonthlyCalendar(t *testing.T) {
 	checkPoint(t, m2, loc, "2026-01-01 00:00", v(100), "")
 	checkPoint(t, m2, loc, "2026-02-01 00:00", v(50), "")
 	checkPoint(t, m2, loc, "2026-03-01 00:00", nil, "cohort period 2 is not over (it ends 2026-06-01)")
+
+	// Cohorts that are not over are pending, and the current value is that
+	// of the latest cohort that is over.
+	last := m2.Points[len(m2.Points)-1]
+	if last.Status != kpi.Pending {
+		t.Errorf("April's month-2 status = %s, want %s", last.Status, kpi.Pending)
+	}
+	if cur := m2.Current(); cur == nil || !cur.Start.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, loc)) {
+		t.Errorf("current point = %+v, want February's", cur)
+	}
 }
 
 func TestRetentionEmptyMonthIsZero(t *testing.T) {

@@ -75,6 +75,20 @@ func (s *Series) Latest() *Point {
 	return &s.Points[len(s.Points)-1]
 }
 
+// Current returns the point to show as the KPI's current value: the latest
+// point, or, when the latest points are pending without a value (cohorts whose
+// period is not over), the latest point before them. It returns nil for an
+// empty series.
+func (s *Series) Current() *Point {
+	for i := len(s.Points) - 1; i >= 0; i-- {
+		p := &s.Points[i]
+		if p.Value != nil || p.Status != kpi.Pending {
+			return p
+		}
+	}
+	return s.Latest()
+}
+
 // Judged returns the point that gives the KPI its current status: the latest
 // point, or the one before it when the latest is pending. It returns nil when
 // no point has a status.

@@ -200,6 +200,12 @@ type KPI struct {
 // are shown in percentage points.
 func (k *KPI) IsPercentage() bool { return k.Unit == "%" || k.Unit == "percent" }
 
+// ChangeInPoints reports whether the KPI's changes are differences in points
+// rather than relative changes: for percentages, and for Net Promoter Scores,
+// which are a difference of two percentages (from 20 to 30 is +10 points,
+// not +50 %).
+func (k *KPI) ChangeInPoints() bool { return k.IsPercentage() || k.Metric.Kind == NPS }
+
 // Workspace holds the settings every computation depends on.
 type Workspace struct {
 	Name      string

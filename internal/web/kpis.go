@@ -187,7 +187,7 @@ func newKPIJSON(defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, series
 // points has status "no data".
 func newSummaryJSON(series *engine.Series) *summaryJSON {
 	sum := &summaryJSON{Grain: series.Grain, ChangeUnit: series.ChangeUnit, Status: kpi.NoData}
-	p := series.Latest()
+	p := series.Current()
 	if p == nil {
 		return sum
 	}

@@ -143,7 +143,7 @@ func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
 		return c
 	}
 
-	p := series.Latest()
+	p := series.Current()
 	if p == nil {
 		return c
 	}
