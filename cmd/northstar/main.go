@@ -99,6 +99,7 @@ func newRootCmd(g *globals) *cobra.Command {
 		newDemoCmd(g),
 		newKPICmd(g),
 		newKeysCmd(g),
+		newCheckCmd(g),
 	)
 	return root
 }

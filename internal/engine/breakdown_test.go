@@ -54,14 +54,14 @@ kpis:
 // York time. alice buys in US, FR, DE and IT; erin's order has no country,
 // and falls on 1 February in UTC but on 31 January in New York.
 //
-//	 1 alice US 10 Jan 05    9 bob   US 50 Feb 02
-//	 2 alice US 20 Jan 06   10 ivan  US  9 Feb 10
-//	 3 bob   US 30 Jan 12   11 dave  FR  6 Feb 03
-//	 4 gina  US  8 Jan 20   12 hank  FR 11 Feb 17
-//	 5 carol DE 40 Jan 07   13 alice DE  2 Feb 04
-//	 6 dave  FR  5 Jan 14   14 frank IT  3 Feb 24
-//	 7 alice FR  1 Jan 28   15 alice IT  4 Feb 25
-//	 8 erin  -   7 Jan 31 22:00
+//	1 alice US 10 Jan 05    9 bob   US 50 Feb 02
+//	2 alice US 20 Jan 06   10 ivan  US  9 Feb 10
+//	3 bob   US 30 Jan 12   11 dave  FR  6 Feb 03
+//	4 gina  US  8 Jan 20   12 hank  FR 11 Feb 17
+//	5 carol DE 40 Jan 07   13 alice DE  2 Feb 04
+//	6 dave  FR  5 Jan 14   14 frank IT  3 Feb 24
+//	7 alice FR  1 Jan 28   15 alice IT  4 Feb 25
+//	8 erin  -   7 Jan 31 22:00
 var breakdownOrders = []order{
 	{"alice", "2026-01-05 10:00", map[string]any{"country": "US", "revenue": 10}},
 	{"alice", "2026-01-06 10:00", map[string]any{"country": "US", "revenue": 20}},

@@ -38,16 +38,30 @@ func LoadFile(path string) (*Definitions, error) {
 // Every problem found is reported, one per line, as
 // "FILE:LINE: kpi "ID": FIELD: what is wrong (what is expected)".
 func Parse(path string, data []byte) (*Definitions, error) {
+	defs, problems := parse(path, data)
+	if len(problems) > 0 {
+		lines := make([]string, 0, len(problems))
+		for _, p := range problems {
+			lines = append(lines, p.String())
+		}
+		return nil, Errorf(EINVALID, "%s", strings.Join(lines, "\n"))
+	}
+	return defs, nil
+}
+
+// parse decodes and validates data like Parse, but returns the problems it
+// finds as error findings, each with its line, instead of one error.
+func parse(path string, data []byte) (*Definitions, []Finding) {
 	var doc fileDoc
 	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.DisallowUnknownField())
 	if err := dec.Decode(&doc); err != nil && !errors.Is(err, errEOF(err)) {
-		return nil, decodeError(path, data, err)
+		return nil, []Finding{decodeFinding(path, data, err)}
 	}
 
 	l := &loader{path: path}
 	defs := l.convert(&doc)
 	if len(l.problems) > 0 {
-		return nil, l.err(data)
+		return nil, l.findings(data)
 	}
 	defs.Path = path
 	return defs, nil
@@ -62,26 +76,26 @@ func errEOF(err error) error {
 	return nil
 }
 
-// decodeError turns a YAML syntax or type error into "FILE:LINE: message".
-func decodeError(path string, data []byte, err error) error {
+// decodeFinding turns a YAML syntax or type error into a finding with the
+// line of the token the decoder stopped at.
+func decodeFinding(path string, data []byte, err error) Finding {
+	f := Finding{Severity: SeverityError, File: path, Message: err.Error()}
 	var posErr interface {
 		GetMessage() string
 		GetToken() *token.Token
 	}
 	if !errors.As(err, &posErr) || posErr.GetToken() == nil {
-		return Errorf(EINVALID, "%s: %v", path, err)
+		return f
 	}
 
-	line := posErr.GetToken().Position.Line
-	msg := posErr.GetMessage()
+	f.Line = posErr.GetToken().Position.Line
+	f.Message = posErr.GetMessage()
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
-		msg = typeMessage(typeErr)
+		f.Message = typeMessage(typeErr)
 	}
-	if id := kpiAtLine(data, line); id != "" {
-		return Errorf(EINVALID, "%s:%d: kpi %q: %s", path, line, id, msg)
-	}
-	return Errorf(EINVALID, "%s:%d: %s", path, line, msg)
+	f.KPI = kpiAtLine(data, f.Line)
+	return f
 }
 
 // typeMessage rewords a decoder type error without Go type names.
@@ -151,33 +165,37 @@ func (l *loader) addf(path, kpiID, field, format string, args ...any) {
 	l.problems = append(l.problems, problem{path: path, kpi: kpiID, field: field, msg: fmt.Sprintf(format, args...)})
 }
 
-// err formats every problem with its line.
-func (l *loader) err(data []byte) error {
+// findings locates every problem in data and returns it as an error finding.
+func (l *loader) findings(data []byte) []Finding {
 	file, _ := parser.ParseBytes(data, 0)
-	lines := make([]string, 0, len(l.problems))
+	out := make([]Finding, 0, len(l.problems))
 	for _, p := range l.problems {
-		loc := l.path
-		if file != nil {
-			// The field itself may be absent; fall back to its nearest parent.
-			for path := p.path; path != "$" && path != ""; path = parentPath(path) {
-				if node := lookup(file, path); node != nil {
-					loc = fmt.Sprintf("%s:%d", l.path, keyLine(file, node))
-					break
-				}
-			}
-		}
-		var sb strings.Builder
-		sb.WriteString(loc + ": ")
-		if p.kpi != "" {
-			fmt.Fprintf(&sb, "kpi %q: ", p.kpi)
-		}
-		if p.field != "" {
-			sb.WriteString(p.field + ": ")
-		}
-		sb.WriteString(p.msg)
-		lines = append(lines, sb.String())
+		out = append(out, Finding{
+			Severity: SeverityError,
+			File:     l.path,
+			Line:     lineOf(file, p.path),
+			KPI:      p.kpi,
+			Field:    p.field,
+			Message:  p.msg,
+		})
 	}
-	return Errorf(EINVALID, "%s", strings.Join(lines, "\n"))
+	return out
+}
+
+// lineOf returns the line of the YAML path in file, such as
+// $.kpis[2].target.by. When the field is absent it returns the line of its
+// nearest parent that exists, and 0 when file is nil or no part of the path
+// exists.
+func lineOf(file *ast.File, path string) int {
+	if file == nil {
+		return 0
+	}
+	for ; path != "$" && path != ""; path = parentPath(path) {
+		if node := lookup(file, path); node != nil {
+			return keyLine(file, node)
+		}
+	}
+	return 0
 }
 
 // keyLine returns the line of the key that node is the value of, or node's

@@ -50,25 +50,17 @@ LEFT JOIN events e ON e.workspace_id = $3 AND e.name = $4 AND e.ts >= b.lo AND e
 	}
 	sb.WriteString("\nGROUP BY b.i ORDER BY b.i")
 
-	err := db.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, sb.String(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-
-		for rows.Next() {
-			var (
-				i int64
-				a store.Aggregate
-			)
-			if err := rows.Scan(&i, &a.Events, &a.Users, &a.Sum, &a.Values); err != nil {
-				return err
-			}
+	var (
+		i int64
+		a store.Aggregate
+	)
+	rows, err := db.pool.Query(ctx, sb.String(), args...)
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&i, &a.Events, &a.Users, &a.Sum, &a.Values}, func() error {
 			out[i-1] = a // WITH ORDINALITY counts from 1
-		}
-		return rows.Err()
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("aggregate %q: %w", q.Event, err)
 	}

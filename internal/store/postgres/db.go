@@ -1,7 +1,7 @@
 // Package postgres is Northstar's PostgreSQL store, for production: the same
 // records and methods as the SQLite store, with the same meaning, on jsonb
-// properties and bigint timestamps in Unix microseconds. It uses pgx/v5 and
-// migrates the database at open.
+// properties and bigint timestamps in Unix microseconds. It uses pgx/v5 with
+// pgxpool, and migrates the database with goose at open.
 package postgres
 
 import (
@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 )
@@ -27,16 +27,30 @@ const workspaceID = 1
 // it for a deadlock or a serialization failure, which a retry resolves.
 const maxTxAttempts = 3
 
+// defaultHealthCheckPeriod is how often the pool closes connections past
+// their maximum lifetime or idle time when the URL has no
+// pool_health_check_period. It equals pgxpool's own default (pgx v5.13).
+const defaultHealthCheckPeriod = time.Minute
+
+// defaultMaxConns returns the pool size when the URL has no pool_max_conns:
+// the number of CPUs, at least 4. At least two are needed, because
+// ScanEvents holds a connection while its callback may call the store.
+func defaultMaxConns() int32 {
+	return int32(max(4, runtime.NumCPU()))
+}
+
 // DB is an open Northstar database on a PostgreSQL server.
 type DB struct {
-	pool *connPool
+	pool *pgxpool.Pool
 	name string // the DSN without its password, for messages
 }
 
 // Open connects to the PostgreSQL database at dsn, a postgres:// URL, and
-// applies any pending migrations. The URL parameter pool_max_conns limits
-// the open connections (default: the number of CPUs, at least 4). The other
-// parameters are those of libpq, such as sslmode.
+// applies any pending migrations. The URL takes pgxpool's parameters, such
+// as pool_max_conns (default: the number of CPUs, at least 4),
+// pool_min_conns, pool_max_conn_lifetime, pool_max_conn_idle_time and
+// pool_health_check_period (default 1m), and those of libpq, such as
+// sslmode. It returns EINVALID for an invalid URL or an unreachable server.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	if dsn == "" {
 		return nil, kpi.Errorf(kpi.EINVALID, "PostgreSQL URL is empty (set --db postgres://USER@HOST/DATABASE)")
@@ -48,98 +62,83 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	name := u.Redacted()
 
-	maxConns := max(4, runtime.NumCPU())
-	q := u.Query()
-	if v := q.Get("pool_max_conns"); v != "" {
-		if maxConns, err = strconv.Atoi(v); err != nil || maxConns < 1 {
-			return nil, kpi.Errorf(kpi.EINVALID, "PostgreSQL URL %s: pool_max_conns=%q is not a positive integer", name, v)
-		}
-		q.Del("pool_max_conns")
-		u.RawQuery = q.Encode()
+	config, err := poolConfig(dsn, u.Query())
+	if err != nil {
+		return nil, err
 	}
 
-	config, err := pgx.ParseConfig(u.String())
+	pool, err := pgxpool.NewWithConfig(ctx, config)
 	if err != nil {
 		return nil, kpi.Errorf(kpi.EINVALID, "invalid PostgreSQL URL %s: %v", name, err)
 	}
-
-	db := &DB{pool: newConnPool(config, maxConns), name: name}
-	conn, err := db.pool.acquire(ctx)
-	if err != nil {
-		db.Close()
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
 		return nil, kpi.Errorf(kpi.EINVALID, "cannot connect to PostgreSQL at %s: %v (check that the server runs and the URL)", name, err)
 	}
-	db.pool.release(conn)
 
+	db := &DB{pool: pool, name: name}
 	if err := db.migrate(ctx); err != nil {
-		db.Close()
+		pool.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
-// Close closes the connections. Calls in progress finish first.
+// poolConfig parses dsn with pgxpool and sets Northstar's defaults for the
+// pool parameters that query, the URL's query, does not set.
+func poolConfig(dsn string, query url.Values) (*pgxpool.Config, error) {
+	config, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message repeats the URL with its password masked.
+		return nil, kpi.Errorf(kpi.EINVALID, "invalid PostgreSQL URL: %v", err)
+	}
+
+	if !query.Has("pool_max_conns") {
+		config.MaxConns = defaultMaxConns()
+	}
+	if !query.Has("pool_health_check_period") {
+		config.HealthCheckPeriod = defaultHealthCheckPeriod
+	}
+
+	if config.MinConns > config.MaxConns {
+		return nil, kpi.Errorf(kpi.EINVALID, "PostgreSQL URL: pool_min_conns=%d is more than pool_max_conns=%d (lower pool_min_conns or raise pool_max_conns)", config.MinConns, config.MaxConns)
+	}
+	return config, nil
+}
+
+// Close closes the connections. It waits for calls in progress to return
+// their connections to the pool.
 func (db *DB) Close() error {
-	db.pool.close()
+	db.pool.Close()
 	return nil
 }
 
-// Ping checks that the database responds to a query.
+// Ping checks that the database responds.
 func (db *DB) Ping(ctx context.Context) error {
-	return db.withConn(ctx, func(conn *pgx.Conn) error {
-		var result int
-		if err := conn.QueryRow(ctx, `SELECT 1`).Scan(&result); err != nil {
-			return fmt.Errorf("ping database %s: %w", db.name, err)
-		}
-		return nil
-	})
-}
-
-// withConn runs fn on a connection borrowed from the pool.
-func (db *DB) withConn(ctx context.Context, fn func(conn *pgx.Conn) error) error {
-	conn, err := db.pool.acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", db.name, err)
+	if err := db.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping database %s: %w", db.name, err)
 	}
-	defer db.pool.release(conn)
-	return fn(conn)
+	return nil
 }
 
 // withTx runs fn in a transaction and commits it. When PostgreSQL aborts the
 // transaction for a deadlock or a serialization failure, it runs fn again in
 // a new one, so fn must set its results afresh on each run.
 func (db *DB) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return db.withConn(ctx, func(conn *pgx.Conn) error {
-		var err error
-		for attempt := 1; attempt <= maxTxAttempts; attempt++ {
-			err = runTx(ctx, conn, fn)
-			if !isRetryable(err) {
-				return err
-			}
-			select {
-			case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
-			case <-ctx.Done():
-				return err
-			}
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		err = pgx.BeginFunc(ctx, db.pool, fn)
+		if !isRetryable(err) {
+			return err
 		}
-		return err
-	})
-}
 
-func runTx(ctx context.Context, conn *pgx.Conn, fn func(tx pgx.Tx) error) error {
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
+		select {
+		case <-time.After(time.Duration(attempt) * 10 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
 	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-
-	if err := fn(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return err
 }
 
 // SQLSTATE codes the store handles; see PostgreSQL's "Errcodes" appendix.

@@ -211,9 +211,7 @@ func copyEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error)
 // EventSpan returns the time range of all stored events.
 func (db *DB) EventSpan(ctx context.Context) (store.Span, error) {
 	var first, last *int64
-	err := db.withConn(ctx, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `SELECT min(ts), max(ts) FROM events WHERE workspace_id = $1`, workspaceID).Scan(&first, &last)
-	})
+	err := db.pool.QueryRow(ctx, `SELECT min(ts), max(ts) FROM events WHERE workspace_id = $1`, workspaceID).Scan(&first, &last)
 	if err != nil {
 		return store.Span{}, fmt.Errorf("event span: %w", err)
 	}

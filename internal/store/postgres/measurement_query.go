@@ -53,27 +53,19 @@ func (db *DB) AggregateMeasurements(ctx context.Context, q store.MeasurementQuer
 SELECT i, sum(value), count(*), max(CASE WHEN latest = 1 THEN value END), max(CASE WHEN latest = 1 THEN ts END)
 FROM matched GROUP BY i ORDER BY i`)
 
-	err := db.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, sb.String(), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-
-		for rows.Next() {
-			var (
-				i      int64
-				a      store.MeasurementAggregate
-				lastAt int64
-			)
-			if err := rows.Scan(&i, &a.Sum, &a.Count, &a.Last, &lastAt); err != nil {
-				return err
-			}
+	var (
+		i      int64
+		a      store.MeasurementAggregate
+		lastAt int64
+	)
+	rows, err := db.pool.Query(ctx, sb.String(), args...)
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&i, &a.Sum, &a.Count, &a.Last, &lastAt}, func() error {
 			a.LastAt = fromMicros(lastAt)
 			out[i-1] = a // WITH ORDINALITY counts from 1
-		}
-		return rows.Err()
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("aggregate measurements of %q: %w", q.Series, err)
 	}

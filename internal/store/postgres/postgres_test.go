@@ -5,18 +5,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/store/storetest"
 )
 
 // openTestDB opens a fresh, migrated database and closes it when the test
-// ends, before its database is dropped.
-func openTestDB(t testing.TB) *DB {
+// ends, before its database is dropped. Each of params, such as
+// "pool_max_conns=2", is added to the URL's query.
+func openTestDB(t testing.TB, params ...string) *DB {
 	t.Helper()
 	dsn := storetest.PostgresDatabase(t)
+	for _, p := range params {
+		if strings.Contains(dsn, "?") {
+			dsn += "&" + p
+		} else {
+			dsn += "?" + p
+		}
+	}
 	db, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
@@ -29,9 +35,7 @@ func openTestDB(t testing.TB) *DB {
 type storeUnderTest struct{ *DB }
 
 func (s storeUnderTest) QueryRow(ctx context.Context, query string, dest ...any) error {
-	return s.withConn(ctx, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, query).Scan(dest...)
-	})
+	return s.pool.QueryRow(ctx, query).Scan(dest...)
 }
 
 func TestStore(t *testing.T) {
@@ -60,6 +64,9 @@ func TestOpenInvalidURL(t *testing.T) {
 		{"empty", "", "URL is empty"},
 		{"not postgres", "mysql://root@127.0.0.1/northstar", "invalid PostgreSQL URL"},
 		{"bad pool size", "postgres://u:secret-pw@127.0.0.1:5432/db?pool_max_conns=0", "pool_max_conns"},
+		{"pool size not a number", "postgres://u:secret-pw@127.0.0.1:5432/db?pool_max_conns=many", "pool_max_conns"},
+		{"bad health check period", "postgres://u:secret-pw@127.0.0.1:5432/db?pool_health_check_period=soon", "pool_health_check_period"},
+		{"more minimum than maximum connections", "postgres://u:secret-pw@127.0.0.1:5432/db?pool_min_conns=5&pool_max_conns=2", "pool_min_conns=5 is more than pool_max_conns=2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +143,7 @@ func TestOpenAgainKeepsData(t *testing.T) {
 	if versions != 4 || applied != 4 {
 		t.Errorf("goose_db_version has %d rows for %d versions, want 4 for 4", versions, applied)
 	}
-	if db.pool.slots == nil || cap(db.pool.slots) != 2 {
-		t.Errorf("pool size = %d, want 2 from pool_max_conns", cap(db.pool.slots))
+	if got := db.pool.Config().MaxConns; got != 2 {
+		t.Errorf("pool size = %d, want 2 from pool_max_conns", got)
 	}
 }

@@ -13,15 +13,11 @@ import (
 // EventNames returns the distinct names of the stored events, sorted by
 // their bytes as in the SQLite store, whatever the database's collation.
 func (db *DB) EventNames(ctx context.Context) ([]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT name COLLATE "C" AS name FROM events WHERE workspace_id = $1 ORDER BY 1`, workspaceID)
 	var names []string
-	err := db.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, `SELECT DISTINCT name COLLATE "C" AS name FROM events WHERE workspace_id = $1 ORDER BY 1`, workspaceID)
-		if err != nil {
-			return err
-		}
+	if err == nil {
 		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
-	})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list event names: %w", err)
 	}
@@ -74,42 +70,40 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 	}
 	sb.WriteString(" ORDER BY e.ts, e.id")
 
-	return db.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, sb.String(), args...)
-		if err != nil {
+	rows, err := db.pool.Query(ctx, sb.String(), args...)
+	if err != nil {
+		return fmt.Errorf("scan events %v: %w", q.Events, err)
+	}
+	defer rows.Close()
+
+	keys := make([]string, len(q.Keys))
+	for rows.Next() {
+		var (
+			row   store.EventRow
+			ts    int64
+			value *float64
+		)
+		dest := []any{&row.Event, &row.UserID, &ts, &value}
+		for i := range keys {
+			dest = append(dest, &keys[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("scan events %v: %w", q.Events, err)
 		}
-		defer rows.Close()
 
-		keys := make([]string, len(q.Keys))
-		for rows.Next() {
-			var (
-				row   store.EventRow
-				ts    int64
-				value *float64
-			)
-			dest := []any{&row.Event, &row.UserID, &ts, &value}
-			for i := range keys {
-				dest = append(dest, &keys[i])
-			}
-			if err := rows.Scan(dest...); err != nil {
-				return fmt.Errorf("scan events %v: %w", q.Events, err)
-			}
-
-			row.Timestamp = fromMicros(ts)
-			if value != nil {
-				row.Value, row.HasValue = *value, true
-			}
-			if len(keys) > 0 {
-				row.Keys = append([]string(nil), keys...)
-			}
-			if err := fn(row); err != nil {
-				return err
-			}
+		row.Timestamp = fromMicros(ts)
+		if value != nil {
+			row.Value, row.HasValue = *value, true
 		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("scan events %v: %w", q.Events, err)
+		if len(keys) > 0 {
+			row.Keys = append([]string(nil), keys...)
 		}
-		return nil
-	})
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("scan events %v: %w", q.Events, err)
+	}
+	return nil
 }

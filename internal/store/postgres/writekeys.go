@@ -29,12 +29,10 @@ func (db *DB) CreateWriteKey(ctx context.Context, name string) (store.WriteKey, 
 	// NOTE: created_at and revoked_at come from the wall clock, like an
 	// event's received_at, because store methods take no clock.
 	key := store.WriteKey{Name: name, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
-	err = db.withConn(ctx, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `
-			INSERT INTO write_keys (workspace_id, name, prefix, secret_hash, created_at)
-			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			workspaceID, name, prefix, hash, micros(key.CreatedAt)).Scan(&key.ID)
-	})
+	err = db.pool.QueryRow(ctx, `
+		INSERT INTO write_keys (workspace_id, name, prefix, secret_hash, created_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		workspaceID, name, prefix, hash, micros(key.CreatedAt)).Scan(&key.ID)
 	if isUniqueViolation(err) {
 		return store.WriteKey{}, "", kpi.Errorf(kpi.ECONFLICT, "an active write key named %q already exists (revoke it first or pick another name)", name)
 	}
@@ -46,34 +44,27 @@ func (db *DB) CreateWriteKey(ctx context.Context, name string) (store.WriteKey, 
 
 // ListWriteKeys returns every write key, revoked ones included, oldest first.
 func (db *DB) ListWriteKeys(ctx context.Context) ([]store.WriteKey, error) {
-	var keys []store.WriteKey
-	err := db.withConn(ctx, func(conn *pgx.Conn) error {
-		rows, err := conn.Query(ctx, `
-			SELECT id, name, prefix, created_at, revoked_at FROM write_keys
-			WHERE workspace_id = $1 ORDER BY created_at, id`, workspaceID)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-
-		for rows.Next() {
-			var (
-				key       store.WriteKey
-				createdAt int64
-				revokedAt *int64
-			)
-			if err := rows.Scan(&key.ID, &key.Name, &key.Prefix, &createdAt, &revokedAt); err != nil {
-				return err
-			}
+	var (
+		keys      []store.WriteKey
+		key       store.WriteKey
+		createdAt int64
+		revokedAt *int64
+	)
+	rows, err := db.pool.Query(ctx, `
+		SELECT id, name, prefix, created_at, revoked_at FROM write_keys
+		WHERE workspace_id = $1 ORDER BY created_at, id`, workspaceID)
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&key.ID, &key.Name, &key.Prefix, &createdAt, &revokedAt}, func() error {
 			key.CreatedAt = fromMicros(createdAt)
+			key.RevokedAt = nil
 			if revokedAt != nil {
 				t := fromMicros(*revokedAt)
 				key.RevokedAt = &t
 			}
 			keys = append(keys, key)
-		}
-		return rows.Err()
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list write keys: %w", err)
 	}
@@ -83,19 +74,14 @@ func (db *DB) ListWriteKeys(ctx context.Context) ([]store.WriteKey, error) {
 // RevokeWriteKey revokes the active write key named name, so its secret no
 // longer authenticates. It returns ENOTFOUND when no active key has the name.
 func (db *DB) RevokeWriteKey(ctx context.Context, name string) error {
-	var revoked int64
-	err := db.withConn(ctx, func(conn *pgx.Conn) error {
-		tag, err := conn.Exec(ctx, `
-			UPDATE write_keys SET revoked_at = $1
-			WHERE workspace_id = $2 AND name = $3 AND revoked_at IS NULL`,
-			micros(time.Now()), workspaceID, name)
-		revoked = tag.RowsAffected()
-		return err
-	})
+	tag, err := db.pool.Exec(ctx, `
+		UPDATE write_keys SET revoked_at = $1
+		WHERE workspace_id = $2 AND name = $3 AND revoked_at IS NULL`,
+		micros(time.Now()), workspaceID, name)
 	if err != nil {
 		return fmt.Errorf("revoke write key %q: %w", name, err)
 	}
-	if revoked == 0 {
+	if tag.RowsAffected() == 0 {
 		return kpi.Errorf(kpi.ENOTFOUND, "no active write key named %q", name)
 	}
 	return nil
@@ -109,12 +95,10 @@ func (db *DB) AuthenticateWriteKey(ctx context.Context, secret string) (store.Wr
 		createdAt int64
 		revokedAt *int64
 	)
-	err := db.withConn(ctx, func(conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `
-			SELECT id, name, prefix, created_at, revoked_at FROM write_keys
-			WHERE workspace_id = $1 AND secret_hash = $2`,
-			workspaceID, store.HashWriteKeySecret(secret)).Scan(&key.ID, &key.Name, &key.Prefix, &createdAt, &revokedAt)
-	})
+	err := db.pool.QueryRow(ctx, `
+		SELECT id, name, prefix, created_at, revoked_at FROM write_keys
+		WHERE workspace_id = $1 AND secret_hash = $2`,
+		workspaceID, store.HashWriteKeySecret(secret)).Scan(&key.ID, &key.Name, &key.Prefix, &createdAt, &revokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.WriteKey{}, kpi.Errorf(kpi.EUNAUTHORIZED, "unknown write key")
 	}
