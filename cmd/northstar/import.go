@@ -73,16 +73,19 @@ rows come before it in the file. Importing the same file again, or the file
 with rows appended, skips the rows already imported and counts them as
 duplicates. Two identical rows in one file are both imported. A re-import
 with other --time, --user, --prop or --time-zone flags does not change the
-rows that are already stored.`
+rows that are already stored.
+
+A file without a time column, such as a survey export or a customer
+snapshot, takes --at TIMESTAMP in place of --time: every row gets that time.`
 
 func newImportCSVCmd(g *globals) *cobra.Command {
 	var (
-		eventName, timeColumn, userColumn, zoneName string
-		propSpecs                                   []string
-		strict                                      bool
+		eventName, timeColumn, userColumn, zoneName, at string
+		propSpecs                                       []string
+		strict                                          bool
 	)
 	cmd := &cobra.Command{
-		Use:   "csv FILE --event NAME --time COLUMN --user COLUMN [--prop NAME=COLUMN[:number|:score]]... [--strict] [--time-zone ZONE] [--db PATH]",
+		Use:   "csv FILE --event NAME (--time COLUMN | --at TIMESTAMP) --user COLUMN [--prop NAME=COLUMN[:number|:score]]... [--strict] [--time-zone ZONE] [--db PATH]",
 		Short: "Import one event per row of a CSV file",
 		Long:  importCSVHelp,
 		// The Use line lists every flag already.
@@ -90,7 +93,9 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 		Example: `  northstar import csv relay-foods-orders.csv --event order_placed \
       --time OrderDate --user UserId --prop revenue=TotalCharges:number
   northstar import csv survey.csv --event nps_response \
-      --time SubmittedAt --user RespondentId --prop score=Rating:score`,
+      --time SubmittedAt --user RespondentId --prop score=Rating:score
+  northstar import csv airline-ratings.csv --event nps_response \
+      --at 2024-06-30 --user CustomerID --prop score="Likelihood to recommend:score"`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return &usageError{fmt.Errorf("import csv takes one FILE, got %d arguments", len(args))}
@@ -98,7 +103,7 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := csvImportOptions(eventName, timeColumn, userColumn, zoneName, propSpecs)
+			opts, err := csvImportOptions(eventName, timeColumn, userColumn, zoneName, at, propSpecs)
 			if err != nil {
 				return err
 			}
@@ -112,7 +117,8 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 
 	f := cmd.Flags()
 	f.StringVar(&eventName, "event", "", "`NAME` of the event that each row records (required)")
-	f.StringVar(&timeColumn, "time", "", "header name of the `COLUMN` with the event time (required)")
+	f.StringVar(&timeColumn, "time", "", "header name of the `COLUMN` with the event time (required unless --at is given)")
+	f.StringVar(&at, "at", "", "one `TIMESTAMP` for every row, for a file without a time column (read in --time-zone)")
 	f.StringVar(&userColumn, "user", "", "header name of the `COLUMN` with the user ID (required)")
 	f.StringArrayVar(&propSpecs, "prop", nil, "store a column as an event property, written `NAME=COLUMN[:number|:score]`; :number stores it as a number, "+
 		":score as a number from 0 to 10 (repeatable)")
@@ -122,11 +128,19 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 }
 
 // csvImportOptions checks the flags of import csv and converts them to options.
-func csvImportOptions(eventName, timeColumn, userColumn, zoneName string, propSpecs []string) (ingest.CSVOptions, error) {
+func csvImportOptions(eventName, timeColumn, userColumn, zoneName, at string, propSpecs []string) (ingest.CSVOptions, error) {
+	if timeColumn != "" && at != "" {
+		return ingest.CSVOptions{}, &usageError{fmt.Errorf("--time and --at both give the event time; pass one")}
+	}
+	timeFlag := struct{ flag, value string }{"--time COLUMN", timeColumn}
+	if at != "" {
+		timeFlag = struct{ flag, value string }{"--at TIMESTAMP", at}
+	}
+
 	var missing []string
 	for _, f := range []struct{ flag, value string }{
 		{"--event NAME", eventName},
-		{"--time COLUMN", timeColumn},
+		timeFlag,
 		{"--user COLUMN", userColumn},
 	} {
 		if strings.TrimSpace(f.value) == "" {
@@ -151,9 +165,17 @@ func csvImportOptions(eventName, timeColumn, userColumn, zoneName string, propSp
 		return ingest.CSVOptions{}, &usageError{fmt.Errorf("--time-zone %q is not a known time zone (want an IANA name such as Europe/Berlin, or UTC)", zoneName)}
 	}
 
+	var fixed time.Time
+	if at != "" {
+		if fixed, err = ingest.ParseTimestamp(at, loc); err != nil {
+			return ingest.CSVOptions{}, &usageError{fmt.Errorf("--at: %v", err)}
+		}
+	}
+
 	return ingest.CSVOptions{
 		Event:      eventName,
 		TimeColumn: timeColumn,
+		FixedTime:  fixed,
 		UserColumn: userColumn,
 		Props:      props,
 		Location:   loc,

@@ -333,3 +333,56 @@ func TestImportCSVHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestImportCSVFixedTime(t *testing.T) {
+	ratings := sharedDataFile(t, "nps-airline-ratings.csv")
+	dbPath := filepath.Join(t.TempDir(), "nps.db")
+
+	code, stdout, stderr := runCLI(t, "import", "csv", ratings, "--event", "survey", "--at", "2024-06-30 12:00",
+		"--time-zone", "Europe/Berlin", "--user", "CustomerID",
+		"--prop", "score=How likely are you to recommend this airline?:score", "--db", dbPath)
+	if code != exitOK {
+		t.Fatalf("exit code %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "184 rows read, 184 imported") {
+		t.Errorf("summary %q, want 184 rows read and imported", stdout)
+	}
+
+	db, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n, distinctTimes int
+	var ts int64
+	if err := db.QueryRow(`SELECT count(*), count(DISTINCT ts), min(ts) FROM events`).Scan(&n, &distinctTimes, &ts); err != nil {
+		t.Fatal(err)
+	}
+	// 12:00 in Berlin in summer is 10:00 UTC.
+	want := time.Date(2024, 6, 30, 10, 0, 0, 0, time.UTC)
+	if n != 184 || distinctTimes != 1 || !time.UnixMicro(ts).UTC().Equal(want) {
+		t.Errorf("%d events at %d times, first %s; want 184 at %s", n, distinctTimes, time.UnixMicro(ts).UTC(), want)
+	}
+}
+
+func TestImportCSVTimeAndAtConflict(t *testing.T) {
+	csvPath := writeTempFile(t, "x.csv", "When,Who\n2024-01-01,a\n")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"both", []string{"--time", "When", "--at", "2024-01-01"}, "--time and --at both give the event time"},
+		{"neither", nil, "missing required flags: --time COLUMN"},
+		{"bad at", []string{"--at", "soon"}, `--at: "soon" is not a date or time`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"import", "csv", csvPath, "--event", "e", "--user", "Who", "--db", filepath.Join(t.TempDir(), "x.db")}, tt.args...)
+			code, _, stderr := runCLI(t, args...)
+			if code != exitInvalid || !strings.Contains(stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, exitInvalid, tt.want)
+			}
+		})
+	}
+}

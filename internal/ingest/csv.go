@@ -88,10 +88,12 @@ func isTypeName(s string) bool {
 	return false
 }
 
-// CSVOptions configures ImportCSV. Event, TimeColumn and UserColumn are required.
+// CSVOptions configures ImportCSV. Event and UserColumn are required, and
+// exactly one of TimeColumn and FixedTime.
 type CSVOptions struct {
 	Event      string        // name of the event that each row records
 	TimeColumn string        // column with the event's timestamp (see TimestampForms)
+	FixedTime  time.Time     // the time of every event, for files without a time column (a survey, a snapshot)
 	UserColumn string        // column with the user's distinct ID
 	Props      []PropMapping // columns copied into event properties
 
@@ -157,8 +159,11 @@ func (o CSVOptions) validate() error {
 	if strings.TrimSpace(o.Event) == "" {
 		problems = append(problems, "the event name is missing")
 	}
-	if o.TimeColumn == "" {
-		problems = append(problems, "the time column is missing")
+	switch {
+	case o.TimeColumn == "" && o.FixedTime.IsZero():
+		problems = append(problems, "the time column is missing (or give one time for every row)")
+	case o.TimeColumn != "" && !o.FixedTime.IsZero():
+		problems = append(problems, "both a time column and a fixed time are given; give one")
 	}
 	if o.UserColumn == "" {
 		problems = append(problems, "the user column is missing")
@@ -231,7 +236,10 @@ func resolveColumns(header []string, opts CSVOptions) (csvColumns, error) {
 		return i
 	}
 
-	cols.time = find("time column", opts.TimeColumn)
+	cols.time = -1
+	if opts.TimeColumn != "" {
+		cols.time = find("time column", opts.TimeColumn)
+	}
 	cols.user = find("user column", opts.UserColumn)
 	for _, p := range opts.Props {
 		cols.props = append(cols.props, find(fmt.Sprintf("column of property %q,", p.Name), p.Column))
@@ -287,6 +295,10 @@ func describeHeader(header []string) string {
 
 // convert converts one data row into an event, or returns why it cannot.
 func (rows *eventRows) convert(record []string) (store.Event, string) {
+	if rows.columns.time < 0 {
+		return rows.convertAt(record, rows.opts.FixedTime)
+	}
+
 	timeCell := record[rows.columns.time]
 	if strings.TrimSpace(timeCell) == "" {
 		return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the event time", rows.opts.TimeColumn)
@@ -299,6 +311,11 @@ func (rows *eventRows) convert(record []string) (store.Event, string) {
 		return store.Event{}, fmt.Sprintf("column %q: %q is not a valid date or time: %v", rows.opts.TimeColumn, timeCell, err)
 	}
 
+	return rows.convertAt(record, ts)
+}
+
+// convertAt converts one data row into an event at ts, or returns why it cannot.
+func (rows *eventRows) convertAt(record []string, ts time.Time) (store.Event, string) {
 	user := strings.TrimSpace(record[rows.columns.user])
 	if user == "" {
 		return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the user ID", rows.opts.UserColumn)

@@ -56,6 +56,17 @@ func isoDateTimeLayouts() []string {
 	return layouts
 }
 
+// ParseTimestamp parses s in one of the forms that CSV import accepts (see
+// TimestampForms), reading a value without an offset in loc.
+func ParseTimestamp(s string, loc *time.Location) (time.Time, error) {
+	p := timestampParser{loc: loc}
+	t, err := p.parse(s)
+	if errors.Is(err, errNotTimestamp) {
+		return time.Time{}, fmt.Errorf("%q is not a date or time (want %s)", s, timestampHint)
+	}
+	return t, err
+}
+
 // timestampParser parses timestamp cells. It tries the layout that matched
 // last time first, because a column nearly always uses a single form.
 type timestampParser struct {
