@@ -75,7 +75,8 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// writeError reports err to the client: as JSON for paths under /api/ and as
+// writeError reports err to the client: as JSON for paths under /api/ and the
+// ingestion paths, which SDKs call, and as
 // an HTML page otherwise. Internal errors are logged with the request and
 // shown to the client only as "internal error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -114,7 +115,18 @@ func notFoundPath(r *http.Request) error {
 	return kpi.Errorf(kpi.ENOTFOUND, "no page or endpoint at %s; the dashboard is at / and the API under /api/v1/kpis", r.URL.Path)
 }
 
-func isAPIPath(path string) bool { return strings.HasPrefix(path, "/api/") }
+func isAPIPath(path string) bool {
+	if strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/v1/") {
+		return true
+	}
+	// The PostHog capture paths, with and without their trailing slash.
+	for _, p := range postHogPaths {
+		if path == p || path == p[:len(p)-1] {
+			return true
+		}
+	}
+	return false
+}
 
 // requestAttrs returns the request's method and path as one log group.
 func requestAttrs(r *http.Request) slog.Attr {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -195,5 +196,19 @@ func TestIngestDecompressionBomb(t *testing.T) {
 	detail, _ := body["error"].(map[string]any)
 	if msg, _ := detail["message"].(string); !strings.Contains(msg, "decompresses to more than the limit of 512000 bytes") {
 		t.Errorf("error %v, want the decompressed size over the limit", detail)
+	}
+}
+
+func TestIngestWrongMethodIsJSON(t *testing.T) {
+	srv := newIngestServer(t)
+	for _, path := range []string{"/v1/batch", "/batch/", "/capture", "/api/v1/events"} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusMethodNotAllowed {
+			t.Errorf("GET %s status = %d, want 405", path, rec.Code)
+		}
+		if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("GET %s Content-Type = %q, want JSON", path, ct)
+		}
 	}
 }
