@@ -264,3 +264,13 @@ func TestWarningsShownEscaped(t *testing.T) {
 		}
 	}
 }
+
+func TestCardChangeFromZero(t *testing.T) {
+	ts := newTestServer(t, testDefinitions())
+	s := ts.fake.series["churn"]
+	last := &s.Points[len(s.Points)-1]
+	last.Previous, last.Change = fptr(0), nil
+
+	body := htmlPage(t, ts.get("/"))
+	assertContains(t, body, "Up from 0 in the previous period, so no percentage")
+}

@@ -110,6 +110,7 @@ type kpiCard struct {
 	Href        string
 
 	HasValue     bool
+	PreviousZero bool // the previous period's value is 0, so there is no relative change
 	Value        string
 	Period       string // the latest period, "Mar 2026"
 	PartialLabel string // "month to date" when the latest period is not over
@@ -148,6 +149,7 @@ func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
 		return c
 	}
 	c.HasValue = p.Value != nil
+	c.PreviousZero = p.Previous != nil && *p.Previous == 0 && p.Change == nil
 	c.Value = formatKPIValue(p.Value, k)
 	c.Period = formatPeriod(p.Start, series.Grain)
 	if p.Partial {
