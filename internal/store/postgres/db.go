@@ -69,7 +69,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 
 	pool, err := pgxpool.NewWithConfig(ctx, config)
 	if err != nil {
-		return nil, kpi.Errorf(kpi.EINVALID, "invalid PostgreSQL URL %s: %v", name, err)
+		return nil, kpi.Errorf(kpi.EINVALID, "invalid pool settings in PostgreSQL URL %s: %v", name, err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
