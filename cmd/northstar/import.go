@@ -37,10 +37,14 @@ func newImportCmd(g *globals) *cobra.Command {
 
 const importCSVHelp = `Import one event per data row of a CSV file into the database (--db).
 
-The first row must be a header. --time, --user and the columns of --prop are
-header names, matched exactly or, failing that, ignoring case and surrounding
-spaces. If a column is missing, the command lists the header and imports
-nothing.
+The first row must be a header. --time, --user, --event-column and the
+columns of --prop are header names, matched exactly or, failing that,
+ignoring case and surrounding spaces. If a column is missing, the command
+lists the header and imports nothing.
+
+Every row records the event --event NAME, or, in a file of several events,
+the event named in the row's --event-column COLUMN (an empty cell is a bad
+row).
 
 Accepted timestamps (surrounding spaces are ignored):
   2009-01-11                    a date alone is midnight in --time-zone
@@ -80,12 +84,12 @@ snapshot, takes --at TIMESTAMP in place of --time: every row gets that time.`
 
 func newImportCSVCmd(g *globals) *cobra.Command {
 	var (
-		eventName, timeColumn, userColumn, zoneName, at string
-		propSpecs                                       []string
-		strict                                          bool
+		eventName, eventColumn, timeColumn, userColumn, zoneName, at string
+		propSpecs                                                    []string
+		strict                                                       bool
 	)
 	cmd := &cobra.Command{
-		Use:   "csv FILE --event NAME (--time COLUMN | --at TIMESTAMP) --user COLUMN [--prop NAME=COLUMN[:number|:score]]... [--strict] [--time-zone ZONE] [--db PATH]",
+		Use:   "csv FILE (--event NAME | --event-column COLUMN) (--time COLUMN | --at TIMESTAMP) --user COLUMN [--prop NAME=COLUMN[:number|:score]]... [--strict] [--time-zone ZONE] [--db PATH]",
 		Short: "Import one event per row of a CSV file",
 		Long:  importCSVHelp,
 		// The Use line lists every flag already.
@@ -94,6 +98,8 @@ func newImportCSVCmd(g *globals) *cobra.Command {
       --time OrderDate --user UserId --prop revenue=TotalCharges:number
   northstar import csv survey.csv --event nps_response \
       --time SubmittedAt --user RespondentId --prop score=Rating:score
+  northstar import csv events.csv --event-column event --time timestamp \
+      --user distinct_id --prop plan=plan --prop amount=amount:number
   northstar import csv airline-ratings.csv --event nps_response \
       --at 2024-06-30 --user CustomerID --prop score="Likelihood to recommend:score"`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -103,7 +109,7 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts, err := csvImportOptions(eventName, timeColumn, userColumn, zoneName, at, propSpecs)
+			opts, err := csvImportOptions(eventName, eventColumn, timeColumn, userColumn, zoneName, at, propSpecs)
 			if err != nil {
 				return err
 			}
@@ -116,7 +122,8 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 	}
 
 	f := cmd.Flags()
-	f.StringVar(&eventName, "event", "", "`NAME` of the event that each row records (required)")
+	f.StringVar(&eventName, "event", "", "`NAME` of the event that each row records (required unless --event-column is given)")
+	f.StringVar(&eventColumn, "event-column", "", "header name of the `COLUMN` with each row's event name, for a file of several events")
 	f.StringVar(&timeColumn, "time", "", "header name of the `COLUMN` with the event time (required unless --at is given)")
 	f.StringVar(&at, "at", "", "one `TIMESTAMP` for every row, for a file without a time column (read in --time-zone)")
 	f.StringVar(&userColumn, "user", "", "header name of the `COLUMN` with the user ID (required)")
@@ -128,7 +135,14 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 }
 
 // csvImportOptions checks the flags of import csv and converts them to options.
-func csvImportOptions(eventName, timeColumn, userColumn, zoneName, at string, propSpecs []string) (ingest.CSVOptions, error) {
+func csvImportOptions(eventName, eventColumn, timeColumn, userColumn, zoneName, at string, propSpecs []string) (ingest.CSVOptions, error) {
+	if eventName != "" && eventColumn != "" {
+		return ingest.CSVOptions{}, &usageError{fmt.Errorf("--event and --event-column both give the event name; pass one")}
+	}
+	eventFlag := struct{ flag, value string }{"--event NAME", eventName}
+	if eventColumn != "" {
+		eventFlag = struct{ flag, value string }{"--event-column COLUMN", eventColumn}
+	}
 	if timeColumn != "" && at != "" {
 		return ingest.CSVOptions{}, &usageError{fmt.Errorf("--time and --at both give the event time; pass one")}
 	}
@@ -139,7 +153,7 @@ func csvImportOptions(eventName, timeColumn, userColumn, zoneName, at string, pr
 
 	var missing []string
 	for _, f := range []struct{ flag, value string }{
-		{"--event NAME", eventName},
+		eventFlag,
 		timeFlag,
 		{"--user COLUMN", userColumn},
 	} {
@@ -173,13 +187,14 @@ func csvImportOptions(eventName, timeColumn, userColumn, zoneName, at string, pr
 	}
 
 	return ingest.CSVOptions{
-		Event:      eventName,
-		TimeColumn: timeColumn,
-		FixedTime:  fixed,
-		UserColumn: userColumn,
-		Props:      props,
-		Location:   loc,
-		Now:        time.Now,
+		Event:       eventName,
+		EventColumn: eventColumn,
+		TimeColumn:  timeColumn,
+		FixedTime:   fixed,
+		UserColumn:  userColumn,
+		Props:       props,
+		Location:    loc,
+		Now:         time.Now,
 	}, nil
 }
 

@@ -100,6 +100,9 @@ func newRootCmd(g *globals) *cobra.Command {
 		newKPICmd(g),
 		newKeysCmd(g),
 		newCheckCmd(g),
+		newGenCmd(g),
+		newBenchCmd(g),
+		newReindexCmd(g),
 	)
 	return root
 }

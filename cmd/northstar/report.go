@@ -20,6 +20,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		only                                             []string
 		breakdownFlag                                    string
 		limitFlag                                        int
+		explain                                          bool
 	)
 	cmd := &cobra.Command{
 		Use:   "report --kpis FILE [--db PATH] [--grain day|week|month|quarter] [--from DATE] [--to DATE] [--format table|csv|json] [--kpi ID --breakdown PROPERTY [--limit N]]",
@@ -96,7 +97,11 @@ says how each metric kind is broken down.`,
 			}
 			defer db.Close()
 
-			eng := engine.New(db, time.Now)
+			ix, err := openIndex(cmd.Context(), db, defs, nil)
+			if err != nil {
+				return err
+			}
+			eng := engine.NewWithIndex(db, ix, time.Now)
 			if breakdownFlag != "" {
 				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format})
 			}
@@ -114,6 +119,9 @@ says how each metric kind is broken down.`,
 				for _, w := range s.Warnings {
 					fmt.Fprintf(g.stderr, "warning: kpi %q: %s\n", id, w)
 				}
+				if explain {
+					fmt.Fprintf(g.stderr, "explain: kpi %q: computed by the %s path\n", id, pathName(s.Path))
+				}
 				k, _ := defs.KPI(id)
 				items = append(items, report.Item{KPI: k, Series: s})
 			}
@@ -121,6 +129,7 @@ says how each metric kind is broken down.`,
 		},
 	}
 	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file (YAML)")
+	cmd.Flags().BoolVar(&explain, "explain", false, "print on stderr whether the activity index or SQL on the store computed each KPI")
 	cmd.Flags().StringVar(&grainFlag, "grain", "month", "period length: day, week, month or quarter")
 	cmd.Flags().StringVar(&fromFlag, "from", "", "first date to report, YYYY-MM-DD (default: a grain-dependent number of periods before --to)")
 	cmd.Flags().StringVar(&toFlag, "to", "", "last date to report, YYYY-MM-DD, inclusive (default: the day of the newest event)")
@@ -129,6 +138,19 @@ says how each metric kind is broken down.`,
 	cmd.Flags().StringVar(&breakdownFlag, "breakdown", "", "break each --kpi down by this event `PROPERTY`, such as country or plan")
 	cmd.Flags().IntVar(&limitFlag, "limit", engine.DefaultBreakdownLimit, "with --breakdown, the number of segments shown by name; the rest are pooled into (other)")
 	return cmd
+}
+
+// pathName returns the words for a Series.Path.
+func pathName(path string) string {
+	switch path {
+	case engine.PathIndex:
+		return "activity index"
+	case engine.PathSQL:
+		return "SQL (store)"
+	case engine.PathMixed:
+		return "mixed (activity index and SQL)"
+	}
+	return "unknown"
 }
 
 // parseRange reads --from and --to.

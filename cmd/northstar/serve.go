@@ -158,10 +158,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	ix, err := openIndex(ctx, m.db, defs, m.Logger)
+	if err != nil {
+		return err
+	}
+	m.db = &indexedStore{appStore: m.db, index: ix, logger: m.Logger, lastSaved: time.Now()}
+
 	handler := web.NewServer(web.Config{
 		// TODO: reload the KPI file when it changes. Until then it is read once.
 		Definitions: func() *kpi.Definitions { return defs },
-		Series:      engine.New(m.db, now),
+		Series:      engine.NewWithIndex(m.db, ix, now),
 		Ingest:      m.db,
 		Logger:      m.Logger,
 		Now:         now,

@@ -15,6 +15,7 @@ import (
 // ingestion writes, write keys, and Close.
 type appStore interface {
 	engine.EventAggregator
+	engine.IndexStore
 
 	InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error)
 	Identify(ctx context.Context, calls []store.Identify) error

@@ -42,6 +42,11 @@ type evaluator struct {
 	named     map[string][]value
 	warnings  []string
 
+	// index reads the activity index, when the engine has one that fits the
+	// workspace; paths collects which paths computed the metrics.
+	index *indexView
+	paths map[string]bool
+
 	// cutoff is the instant after which no data is used: the end of the
 	// series, or now for a baseline. Retention and funnels need data after
 	// an interval ends. The zero time means the latest interval end.
@@ -56,6 +61,7 @@ func newEvaluator(events EventAggregator, defs *kpi.Definitions, grain timegrain
 		grain:     grain,
 		intervals: intervals,
 		named:     map[string][]value{},
+		paths:     map[string]bool{},
 	}
 }
 
@@ -64,6 +70,19 @@ func (ev *evaluator) metric(ctx context.Context, m kpi.Metric) ([]value, error) 
 	switch m.Kind {
 	case kpi.Formula:
 		return ev.formula(ctx, m)
+	}
+
+	vals, ok, err := ev.fromIndex(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		ev.paths[PathIndex] = true
+		return vals, nil
+	}
+	ev.paths[PathSQL] = true
+
+	switch m.Kind {
 	case kpi.ActiveUsers, kpi.Stickiness, kpi.NewUsers, kpi.Churn:
 		return ev.userActivity(ctx, m)
 	case kpi.Retention:
@@ -90,7 +109,12 @@ func (ev *evaluator) metric(ctx context.Context, m kpi.Metric) ([]value, error) 
 	if len(aggs) != len(ev.intervals) {
 		return nil, fmt.Errorf("aggregate %q: got %d results for %d intervals", m.Event, len(aggs), len(ev.intervals))
 	}
+	return ev.aggregateValues(ctx, m, aggs)
+}
 
+// aggregateValues turns the aggregates of a count, unique_users, sum or
+// average metric into its values, warning when none matched.
+func (ev *evaluator) aggregateValues(ctx context.Context, m kpi.Metric, aggs []store.Aggregate) ([]value, error) {
 	ev.checkEmpty(ctx, m, aggs)
 
 	out := make([]value, len(aggs))
@@ -165,6 +189,20 @@ func (ev *evaluator) name(ctx context.Context, name string) ([]value, error) {
 	}
 	ev.named[name] = vals
 	return vals, nil
+}
+
+// path returns which path computed the metrics so far: PathIndex, PathSQL,
+// PathMixed, or "" when none was computed.
+func (ev *evaluator) path() string {
+	switch {
+	case ev.paths[PathIndex] && ev.paths[PathSQL]:
+		return PathMixed
+	case ev.paths[PathIndex]:
+		return PathIndex
+	case ev.paths[PathSQL]:
+		return PathSQL
+	}
+	return ""
 }
 
 // checkEmpty adds a warning when m matches no event over all the intervals,

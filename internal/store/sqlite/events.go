@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -35,74 +36,123 @@ func (db *DB) InsertEvents(ctx context.Context, events []store.Event) (store.Ins
 	return res, nil
 }
 
+// insertEvents validates events, resolves their distinct_ids to user ids and
+// inserts them with multi-row statements, so a batch of 500 events takes a
+// handful of statements rather than 1,000.
 func insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.InsertResult, error) {
-	var res store.InsertResult
-
-	userStmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO users (workspace_id, distinct_id, first_seen) VALUES (?, ?, ?)
-		ON CONFLICT (workspace_id, distinct_id) DO UPDATE SET first_seen = min(first_seen, excluded.first_seen)
-		RETURNING id, merged_into`)
+	rows, err := encodeEventRows(events)
 	if err != nil {
-		return res, fmt.Errorf("prepare user upsert: %w", err)
+		return store.InsertResult{}, err
 	}
-	defer userStmt.Close()
-
-	// An aliased distinct_id's events belong to the user it was merged into,
-	// whose first_seen must cover them too.
-	mergedFirstSeenStmt, err := tx.PrepareContext(ctx,
-		`UPDATE users SET first_seen = ?1 WHERE id = ?2 AND first_seen > ?1`)
+	users, err := resolveUsers(ctx, tx, events)
 	if err != nil {
-		return res, fmt.Errorf("prepare first_seen update: %w", err)
+		return store.InsertResult{}, err
 	}
-	defer mergedFirstSeenStmt.Close()
+	return insertEventRows(ctx, tx, rows, users)
+}
 
-	eventStmt, err := tx.PrepareContext(ctx, `
-		INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (workspace_id, source, message_id) DO NOTHING`)
-	if err != nil {
-		return res, fmt.Errorf("prepare event insert: %w", err)
-	}
-	defer eventStmt.Close()
+// eventRow is an event with its properties in their stored JSON form.
+type eventRow struct {
+	event *store.Event
+	props string
+}
 
-	for i, e := range events {
-		if err := store.ValidateEvent(e); err != nil {
-			return store.InsertResult{}, fmt.Errorf("event %d: %w", i, err)
+// encodeEventRows validates each event and encodes its properties. An
+// invalid event rejects the whole batch.
+func encodeEventRows(events []store.Event) ([]eventRow, error) {
+	rows := make([]eventRow, len(events))
+	for i := range events {
+		e := &events[i]
+		if err := store.ValidateEvent(*e); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
 		}
 
-		props := []byte("{}")
+		props := "{}"
 		if len(e.Properties) > 0 {
-			if props, err = json.Marshal(e.Properties); err != nil {
-				return store.InsertResult{}, kpi.Errorf(kpi.EINVALID, "event %d (%s): properties are not valid JSON: %v", i, e.Name, err)
+			data, err := json.Marshal(e.Properties)
+			if err != nil {
+				return nil, kpi.Errorf(kpi.EINVALID, "event %d (%s): properties are not valid JSON: %v", i, e.Name, err)
 			}
+			props = string(data)
+		}
+		rows[i] = eventRow{event: e, props: props}
+	}
+	return rows, nil
+}
+
+// eventInsertChunk is the number of events per multi-row INSERT. With 8
+// parameters an event, a chunk stays far below SQLite's limit of 32,766
+// parameters a statement.
+const eventInsertChunk = 100
+
+// insertEventRows inserts rows, skipping those whose (source, message_id) is
+// stored already, and counts those as duplicates. users maps each distinct_id
+// to its user id.
+func insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map[string]int64) (store.InsertResult, error) {
+	var res store.InsertResult
+	var fullChunk *sql.Stmt
+	defer func() {
+		if fullChunk != nil {
+			fullChunk.Close()
+		}
+	}()
+
+	args := make([]any, 0, 8*eventInsertChunk)
+	for start := 0; start < len(rows); start += eventInsertChunk {
+		chunk := rows[start:min(start+eventInsertChunk, len(rows))]
+
+		args = args[:0]
+		for _, r := range chunk {
+			e := r.event
+			args = append(args, e.Name, users[e.DistinctID], e.DistinctID, micros(e.Timestamp),
+				micros(e.ReceivedAt), r.props, e.Source, e.MessageID)
 		}
 
+		// Every chunk but the last has the full size, so one prepared
+		// statement serves them all.
 		var (
-			userID     int64
-			mergedInto sql.NullInt64
+			result sql.Result
+			err    error
 		)
-		if err := userStmt.QueryRowContext(ctx, workspaceID, e.DistinctID, micros(e.Timestamp)).Scan(&userID, &mergedInto); err != nil {
-			return store.InsertResult{}, fmt.Errorf("upsert user %q: %w", e.DistinctID, err)
-		}
-		if mergedInto.Valid {
-			userID = mergedInto.Int64
-			if _, err := mergedFirstSeenStmt.ExecContext(ctx, micros(e.Timestamp), userID); err != nil {
-				return store.InsertResult{}, fmt.Errorf("update first_seen of user %d: %w", userID, err)
+		if len(chunk) == eventInsertChunk {
+			if fullChunk == nil {
+				if fullChunk, err = tx.PrepareContext(ctx, eventInsertSQL(eventInsertChunk)); err != nil {
+					return store.InsertResult{}, fmt.Errorf("prepare event insert: %w", err)
+				}
 			}
+			result, err = fullChunk.ExecContext(ctx, args...)
+		} else {
+			result, err = tx.ExecContext(ctx, eventInsertSQL(len(chunk)), args...)
+		}
+		if err != nil {
+			return store.InsertResult{}, fmt.Errorf("insert events %d to %d: %w", start, start+len(chunk)-1, err)
 		}
 
-		r, err := eventStmt.ExecContext(ctx, workspaceID, e.Name, userID, e.DistinctID,
-			micros(e.Timestamp), micros(e.ReceivedAt), string(props), e.Source, e.MessageID)
+		inserted, err := result.RowsAffected()
 		if err != nil {
-			return store.InsertResult{}, fmt.Errorf("insert event %q of %q: %w", e.Name, e.DistinctID, err)
+			return store.InsertResult{}, fmt.Errorf("count inserted events: %w", err)
 		}
-		if n, _ := r.RowsAffected(); n == 0 {
-			res.Duplicates++
-		} else {
-			res.Inserted++
-		}
+		res.Inserted += int(inserted)
+		res.Duplicates += len(chunk) - int(inserted)
 	}
 	return res, nil
+}
+
+// eventInsertSQL returns an INSERT of n events that skips stored (source,
+// message_id) pairs. An event from a batch that was stored already counts
+// once: SQLite inserts the rows of one statement in order, so the second
+// of two equal pairs in a batch is skipped as well.
+func eventInsertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "(%d,?,?,?,?,?,?,?,?)", workspaceID)
+	}
+	b.WriteString(` ON CONFLICT (workspace_id, source, message_id) DO NOTHING`)
+	return b.String()
 }
 
 // EventSpan returns the time range of all stored events.

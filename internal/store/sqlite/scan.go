@@ -16,7 +16,12 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 		args []any
 	)
 
-	sb.WriteString("SELECT e.name, e.user_id, e.ts, ")
+	sb.WriteString("SELECT e.id, e.name, e.user_id, e.ts, ")
+	if q.Properties {
+		sb.WriteString("e.properties, ")
+	} else {
+		sb.WriteString("NULL, ")
+	}
 	if q.Property != "" {
 		path := jsonPath(q.Property)
 		sb.WriteString("CASE WHEN json_type(e.properties, ?) IN ('integer', 'real') THEN json_extract(e.properties, ?) END")
@@ -38,6 +43,10 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 		for _, name := range q.Events {
 			args = append(args, name)
 		}
+	}
+	if q.AfterID > 0 {
+		sb.WriteString(" AND e.id > ?")
+		args = append(args, q.AfterID)
 	}
 	if !q.From.IsZero() {
 		sb.WriteString(" AND e.ts >= ?")
@@ -64,15 +73,16 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 	defer rows.Close()
 
 	keys := make([]string, len(q.Keys))
-	dest := []any{nil, nil, nil, nil}
+	dest := make([]any, 6, 6+len(keys))
 	for rows.Next() {
 		var (
 			row   store.EventRow
 			ts    int64
 			value *float64
+			props []byte
 		)
-		dest[0], dest[1], dest[2], dest[3] = &row.Event, &row.UserID, &ts, &value
-		dest = dest[:4]
+		dest[0], dest[1], dest[2], dest[3], dest[4], dest[5] = &row.ID, &row.Event, &row.UserID, &ts, &props, &value
+		dest = dest[:6]
 		for i := range keys {
 			dest = append(dest, &keys[i])
 		}
@@ -80,6 +90,9 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 			return fmt.Errorf("scan events %v: %w", q.Events, err)
 		}
 		row.Timestamp = fromMicros(ts)
+		if q.Properties {
+			row.Properties = props
+		}
 		if value != nil {
 			row.Value, row.HasValue = *value, true
 		}

@@ -1,0 +1,120 @@
+// Checks that every peer's answers to Q1 to Q5 equal Northstar's, then
+// writes the table of times and ratios into docs/benchmarks.md, in the
+// section "## Comparison at SIZE events", replacing that section and keeping
+// every other one. Exits with status 1, writing nothing, when an answer
+// differs.
+//
+// Usage: node bench/report.mjs RUN.json DOC.md
+// RUN.json is written by bench/compare.sh: {size, events, users, days,
+// command, machine: {cores, memory, date}, northstar: {load_s, ingest_eps,
+// peak_rss_kb, queries: <bench queries --json>}, peers: [<peer JSON>]}.
+
+import { readFileSync, writeFileSync, existsSync } from "node:fs";
+import { firstDifference } from "./answers.mjs";
+
+const [runPath, docPath] = process.argv.slice(2);
+if (!runPath || !docPath) {
+  console.error("usage: node bench/report.mjs RUN.json DOC.md");
+  process.exit(2);
+}
+const run = JSON.parse(readFileSync(runPath, "utf8"));
+const ns = run.northstar.queries;
+const workloads = ["Q1", "Q2", "Q3", "Q4", "Q5"];
+
+let differs = false;
+for (const peer of run.peers) {
+  for (const id of workloads) {
+    const d = firstDifference(ns.answers[id], peer.answers[id], id);
+    if (d) {
+      console.error(`${peer.system} differs from Northstar at ${d}`);
+      differs = true;
+    }
+  }
+}
+if (differs) {
+  process.exit(1);
+}
+
+const titles = {
+  I2: "I2 load the CSV file (s)",
+  Q1: "Q1 daily active users, every day",
+  Q2: "Q2 rolling 30-day active users, every day",
+  Q3: "Q3 monthly retention cohorts",
+  Q4: "Q4 funnel in 7 days, by signup week",
+  Q5: "Q5 revenue by month, and by month × plan",
+  Q6: `Q6 dashboard of ${ns.q6_cards} KPI cards`,
+};
+const nsTime = Object.fromEntries(ns.workloads.map((w) => [w.id, w.median_ms]));
+
+function ms(v) {
+  if (v === undefined || v === null) {
+    return "–";
+  }
+  if (v >= 100) {
+    return v.toFixed(0);
+  }
+  if (v >= 1) {
+    return v.toFixed(1);
+  }
+  return v.toFixed(3);
+}
+
+function ratio(peer, mine) {
+  if (peer === undefined || peer === null || !mine) {
+    return "–";
+  }
+  const r = peer / mine;
+  return r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(1)}×`;
+}
+
+const head = ["workload", "Northstar", ...run.peers.flatMap((p) => [p.system, "ratio"])];
+const lines = [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`];
+lines.push(
+  `| ${titles.I2} | ${run.northstar.load_s.toFixed(2)} | ${run.peers
+    .flatMap((p) => [p.load_s.toFixed(2), ratio(p.load_s, run.northstar.load_s)])
+    .join(" | ")} |`,
+);
+for (const id of [...workloads, "Q6"]) {
+  const cells = run.peers.flatMap((p) => [ms(p.times_ms[id]), ratio(p.times_ms[id], nsTime[id])]);
+  lines.push(`| ${titles[id]} (ms) | ${ms(nsTime[id])} | ${cells.join(" | ")} |`);
+}
+
+const ingest = run.northstar.ingest_eps
+  ? `${Math.round(run.northstar.ingest_eps).toLocaleString("en-US")} events/s (\`northstar bench ingest\`, batches of 500 over HTTP on 127.0.0.1)`
+  : "not measured: `northstar bench ingest` was not available";
+
+const section = [
+  `## Comparison at ${run.size} events`,
+  "",
+  `${run.events.toLocaleString("en-US")} events of ${run.users.toLocaleString("en-US")} users over ${run.days} days, from \`northstar gen events\` with seed ${run.seed}, loaded from the same CSV file into every system.`,
+  `Measured on ${run.machine.date}: ${run.machine.cores} cores, ${run.machine.memory} of memory, by`,
+  "",
+  "```",
+  run.command,
+  "```",
+  "",
+  "Query times are in milliseconds, the median of 3 runs after one warm-up run, each measured where the query is sent:",
+  "the engine's Go API for Northstar (`northstar bench queries`), `@duckdb/node-api` in Node for DuckDB, and the",
+  "whole `clickhouse-client` and `sqlite3` process for ClickHouse and SQLite, so their times include starting the",
+  "client (a few milliseconds). A ratio is the peer's time divided by Northstar's: above 1 means Northstar is faster.",
+  `Every peer's answers to Q1–Q5 equal Northstar's (${run.peers.map((p) => p.system).join(", ")}); Q6 runs in Northstar only.`,
+  "",
+  ...lines,
+  "",
+  `- I1, ingestion over HTTP: ${ingest}.`,
+  `- Peak memory (maximum resident set size) of \`northstar bench queries\` on this database: ${(run.northstar.peak_rss_kb / 1024).toFixed(0)} MiB.`,
+  `- Northstar's I2 is \`northstar import csv --event-column event\` into a new SQLite database file${run.northstar.reindexed ? ", followed by `northstar reindex`" : ""}.`,
+  "",
+].join("\n");
+
+let doc = existsSync(docPath) ? readFileSync(docPath, "utf8") : "# Benchmarks\n";
+const heading = `## Comparison at ${run.size} events`;
+const at = doc.indexOf(heading);
+if (at >= 0) {
+  const next = doc.indexOf("\n## ", at + heading.length);
+  doc = doc.slice(0, at) + section + (next >= 0 ? doc.slice(next + 1) : "");
+} else {
+  doc = doc.replace(/\n*$/, "\n\n") + section;
+}
+writeFileSync(docPath, doc);
+console.log(`all answers equal; wrote "${heading}" to ${docPath}`);

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// indexSaveInterval is how often the server persists the changed entries of
+// the activity index while events arrive. Events stored after the last save
+// are read again from the store at the next start, so a crash loses nothing.
+const indexSaveInterval = 5 * time.Second
+
+// openIndex loads the activity index of db for the time zone and the
+// properties that defs use, rebuilding it when the stored one does not fit,
+// and persists it.
+func openIndex(ctx context.Context, db appStore, defs *kpi.Definitions, logger *slog.Logger) (*engine.ActivityIndex, error) {
+	ix := engine.NewActivityIndex(db, defs.Workspace.Location, engine.DeclaredFor(defs), logger)
+	if err := ix.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load the activity index: %w", err)
+	}
+	if err := ix.Save(ctx); err != nil {
+		return nil, fmt.Errorf("save the activity index: %w", err)
+	}
+	return ix, nil
+}
+
+// indexedStore is a store whose event writes keep the activity index up to
+// date: it reads the new events into the index after each insert, marks the
+// index for a rebuild after an alias (which moves stored events to another
+// user id), and persists the index at most every indexSaveInterval.
+type indexedStore struct {
+	appStore
+	index  *engine.ActivityIndex
+	logger *slog.Logger
+
+	// mu serializes inserts with their index update, so that the index reads
+	// event ids in the order they were committed.
+	mu        sync.Mutex
+	lastSaved time.Time
+}
+
+// InsertEvents stores events, then reads them into the index.
+func (s *indexedStore) InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	res, err := s.appStore.InsertEvents(ctx, events)
+	if err != nil || res.Inserted == 0 {
+		return res, err
+	}
+	if err := s.index.Sync(ctx); err != nil {
+		// The events are committed; the index catches up at the next query.
+		s.logger.Error("activity index: update after insert failed", "error", err, "events", res.Inserted)
+		return res, nil
+	}
+	if time.Since(s.lastSaved) >= indexSaveInterval {
+		s.save(ctx)
+	}
+	return res, nil
+}
+
+// Alias merges users, then marks the index for a rebuild.
+func (s *indexedStore) Alias(ctx context.Context, calls []store.Alias) error {
+	err := s.appStore.Alias(ctx, calls)
+	if err == nil && len(calls) > 0 {
+		// TODO: move the merged users' bits instead of rebuilding everything.
+		s.index.Invalidate()
+	}
+	return err
+}
+
+func (s *indexedStore) save(ctx context.Context) {
+	s.lastSaved = time.Now()
+	if err := s.index.Save(ctx); err != nil {
+		s.logger.Error("activity index: save failed; it is read again from the events at the next start", "error", err)
+	}
+}
+
+// Close persists the index and closes the store.
+func (s *indexedStore) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.save(context.Background())
+	return s.appStore.Close()
+}
+
+func newReindexCmd(g *globals) *cobra.Command {
+	var kpiPath string
+	cmd := &cobra.Command{
+		Use:   "reindex --kpis FILE [--db PATH]",
+		Short: "Rebuild the activity index from every stored event",
+		Long: `Rebuild the activity index, which answers most KPIs without reading the
+events, from every event in the database, and store it in the database.
+The index counts days in the KPI file's time zone and keeps the properties
+its KPIs sum, average and filter on. The server and reports rebuild it by
+themselves when these change; run this command after repairing events by
+hand in the database.`,
+		Example: `  northstar reindex --kpis kpis.yaml --db northstar.db`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kpiPath == "" {
+				return &usageError{errors.New("--kpis FILE is required")}
+			}
+			defs, err := kpi.LoadFile(kpiPath)
+			if err != nil {
+				return err
+			}
+			db, err := openStore(cmd.Context(), g.dbPath)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			start := time.Now()
+			ix := engine.NewActivityIndex(db, defs.Workspace.Location, engine.DeclaredFor(defs), nil)
+			if err := ix.Load(cmd.Context()); err != nil {
+				return err
+			}
+			if ix.Rebuilds() == 0 {
+				if err := ix.Rebuild(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			if err := ix.Save(cmd.Context()); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "Rebuilt the activity index of %s for %s up to event %d in %s\n",
+				displayDSN(g.dbPath), defs.Workspace.Location, ix.LastEventID(), time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file (YAML) whose time zone and properties the index serves")
+	return cmd
+}

@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// indexFormat is the version of the persisted records; a stored index of
+// another version is rebuilt.
+const indexFormat = 1
+
+// IndexStore is the storage the activity index reads events from and keeps
+// its records in.
+type IndexStore interface {
+	EventScanner
+
+	// LoadIndexBlobs calls fn with the stored meta record first, then every
+	// other record.
+	LoadIndexBlobs(ctx context.Context, fn func(store.IndexBlob) error) error
+
+	// SaveIndexBlobs stores records in one transaction. It returns a
+	// kpi.ECONFLICT error when the stored meta is not IndexSave.Expect.
+	SaveIndexBlobs(ctx context.Context, s store.IndexSave) error
+}
+
+// indexMeta describes a persisted index.
+type indexMeta struct {
+	Format      int      `json:"format"`
+	TimeZone    string   `json:"time_zone"`
+	Declared    Declared `json:"declared"`
+	LastEventID int64    `json:"last_event_id"`
+}
+
+// ActivityIndex keeps, per (day in the workspace time zone, event name), the
+// dense ids of the users who did the event, the number of events, sums of
+// declared numeric properties and one such slice per value of declared
+// dimensions. It is safe for concurrent use.
+//
+// The index follows the store by event id: Sync reads the events stored
+// since the largest id it has seen, so inserts from any process reach it,
+// late events included. Save persists the changed entries with that id, so
+// a restart loads them and reads only newer events.
+//
+// NOTE: this assumes that ids are committed in increasing order. SQLite
+// commits one writer at a time, so they are. With PostgreSQL, two
+// transactions committing out of id order can hide the lower ids from a
+// Sync that runs between the commits. The server serializes the inserts
+// of one process, but not those of several processes.
+type ActivityIndex struct {
+	mu       sync.RWMutex
+	store    IndexStore
+	loc      *time.Location
+	declared Declared
+	log      *slog.Logger
+
+	entries map[dayKey]*dayEntry
+	dirty   map[dayKey]bool
+	lastID  int64
+
+	// stale is set when stored events changed in a way Sync cannot follow
+	// (an alias moved events to another user id): the next Sync rebuilds.
+	stale bool
+	reset bool // the next Save replaces every stored record
+
+	// storedMeta is the meta record last loaded or saved, for Save's check.
+	storedMeta []byte
+
+	rebuilds int
+}
+
+// NewActivityIndex returns an empty index of st's events for the time zone
+// loc, keeping the properties and dimensions of declared. Call Load or
+// Rebuild before use.
+func NewActivityIndex(st IndexStore, loc *time.Location, declared Declared, log *slog.Logger) *ActivityIndex {
+	if loc == nil {
+		loc = time.UTC
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	slices.Sort(declared.Properties)
+	slices.Sort(declared.Dimensions)
+	return &ActivityIndex{store: st, loc: loc, declared: declared, log: log, entries: map[dayKey]*dayEntry{}, dirty: map[dayKey]bool{}}
+}
+
+// Location returns the time zone whose days the index counts.
+func (ix *ActivityIndex) Location() *time.Location { return ix.loc }
+
+// Rebuilds returns how many times the index has read every stored event.
+func (ix *ActivityIndex) Rebuilds() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.rebuilds
+}
+
+// LastEventID returns the largest event id the index contains.
+func (ix *ActivityIndex) LastEventID() int64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.lastID
+}
+
+// Load reads the persisted index and then the events stored after it. When
+// nothing is stored, or the stored index was built for another time zone,
+// another format, or fewer properties and dimensions, it rebuilds from every
+// event instead.
+func (ix *ActivityIndex) Load(ctx context.Context) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+
+	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	usable := false
+	err := ix.store.LoadIndexBlobs(ctx, func(b store.IndexBlob) error {
+		if b.Key == "meta" {
+			ix.storedMeta = slices.Clone(b.Data)
+			var meta indexMeta
+			if err := json.Unmarshal(b.Data, &meta); err != nil {
+				ix.log.Warn("activity index: unreadable meta record; rebuilding", "error", err)
+				return nil
+			}
+			usable = meta.Format == indexFormat && meta.TimeZone == ix.loc.String() && meta.Declared.covers(ix.declared)
+			if !usable {
+				ix.log.Info("activity index: stored index does not fit the KPI file; rebuilding",
+					"stored_time_zone", meta.TimeZone, "time_zone", ix.loc.String())
+				return nil
+			}
+			ix.declared = meta.Declared
+			ix.lastID = meta.LastEventID
+			return nil
+		}
+		if !usable {
+			return nil
+		}
+		key, err := parseEntryKey(b.Key)
+		if err != nil {
+			return err
+		}
+		e, err := unmarshalEntry(b.Data)
+		if err != nil {
+			return fmt.Errorf("activity index record %q: %w", b.Key, err)
+		}
+		ix.entries[key] = e
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	if !usable {
+		return ix.rebuildLocked(ctx)
+	}
+	return ix.syncLocked(ctx)
+}
+
+// Rebuild empties the index and reads every stored event. The next Save
+// replaces the persisted records.
+func (ix *ActivityIndex) Rebuild(ctx context.Context) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	return ix.rebuildLocked(ctx)
+}
+
+func (ix *ActivityIndex) rebuildLocked(ctx context.Context) error {
+	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	ix.reset, ix.stale = true, false
+	ix.rebuilds++
+	start := time.Now()
+	if err := ix.syncLocked(ctx); err != nil {
+		return err
+	}
+	ix.log.Info("activity index: rebuilt", "entries", len(ix.entries), "last_event_id", ix.lastID, "duration", time.Since(start))
+	return nil
+}
+
+// Invalidate marks the index as out of date with the stored events, so that
+// the next Sync rebuilds it. Call it after an alias, which moves stored
+// events to another user id.
+func (ix *ActivityIndex) Invalidate() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.stale = true
+}
+
+// Sync reads the events stored since the last one the index contains.
+func (ix *ActivityIndex) Sync(ctx context.Context) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.stale {
+		return ix.rebuildLocked(ctx)
+	}
+	return ix.syncLocked(ctx)
+}
+
+func (ix *ActivityIndex) syncLocked(ctx context.Context) error {
+	q := store.ScanQuery{AfterID: ix.lastID, Properties: len(ix.declared.Properties)+len(ix.declared.Dimensions) > 0}
+	last := ix.lastID
+	err := ix.store.ScanEvents(ctx, q, func(row store.EventRow) error {
+		if row.UserID < 0 || row.UserID > math.MaxUint32 {
+			return kpi.Errorf(kpi.EINTERNAL, "user id %d does not fit the activity index (ids up to %d)", row.UserID, uint32(math.MaxUint32))
+		}
+		var props map[string]any
+		if q.Properties {
+			var err error
+			if props, err = decodeProperties(row.Properties); err != nil {
+				return fmt.Errorf("event %d: %w", row.ID, err)
+			}
+		}
+		day := civilDayOf(row.Timestamp, ix.loc)
+		ix.entry(dayKey{day, row.Event}).add(uint32(row.UserID), props, ix.declared)
+		ix.entry(dayKey{day, allEvents}).add(uint32(row.UserID), props, ix.declared)
+		last = max(last, row.ID)
+		return nil
+	})
+	if err != nil {
+		// The entries may hold part of the events: start again next time.
+		ix.stale = true
+		return fmt.Errorf("update activity index: %w", err)
+	}
+	ix.lastID = last
+	return nil
+}
+
+func (ix *ActivityIndex) entry(k dayKey) *dayEntry {
+	e := ix.entries[k]
+	if e == nil {
+		e = newDayEntry()
+		ix.entries[k] = e
+	}
+	ix.dirty[k] = true
+	return e
+}
+
+// Save persists the entries changed since the last save, with the id of the
+// last event they contain. It returns a kpi.ECONFLICT error, and persists
+// nothing, when another process saved the index since this one loaded or
+// saved it.
+func (ix *ActivityIndex) Save(ctx context.Context) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if len(ix.dirty) == 0 && !ix.reset && ix.storedMeta != nil {
+		return nil
+	}
+
+	meta, err := json.Marshal(indexMeta{Format: indexFormat, TimeZone: ix.loc.String(), Declared: ix.declared, LastEventID: ix.lastID})
+	if err != nil {
+		return err
+	}
+	save := store.IndexSave{Reset: ix.reset, Expect: ix.storedMeta, Meta: meta}
+	for k := range ix.dirty {
+		data, err := ix.entries[k].marshal()
+		if err != nil {
+			return fmt.Errorf("encode activity index entry %s: %w", entryKey(k), err)
+		}
+		save.Blobs = append(save.Blobs, store.IndexBlob{Key: entryKey(k), Data: data})
+	}
+	if err := ix.store.SaveIndexBlobs(ctx, save); err != nil {
+		return err
+	}
+	ix.storedMeta, ix.reset, ix.dirty = meta, false, map[dayKey]bool{}
+	return nil
+}
+
+// entryKey returns the record key of an entry: "d/" + day number + "/" +
+// event name.
+func entryKey(k dayKey) string {
+	return "d/" + strconv.Itoa(int(k.day)) + "/" + k.event
+}
+
+func parseEntryKey(s string) (dayKey, error) {
+	rest, ok := strings.CutPrefix(s, "d/")
+	day, event, ok2 := strings.Cut(rest, "/")
+	n, err := strconv.Atoi(day)
+	if !ok || !ok2 || err != nil {
+		return dayKey{}, fmt.Errorf("activity index record key %q is not valid (want d/DAY/EVENT)", s)
+	}
+	return dayKey{day: int32(n), event: event}, nil
+}

@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+func TestIndexRestartAndLateEvents(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "index.db")
+	events := generateEvents(7, 3000, 200, 60)
+	db := openIndexDB(t, path, events)
+	defs := parseIndexKPIs(t, "America/New_York", "monday")
+	loc := defs.Workspace.Location
+
+	first := NewActivityIndex(db, loc, DeclaredFor(defs), nil)
+	if err := first.Load(ctx); err != nil {
+		t.Fatalf("load empty index: %v", err)
+	}
+	if db.fullScans != 1 {
+		t.Errorf("first load made %d full scans, want 1 (nothing was stored)", db.fullScans)
+	}
+	if err := first.Save(ctx); err != nil {
+		t.Fatalf("save: %v", err)
+	}
+
+	// A restart loads the saved index without reading every event again.
+	second := NewActivityIndex(db, loc, DeclaredFor(defs), nil)
+	if err := second.Load(ctx); err != nil {
+		t.Fatalf("load saved index: %v", err)
+	}
+	if db.fullScans != 1 {
+		t.Errorf("loading the saved index made %d full scans in all, want still 1", db.fullScans)
+	}
+
+	// Two late visits, on a day long past, by a user who has none that day:
+	// 21:30 in New York on Jan 10 is Jan 11 in UTC.
+	day := time.Date(2026, time.January, 10, 0, 0, 0, 0, loc)
+	iv := store.Interval{Start: day, End: day.AddDate(0, 0, 1)}
+	before := countVisitors(t, db, iv)
+	late := []store.Event{
+		{Name: "visit", DistinctID: "late-user", Timestamp: time.Date(2026, time.January, 10, 21, 30, 0, 0, loc), Source: "late", MessageID: "1"},
+		{Name: "visit", DistinctID: "late-user", Timestamp: time.Date(2026, time.January, 10, 22, 0, 0, 0, loc), Source: "late", MessageID: "2"},
+	}
+	if _, err := db.InsertEvents(ctx, late); err != nil {
+		t.Fatalf("insert late events: %v", err)
+	}
+
+	now := time.Date(2026, time.March, 15, 0, 0, 0, 0, loc)
+	e := NewWithIndex(db, second, func() time.Time { return now })
+	r := Range{From: timegrain.DateOf(day), To: timegrain.DateOf(day)}
+	s, err := e.Series(ctx, defs, "dau", timegrain.Day, r)
+	if err != nil {
+		t.Fatalf("series: %v", err)
+	}
+	if s.Path != PathIndex {
+		t.Errorf("path = %q, want index", s.Path)
+	}
+	if got, want := *s.Points[0].Value, float64(before+1); got != want {
+		t.Errorf("DAU on Jan 10 after late events = %v, want %v (one more than the %d before)", got, want, before)
+	}
+	if db.fullScans != 1 {
+		t.Errorf("late events made %d full scans in all, want still 1", db.fullScans)
+	}
+
+	// Another time zone does not fit the stored index: loading rebuilds.
+	utc := NewActivityIndex(db, time.UTC, DeclaredFor(defs), nil)
+	if err := utc.Load(ctx); err != nil {
+		t.Fatalf("load for UTC: %v", err)
+	}
+	if db.fullScans != 2 {
+		t.Errorf("loading for another time zone made %d full scans in all, want 2", db.fullScans)
+	}
+
+	// A rebuild after an alias reads every event again.
+	second.Invalidate()
+	if err := second.Sync(ctx); err != nil {
+		t.Fatalf("sync after invalidate: %v", err)
+	}
+	if second.Rebuilds() != 1 || db.fullScans != 3 {
+		t.Errorf("after Invalidate and Sync: %d rebuilds and %d full scans, want 1 and 3", second.Rebuilds(), db.fullScans)
+	}
+}
+
+// countVisitors counts with plain SQL the distinct users who visit in iv.
+func countVisitors(t *testing.T, db *scanCounter, iv store.Interval) int {
+	t.Helper()
+	var n int
+	err := db.SQL().QueryRow(`SELECT count(DISTINCT user_id) FROM events WHERE name = 'visit' AND ts >= ? AND ts < ?`,
+		iv.Start.UnixMicro(), iv.End.UnixMicro()).Scan(&n)
+	if err != nil {
+		t.Fatalf("count visitors: %v", err)
+	}
+	return n
+}

@@ -1,0 +1,272 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
+)
+
+// indexKPIs uses every metric kind that reads events, with filters the
+// index answers (eq, neq, in on a dimension) and one it does not (gt).
+const indexKPIs = `workspace:
+  name: Index
+  time_zone: %s
+  week_start: %s
+metrics:
+  purchases: {kind: count, event: purchase}
+  buyers: {kind: unique_users, event: purchase}
+kpis:
+  - {id: signups, name: Signups, metric: {kind: count, event: signup}}
+  - {id: pro_purchases, name: Pro purchases, metric: {kind: count, event: purchase, where: {plan: pro}}}
+  - {id: non_pro_buyers, name: Non-pro buyers, metric: {kind: unique_users, event: purchase, where: {plan: {neq: pro}}}}
+  - {id: eu_buyers, name: EU buyers, metric: {kind: unique_users, event: purchase, where: {country: {in: [de, fr]}}}}
+  - {id: big_orders, name: Big orders, metric: {kind: count, event: purchase, where: {amount: {gt: 50}}}}
+  - {id: visitors, name: Visitors, metric: {kind: unique_users, event: visit}}
+  - {id: revenue, name: Revenue, metric: {kind: sum, event: purchase, property: amount}}
+  - {id: pro_revenue, name: Pro revenue, metric: {kind: sum, event: purchase, property: amount, where: {plan: pro}}}
+  - {id: basket, name: Average basket, metric: {kind: average, event: purchase, property: amount}}
+  - {id: conversion, name: Conversion, unit: "%%", metric: {kind: formula, formula: "buyers / visitors * 100"}}
+  - {id: per_buyer, name: Purchases per buyer, metric: {kind: formula, formula: "purchases / buyers"}}
+  - {id: dau, name: DAU, metric: {kind: active_users, event: visit, window: 1}}
+  - {id: wau_any, name: WAU, metric: {kind: active_users, window: 7}}
+  - {id: mau, name: MAU, metric: {kind: active_users, event: visit, window: 30}}
+  - {id: pro_mau, name: Pro MAU, metric: {kind: active_users, event: visit, window: 30, where: {plan: pro}}}
+  - {id: stickiness, name: Stickiness, unit: "%%", metric: {kind: stickiness, event: visit}}
+  - {id: new_users, name: New users, metric: {kind: new_users, event: visit}}
+  - {id: churn, name: Churn, unit: "%%", metric: {kind: churn, event: visit}}
+  - {id: retention_w1, name: Week 1 retention, unit: "%%", metric: {kind: retention, cohort_event: signup, period: week, offset: 1}}
+  - {id: retention_m1, name: Month 1 retention, unit: "%%", metric: {kind: retention, cohort_event: signup, return_event: purchase, period: month, offset: 1}}
+  - {id: retention_d0, name: Day 0 retention, unit: "%%", metric: {kind: retention, cohort_event: signup, period: day, offset: 0}}
+  - {id: retention_d7, name: Day 7 retention, unit: "%%", metric: {kind: retention, cohort_event: signup, return_event: visit, period: day, offset: 7}}
+  - {id: retention_rolling, name: Rolling retention, unit: "%%", metric: {kind: retention, cohort_event: signup, period: week, offset: 1, mode: rolling}}
+  - {id: funnel, name: Funnel, unit: "%%", metric: {kind: funnel, steps: [signup, visit, purchase], window: 7}}
+  - {id: nps, name: NPS, metric: {kind: nps, event: survey, property: score}}
+`
+
+// indexStart is the first day of the generated events.
+var indexStart = time.Date(2026, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// generateEvents returns n deterministic events of users over days: a
+// signup on each user's first day, then visits and purchases that thin out
+// after it, and a few surveys. Timestamps spread over the whole day, so
+// days in other time zones cut through them.
+func generateEvents(seed uint64, n, users, days int) []store.Event {
+	r := rand.New(rand.NewPCG(seed, 1))
+	plans := []string{"free", "pro", "team"}
+	countries := []any{"de", "fr", "us", "in", 7.0, nil}
+	firstDay := make([]int, users)
+	events := make([]store.Event, 0, n)
+	for u := range users {
+		firstDay[u] = r.IntN(days)
+		ts := indexStart.Add(time.Duration(firstDay[u])*24*time.Hour + time.Duration(r.Int64N(int64(24*time.Hour))))
+		events = append(events, store.Event{Name: "signup", DistinctID: fmt.Sprint("u", u), Timestamp: ts,
+			Properties: map[string]any{"plan": plans[r.IntN(3)]}})
+	}
+	for len(events) < n {
+		u := r.IntN(users)
+		day := firstDay[u] + int(r.ExpFloat64()*15)
+		if day >= days {
+			continue
+		}
+		ts := indexStart.Add(time.Duration(day)*24*time.Hour + time.Duration(r.Int64N(int64(24*time.Hour))))
+		props := map[string]any{"plan": plans[u%3]}
+		if c := countries[r.IntN(len(countries))]; c != nil {
+			props["country"] = c
+		}
+		name := "visit"
+		switch x := r.IntN(100); {
+		case x < 20:
+			name = "purchase"
+			if x > 0 {
+				props["amount"] = float64(r.IntN(10000)) / 100
+			}
+		case x < 22:
+			name = "survey"
+			props["score"] = float64(r.IntN(11))
+		}
+		events = append(events, store.Event{Name: name, DistinctID: fmt.Sprint("u", u), Timestamp: ts, Properties: props})
+	}
+	for i := range events {
+		events[i].Source, events[i].MessageID = "gen", fmt.Sprint("e", i)
+	}
+	return events
+}
+
+// scanCounter counts the scans of every stored event, which only a rebuild
+// of the index does.
+type scanCounter struct {
+	*sqlite.DB
+	fullScans int
+}
+
+func (s *scanCounter) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.EventRow) error) error {
+	if q.AfterID == 0 && q.From.IsZero() && q.To.IsZero() && len(q.Events) == 0 {
+		s.fullScans++
+	}
+	return s.DB.ScanEvents(ctx, q, fn)
+}
+
+func openIndexDB(t *testing.T, path string, events []store.Event) *scanCounter {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for len(events) > 0 {
+		n := min(len(events), 5000)
+		if _, err := db.InsertEvents(context.Background(), events[:n]); err != nil {
+			t.Fatalf("insert events: %v", err)
+		}
+		events = events[n:]
+	}
+	return &scanCounter{DB: db}
+}
+
+func parseIndexKPIs(t *testing.T, zone, weekStart string) *kpi.Definitions {
+	t.Helper()
+	defs, err := kpi.Parse("index.yaml", []byte(fmt.Sprintf(indexKPIs, zone, weekStart)))
+	if err != nil {
+		t.Fatalf("parse KPIs: %v", err)
+	}
+	return defs
+}
+
+// indexedKinds are the KPIs the index must answer itself.
+var indexedKinds = map[string]bool{
+	"signups": true, "pro_purchases": true, "non_pro_buyers": true, "eu_buyers": true, "visitors": true,
+	"revenue": true, "pro_revenue": true, "basket": true, "conversion": true, "per_buyer": true,
+	"dau": true, "wau_any": true, "mau": true, "pro_mau": true, "stickiness": true, "new_users": true,
+	"churn": true, "retention_w1": true, "retention_m1": true, "retention_d0": true, "retention_d7": true,
+}
+
+func TestIndexMatchesStore(t *testing.T) {
+	events := generateEvents(42, 20000, 1000, 120)
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), events)
+	ctx := context.Background()
+
+	// Each zone runs with both week starts. A clock inside a day makes the
+	// last periods partial, cut at an instant the index answers from a scan
+	// of that day; the other clock is at midnight.
+	configs := []struct {
+		zone, weekStart string
+		midDay          bool
+	}{
+		{"UTC", "monday", false}, {"UTC", "sunday", true},
+		{"America/New_York", "monday", true}, {"America/New_York", "sunday", false},
+		{"Asia/Kolkata", "monday", true}, {"Asia/Kolkata", "sunday", false},
+	}
+	for ci, c := range configs {
+		zone, weekStart := c.zone, c.weekStart
+		{
+			defs := parseIndexKPIs(t, zone, weekStart)
+			ix := NewActivityIndex(db, defs.Workspace.Location, DeclaredFor(defs), nil)
+			if err := ix.Rebuild(ctx); err != nil {
+				t.Fatalf("rebuild: %v", err)
+			}
+
+			now := time.Date(2026, time.April, 30, 0, 0, 0, 0, defs.Workspace.Location)
+			if c.midDay {
+				now = time.Date(2026, time.April, 17, 15, 37, 0, 0, defs.Workspace.Location)
+			}
+			{
+				plain := New(db, func() time.Time { return now })
+				indexed := NewWithIndex(db, ix, func() time.Time { return now })
+				for _, grain := range []timegrain.Grain{timegrain.Day, timegrain.Week, timegrain.Month, timegrain.Quarter} {
+					r := Range{From: timegrain.DateOf(time.Date(2026, time.January, 1, 0, 0, 0, 0, defs.Workspace.Location))}
+					if grain == timegrain.Day {
+						r.From = timegrain.DateOf(time.Date(2026, time.March, 1, 0, 0, 0, 0, defs.Workspace.Location))
+					}
+					for _, k := range defs.KPIs {
+						// The kinds the store answers either way run once.
+						if !indexedKinds[k.ID] && ci > 0 {
+							continue
+						}
+						name := fmt.Sprintf("%s/%s/%s/%s/%s", zone, weekStart, now.Format("0102T1504"), grain, k.ID)
+						want, wantErr := plain.Series(ctx, defs, k.ID, grain, r)
+						got, gotErr := indexed.Series(ctx, defs, k.ID, grain, r)
+						if (wantErr != nil) != (gotErr != nil) {
+							t.Errorf("%s: error %v from the store, %v from the index", name, wantErr, gotErr)
+							continue
+						}
+						if wantErr != nil {
+							continue
+						}
+						if want.Path != PathSQL {
+							t.Errorf("%s: plain engine path = %q, want sql", name, want.Path)
+						}
+						wantPath := PathSQL
+						if indexedKinds[k.ID] {
+							wantPath = PathIndex
+						}
+						if got.Path != wantPath {
+							t.Errorf("%s: path = %q, want %q", name, got.Path, wantPath)
+						}
+						compareSeries(t, name, want, got)
+					}
+				}
+			}
+		}
+	}
+}
+
+// compareSeries requires equal series, but for sums that may differ in
+// their last bits because the index adds in another order.
+func compareSeries(t *testing.T, name string, want, got *Series) {
+	t.Helper()
+	if !reflect.DeepEqual(want.Warnings, got.Warnings) {
+		t.Errorf("%s: warnings = %q, want %q", name, got.Warnings, want.Warnings)
+	}
+	if len(want.Points) != len(got.Points) {
+		t.Fatalf("%s: %d points, want %d", name, len(got.Points), len(want.Points))
+	}
+	for i := range want.Points {
+		w, g := want.Points[i], got.Points[i]
+		where := fmt.Sprintf("%s point %d (%s)", name, i, w.Start.Format(time.DateOnly))
+		for _, pair := range []struct {
+			label     string
+			want, got *float64
+		}{{"value", w.Value, g.Value}, {"previous", w.Previous, g.Previous}, {"change", w.Change, g.Change}, {"target", w.Target, g.Target}} {
+			if !closeEnough(pair.want, pair.got) {
+				t.Errorf("%s: %s = %s, want %s", where, pair.label, show(pair.got), show(pair.want))
+			}
+		}
+		if w.NoValueReason != g.NoValueReason || w.Status != g.Status || w.Partial != g.Partial {
+			t.Errorf("%s: (reason, status, partial) = (%q, %s, %v), want (%q, %s, %v)", where,
+				g.NoValueReason, g.Status, g.Partial, w.NoValueReason, w.Status, w.Partial)
+		}
+		if len(w.Details) != len(g.Details) {
+			t.Errorf("%s: details = %v, want %v", where, g.Details, w.Details)
+		}
+		for k, wv := range w.Details {
+			gv, ok := g.Details[k]
+			if !ok || !closeEnough(&wv, &gv) {
+				t.Errorf("%s: details[%s] = %v, want %v", where, k, gv, wv)
+			}
+		}
+	}
+}
+
+func closeEnough(want, got *float64) bool {
+	if want == nil || got == nil {
+		return want == got
+	}
+	return *want == *got || math.Abs(*want-*got) <= 1e-9*math.Max(math.Abs(*want), math.Abs(*got))
+}
+
+func show(v *float64) string {
+	if v == nil {
+		return "nil"
+	}
+	return fmt.Sprint(*v)
+}

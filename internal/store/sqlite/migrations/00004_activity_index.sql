@@ -1,0 +1,12 @@
+-- +goose Up
+-- activity_index holds the engine's activity index between runs: opaque
+-- records under a key, one of them ('meta') describing the rest.
+CREATE TABLE activity_index (
+    workspace_id INTEGER NOT NULL DEFAULT 1 REFERENCES workspaces (id),
+    key          TEXT    NOT NULL,
+    data         BLOB    NOT NULL,
+    PRIMARY KEY (workspace_id, key)
+);
+
+-- +goose Down
+DROP TABLE activity_index;
