@@ -29,7 +29,7 @@ type benchIngestOptions struct {
 	limit       int
 }
 
-// benchIngestResult is what the load tool measured.
+// benchIngestResult is the counts and duration of one load-tool run.
 type benchIngestResult struct {
 	Events     int // events sent in acknowledged requests
 	Accepted   int // events the server stored

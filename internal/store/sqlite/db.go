@@ -49,8 +49,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	// A 64 MiB page cache per connection (SQLite's default is 2 MiB) keeps the
-	// index pages that inserts touch in memory: importing 1M generated events
-	// took 43 s with it and 66 s without on a 2-core machine.
+	// index pages that inserts touch in memory. Importing 1M generated events
+	// took 43 s with it and 66 s without (2 cores, docs/benchmarks.md).
 	q.Add("_pragma", "cache_size(-65536)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + uriPathEscaper.Replace(path) + "?" + q.Encode()

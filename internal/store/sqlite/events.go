@@ -138,10 +138,9 @@ func insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map
 	return res, nil
 }
 
-// eventInsertSQL returns an INSERT of n events that skips stored (source,
-// message_id) pairs. An event from a batch that was stored already counts
-// once: SQLite inserts the rows of one statement in order, so the second
-// of two equal pairs in a batch is skipped as well.
+// eventInsertSQL returns an INSERT of n events that skips those whose
+// (source, message_id) is stored. SQLite inserts the rows of one statement in
+// order, so the second of two equal pairs within a batch is skipped too.
 func eventInsertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id) VALUES `)
