@@ -96,6 +96,17 @@ function shapeFunnel(rows, from, to) {
   return weeks;
 }
 
+function byMonthThenPlan(a, b) {
+  const month = a[0].localeCompare(b[0], "en");
+  if (month !== 0) {
+    return month;
+  }
+  if (a[1] === b[1]) {
+    return 0;
+  }
+  return a[1] < b[1] ? -1 : 1;
+}
+
 const cents = (v) => Math.round(Number(v) * 100) / 100;
 
 function shapeRevenue({ byMonth, byMonthPlan }, from, to) {
@@ -103,7 +114,7 @@ function shapeRevenue({ byMonth, byMonthPlan }, from, to) {
   const perPlan = byMonthPlan
     .map((r) => [monthKey(r[0]), r[1] === null || r[1] === "" || r[1] === "\\N" ? "(none)" : String(r[1]), cents(r[2])])
     .filter((r) => r[2] !== 0)
-    .sort((a, b) => (a[0] === b[0] ? (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) : a[0] < b[0] ? -1 : 1));
+    .sort(byMonthThenPlan);
   return {
     by_month: monthsOf(from, to).map((m) => [m, sums.get(m) ?? 0]),
     by_month_plan: perPlan,

@@ -34,6 +34,9 @@ case "$size" in
 esac
 days=365
 seed=1
+# I1 sends at most this many events of the file: enough for a steady rate,
+# and bounded so that a slow endpoint cannot stretch the run by many minutes.
+ingest_limit=1000000
 command_line="bench/compare.sh --size $size"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -133,7 +136,7 @@ if "$ns" bench --help | grep -q '^  ingest '; then
   log "Northstar: HTTP ingestion (I1)"
   ndjson="$work/events.ndjson"
   ingest_db="$work/ingest.db"
-  "$ns" gen events --events "$events" --users "$users" --days "$days" --seed "$seed" --format ndjson --out "$ndjson" >&2
+  "$ns" gen events --events "$ingest_limit" --users "$users" --days "$days" --seed "$seed" --format ndjson --out "$ndjson" >&2
   key="$("$ns" keys create --name bench --db "$ingest_db" | grep -o 'ns_wk_[A-Za-z0-9]*')"
   ns_port="$(free_port)"
   "$ns" serve --db "$ingest_db" --addr "127.0.0.1:$ns_port" --kpis bench/kpis.yaml > "$work/serve.log" 2>&1 &
@@ -142,7 +145,7 @@ if "$ns" bench --help | grep -q '^  ingest '; then
     curl -fs "http://127.0.0.1:$ns_port/healthz" >/dev/null 2>&1 && break
     sleep 0.5
   done
-  "$ns" bench ingest --url "http://127.0.0.1:$ns_port" --key "$key" --file "$ndjson" --batch 500 | tee "$work/ingest.txt" >&2
+  "$ns" bench ingest --url "http://127.0.0.1:$ns_port" --key "$key" --file "$ndjson" --batch 500 --limit "$ingest_limit" | tee "$work/ingest.txt" >&2
   ingest_eps="$(grep -o '[0-9.]* events/s' "$work/ingest.txt" | head -1 | cut -d' ' -f1)"
   kill "$ns_pid"
   wait "$ns_pid" 2>/dev/null || true

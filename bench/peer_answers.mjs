@@ -2,7 +2,7 @@
 // (ClickHouse or SQLite) into the JSON that bench/report.mjs reads.
 //
 // Usage: node bench/peer_answers.mjs SYSTEM DIR FROM TO LOAD_MS
-// DIR holds Q1.tsv to Q4.tsv, Q5a.tsv (month, sum), Q5b.tsv (month, plan,
+// DIR contains Q1.tsv to Q4.tsv, Q5a.tsv (month, sum), Q5b.tsv (month, plan,
 // sum), and times.txt with lines "Q1 ms ms ms".
 
 import { readFileSync } from "node:fs";

@@ -1,8 +1,8 @@
 // Checks that every peer's answers to Q1 to Q5 equal Northstar's, then
 // writes the table of times and ratios into docs/benchmarks.md, in the
 // section "## Comparison at SIZE events", replacing that section and keeping
-// every other one. Exits with status 1, writing nothing, when an answer
-// differs.
+// every other one. When an answer differs, the section lists the
+// differences and the script exits with status 1.
 //
 // Usage: node bench/report.mjs RUN.json DOC.md
 // RUN.json is written by bench/compare.sh: {size, events, users, days,
@@ -21,18 +21,18 @@ const run = JSON.parse(readFileSync(runPath, "utf8"));
 const ns = run.northstar.queries;
 const workloads = ["Q1", "Q2", "Q3", "Q4", "Q5"];
 
-let differs = false;
+// A difference is reported in the section and on stderr, and the script
+// exits with status 1 after writing, so that the times are kept but the run
+// does not pass.
+const differences = [];
 for (const peer of run.peers) {
   for (const id of workloads) {
     const d = firstDifference(ns.answers[id], peer.answers[id], id);
     if (d) {
       console.error(`${peer.system} differs from Northstar at ${d}`);
-      differs = true;
+      differences.push(`${peer.system} differs from Northstar at ${d}`);
     }
   }
-}
-if (differs) {
-  process.exit(1);
 }
 
 const titles = {
@@ -64,7 +64,7 @@ function ratio(peer, mine) {
     return "–";
   }
   const r = peer / mine;
-  return r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(1)}×`;
+  return r >= 10 ? `${r.toFixed(0)}×` : `${Number(r.toPrecision(2))}×`;
 }
 
 const head = ["workload", "Northstar", ...run.peers.flatMap((p) => [p.system, "ratio"])];
@@ -97,7 +97,9 @@ const section = [
   "the engine's Go API for Northstar (`northstar bench queries`), `@duckdb/node-api` in Node for DuckDB, and the",
   "whole `clickhouse-client` and `sqlite3` process for ClickHouse and SQLite, so their times include starting the",
   "client (a few milliseconds). A ratio is the peer's time divided by Northstar's: above 1 means Northstar is faster.",
-  `Every peer's answers to Q1–Q5 equal Northstar's (${run.peers.map((p) => p.system).join(", ")}); Q6 runs in Northstar only.`,
+  differences.length === 0
+    ? `Every peer's answers to Q1–Q5 equal Northstar's (${run.peers.map((p) => p.system).join(", ")}); Q6 runs in Northstar only.`
+    : `**Answers differ, so this run fails:** ${differences.join("; ")}. Q6 runs in Northstar only.`,
   "The peers' queries are in bench/duckdb.mjs and bench/compare.sh. Q2 takes each user's distinct active days, counts the",
   "user from each day up to the earlier of their next active day and 30 days later, and sums +1/−1 deltas per day, because",
   "a range join of every day against the 30 days before it is many times slower.",
@@ -121,4 +123,8 @@ if (at >= 0) {
   doc = doc.replace(/\n*$/, "\n\n") + section;
 }
 writeFileSync(docPath, doc);
+if (differences.length > 0) {
+  console.error(`answers differ; wrote "${heading}" to ${docPath} with the differences`);
+  process.exit(1);
+}
 console.log(`all answers equal; wrote "${heading}" to ${docPath}`);

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"time"
@@ -39,7 +40,7 @@ func newBenchCmd(g *globals) *cobra.Command {
 }
 
 func newBenchQueriesCmd(g *globals) *cobra.Command {
-	var kpiPath, jsonPath string
+	var kpiPath, jsonPath, profilePath string
 	cmd := &cobra.Command{
 		Use:   "queries --db PATH --kpis FILE [--json OUT]",
 		Short: "Time the benchmark workloads Q1 to Q6 through the engine",
@@ -91,7 +92,20 @@ file is bench/kpis.yaml or one with the same KPI ids.`,
 			}
 			indexMS := float64(time.Since(start).Microseconds()) / 1000
 
+			if profilePath != "" {
+				f, err := os.Create(profilePath)
+				if err != nil {
+					return kpi.Errorf(kpi.EINVALID, "--cpuprofile: %v", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			result, err := runBenchQueries(cmd.Context(), engine.NewWithIndex(db, ix, time.Now), db, defs)
+			if profilePath != "" {
+				pprof.StopCPUProfile()
+			}
 			if err != nil {
 				return err
 			}
@@ -112,6 +126,7 @@ file is bench/kpis.yaml or one with the same KPI ids.`,
 	}
 	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file with the benchmark's KPIs (bench/kpis.yaml)")
 	cmd.Flags().StringVar(&jsonPath, "json", "", "write the times and answers as JSON to this `FILE`")
+	cmd.Flags().StringVar(&profilePath, "cpuprofile", "", "write a CPU profile of the workloads (warm-up and timed runs) to this `FILE`, for go tool pprof")
 	return cmd
 }
 
