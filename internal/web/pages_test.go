@@ -274,3 +274,13 @@ func TestCardChangeFromZero(t *testing.T) {
 	body := htmlPage(t, ts.get("/"))
 	assertContains(t, body, "Up from 0 in the previous period, so no percentage")
 }
+
+func TestCardNamesJudgedPeriod(t *testing.T) {
+	ts := newTestServer(t, testDefinitions())
+	s := ts.fake.series["churn"]
+	s.Points[0].Status = kpi.OnTrack
+	s.Points[len(s.Points)-1].Status = kpi.Pending
+
+	body := htmlPage(t, ts.get("/"))
+	assertContains(t, body, "on track", "Status of Feb 2026; this period is judged when it ends.")
+}

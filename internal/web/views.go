@@ -18,6 +18,10 @@ type statusView struct {
 	Class string
 	Label string
 	Icon  string
+
+	// Period names the earlier period the status belongs to, when the
+	// latest period is pending; "" when the status is the latest period's.
+	Period string
 }
 
 func newStatusView(st kpi.Status) statusView {
@@ -161,7 +165,7 @@ func newKPICard(k *kpi.KPI, series *engine.Series, seriesErr error) kpiCard {
 	c.Status = newStatusView(series.Status())
 	if judged := series.Judged(); judged != nil && judged != p {
 		// The latest period is pending, so the status is that of an earlier one.
-		c.Status.Label += " in " + formatPeriod(judged.Start, series.Grain)
+		c.Status.Period = formatPeriod(judged.Start, series.Grain)
 	}
 	return c
 }
