@@ -48,6 +48,8 @@ kpis:
   - {id: retention_m1, name: Month 1 retention, unit: "%%", metric: {kind: retention, cohort_event: signup, return_event: purchase, period: month, offset: 1}}
   - {id: retention_d0, name: Day 0 retention, unit: "%%", metric: {kind: retention, cohort_event: signup, period: day, offset: 0}}
   - {id: retention_d7, name: Day 7 retention, unit: "%%", metric: {kind: retention, cohort_event: signup, return_event: visit, period: day, offset: 7}}
+  - {id: retention_pro_visits, name: Pro visit retention, unit: "%%", metric: {kind: retention, cohort_event: visit, return_event: visit, period: month, offset: 1, where: {plan: pro}}}
+  - {id: retention_big_orders, name: Big order retention, unit: "%%", metric: {kind: retention, cohort_event: purchase, period: week, offset: 1, where: {amount: {gt: 50}}}}
   - {id: retention_rolling, name: Rolling retention, unit: "%%", metric: {kind: retention, cohort_event: signup, period: week, offset: 1, mode: rolling}}
   - {id: funnel, name: Funnel, unit: "%%", metric: {kind: funnel, steps: [signup, visit, purchase], window: 7}}
   - {id: nps, name: NPS, metric: {kind: nps, event: survey, property: score}}
@@ -148,6 +150,112 @@ var indexedKinds = map[string]bool{
 	"revenue": true, "pro_revenue": true, "basket": true, "conversion": true, "per_buyer": true,
 	"dau": true, "wau_any": true, "mau": true, "pro_mau": true, "stickiness": true, "new_users": true,
 	"churn": true, "retention_w1": true, "retention_m1": true, "retention_d0": true, "retention_d7": true,
+	"retention_pro_visits": true,
+}
+
+// indexedCohorts are the retention KPIs whose cohort tables the index must
+// compute itself. A return event other than the cohort event needs the time
+// of day in period 0, and rolling mode in every period, so those KPIs and a
+// range filter take the store's path.
+var indexedCohorts = map[string]bool{
+	"retention_w1": true, "retention_d0": true, "retention_pro_visits": true,
+	"retention_m1": false, "retention_d7": false, "retention_big_orders": false, "retention_rolling": false,
+}
+
+func TestIndexCohortsMatchStore(t *testing.T) {
+	events := generateEvents(7, 20000, 1000, 120)
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), events)
+	ctx := context.Background()
+
+	// The same zones, week starts and clocks as TestIndexMatchesStore: a clock
+	// inside a day makes the last cohort partial and cut inside its day.
+	configs := []struct {
+		zone, weekStart string
+		midDay          bool
+	}{
+		{"UTC", "monday", false}, {"UTC", "sunday", true},
+		{"America/New_York", "monday", true}, {"America/New_York", "sunday", false},
+		{"Asia/Kolkata", "monday", true}, {"Asia/Kolkata", "sunday", false},
+	}
+	for _, c := range configs {
+		defs := parseIndexKPIs(t, c.zone, c.weekStart)
+		ix := NewActivityIndex(db, defs.Workspace.Location, DeclaredFor(defs), nil)
+		if err := ix.Rebuild(ctx); err != nil {
+			t.Fatalf("rebuild: %v", err)
+		}
+		now := time.Date(2026, time.April, 30, 0, 0, 0, 0, defs.Workspace.Location)
+		if c.midDay {
+			now = time.Date(2026, time.April, 17, 15, 37, 0, 0, defs.Workspace.Location)
+		}
+		plain := New(db, func() time.Time { return now })
+		indexed := NewWithIndex(db, ix, func() time.Time { return now })
+
+		// One range starts with the data, the other after it, so its first
+		// cohorts miss the users whose first event came before the range.
+		for _, from := range []time.Time{
+			time.Date(2026, time.January, 1, 0, 0, 0, 0, defs.Workspace.Location),
+			time.Date(2026, time.February, 10, 0, 0, 0, 0, defs.Workspace.Location),
+		} {
+			r := Range{From: timegrain.DateOf(from)}
+			for id, wantIndexed := range indexedCohorts {
+				name := fmt.Sprintf("%s/%s/%s/%s/%s", c.zone, c.weekStart, now.Format("0102T1504"), from.Format("0102"), id)
+				want, err := plain.Cohorts(ctx, defs, id, r)
+				if err != nil {
+					t.Fatalf("%s: store: %v", name, err)
+				}
+				got, err := indexed.Cohorts(ctx, defs, id, r)
+				if err != nil {
+					t.Fatalf("%s: index: %v", name, err)
+				}
+				if want.Path != PathSQL {
+					t.Errorf("%s: plain engine path = %q, want sql", name, want.Path)
+				}
+				wantPath := PathSQL
+				if wantIndexed {
+					wantPath = PathIndex
+				}
+				if got.Path != wantPath {
+					t.Errorf("%s: path = %q, want %q", name, got.Path, wantPath)
+				}
+				compareCohorts(t, name, want, got)
+			}
+		}
+	}
+}
+
+// compareCohorts requires equal cohort tables but for their paths.
+func compareCohorts(t *testing.T, name string, want, got *CohortTable) {
+	t.Helper()
+	w, g := *want, *got
+	w.Path, g.Path, w.Cohorts, g.Cohorts = "", "", nil, nil
+	if !reflect.DeepEqual(w, g) {
+		t.Errorf("%s: table = %+v, want %+v", name, g, w)
+	}
+	if len(want.Cohorts) != len(got.Cohorts) {
+		t.Fatalf("%s: %d cohorts, want %d", name, len(got.Cohorts), len(want.Cohorts))
+	}
+	filled := 0
+	for i := range want.Cohorts {
+		if !reflect.DeepEqual(want.Cohorts[i], got.Cohorts[i]) {
+			t.Errorf("%s: cohort %d = %s, want %s", name, i, showRow(got.Cohorts[i]), showRow(want.Cohorts[i]))
+		}
+		for _, cell := range want.Cohorts[i].Retained {
+			if cell.Period > 0 && cell.Users > 0 {
+				filled++
+			}
+		}
+	}
+	if filled == 0 {
+		t.Errorf("%s: no user back after period 0, so the table tests little", name)
+	}
+}
+
+func showRow(row CohortRow) string {
+	s := fmt.Sprintf("{%s %s partial=%v size=%d", row.Start.Format(time.RFC3339), row.End.Format(time.RFC3339), row.Partial, row.Size)
+	for _, c := range row.Retained {
+		s += fmt.Sprintf(" %d:%d/%s", c.Period, c.Users, show(c.Percent))
+	}
+	return s + "}"
 }
 
 func TestIndexMatchesStore(t *testing.T) {

@@ -325,6 +325,9 @@ type CohortTable struct {
 	Periods  int         `json:"periods"`
 	Cohorts  []CohortRow `json:"cohorts"`
 	Warnings []string    `json:"warnings,omitempty"`
+
+	// Path is the path that computed the table: PathIndex or PathSQL.
+	Path string `json:"path"`
 }
 
 // CohortRow is one cohort of a CohortTable.
@@ -375,21 +378,10 @@ func (e *Engine) Cohorts(ctx context.Context, defs *kpi.Definitions, id string, 
 			timegrain.DateOf(from), len(periods), clock.grain, MaxCohorts)
 	}
 
-	ev := newEvaluator(e.events, defs, clock.grain, nil)
-	scanner, err := ev.scanner(m.Kind)
-	if err != nil {
-		return nil, err
-	}
-	members, err := ev.firstCohortEvents(ctx, scanner, m, to)
-	if err != nil {
-		return nil, err
-	}
-
 	t := &CohortTable{
 		KPI: k.ID, Grain: clock.grain, Mode: clock.mode, CohortEvent: m.CohortEvent, ReturnEvent: m.ReturnEvent,
 		Offset: m.Offset, From: periods[0].Start, To: to, Cohorts: make([]CohortRow, len(periods)),
 	}
-	rowOf := map[int64]int{}
 	for i, p := range periods {
 		t.Cohorts[i] = CohortRow{Start: p.Start, End: p.End, Partial: p.Partial}
 		for n := 0; ; n++ {
@@ -400,17 +392,23 @@ func (e *Engine) Cohorts(ctx context.Context, defs *kpi.Definitions, id string, 
 		}
 		t.Periods = max(t.Periods, len(t.Cohorts[i].Retained))
 	}
-	for _, mb := range members {
-		i := sort.Search(len(periods), func(i int) bool { return mb.first.Before(periods[i].End) })
-		if i < len(periods) && !mb.first.Before(periods[i].Start) {
-			rowOf[mb.user] = i
-			t.Cohorts[i].Size++
+
+	view, release := e.indexView(ctx, cal)
+	defer release()
+	ev := newEvaluator(e.events, defs, clock.grain, nil)
+	ev.index = view
+	indexed, err := ev.indexCohorts(ctx, m, clock, t)
+	if err != nil {
+		return nil, err
+	}
+	t.Path = PathIndex
+	if !indexed {
+		t.Path = PathSQL
+		if err := ev.scanCohorts(ctx, m, clock, t, periods); err != nil {
+			return nil, err
 		}
 	}
 
-	if err := countReturns(ctx, scanner, m, clock, t, members, rowOf); err != nil {
-		return nil, err
-	}
 	for i := range t.Cohorts {
 		row := &t.Cohorts[i]
 		for j := range row.Retained {
@@ -424,6 +422,29 @@ func (e *Engine) Cohorts(ctx context.Context, defs *kpi.Definitions, id string, 
 	}
 	t.Warnings = ev.warnings
 	return t, nil
+}
+
+// scanCohorts fills the sizes and return counts of t from scans of the
+// store's events.
+func (ev *evaluator) scanCohorts(ctx context.Context, m kpi.Metric, clock retentionClock, t *CohortTable, periods []timegrain.Period) error {
+	scanner, err := ev.scanner(m.Kind)
+	if err != nil {
+		return err
+	}
+	members, err := ev.firstCohortEvents(ctx, scanner, m, t.To)
+	if err != nil {
+		return err
+	}
+
+	rowOf := map[int64]int{}
+	for _, mb := range members {
+		i := sort.Search(len(periods), func(i int) bool { return mb.first.Before(periods[i].End) })
+		if i < len(periods) && !mb.first.Before(periods[i].Start) {
+			rowOf[mb.user] = i
+			t.Cohorts[i].Size++
+		}
+	}
+	return countReturns(ctx, scanner, m, clock, t, members, rowOf)
 }
 
 // countReturns counts, for each cohort row and period, the users who do a
