@@ -23,8 +23,8 @@ type Point struct {
 	Previous *float64 `json:"previous"`
 
 	// Change is the relative change from Previous in percent, or the
-	// difference in percentage points when the KPI's unit is a percentage
-	// (Series.ChangeUnit names the unit). It is nil when Value or Previous is
+	// difference in percentage points when the KPI's unit is a percentage or
+	// the KPI is a Net Promoter Score (Series.ChangeUnit names the unit). It is nil when Value or Previous is
 	// nil, and for a change in percent also when Previous is 0 and Value is
 	// not. From 0 to 0 the change is 0.
 	Change *float64 `json:"change"`
@@ -55,7 +55,7 @@ type Series struct {
 	// event name that matches no event.
 	Warnings []string `json:"warnings,omitempty"`
 
-	// Path says what computed the values: PathIndex (the activity index),
+	// Path names what computed the values: PathIndex (the activity index),
 	// PathSQL (the store) or PathMixed (a formula whose inputs took both).
 	Path string `json:"path,omitempty"`
 
