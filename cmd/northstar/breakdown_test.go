@@ -28,6 +28,9 @@ kpis:
     name: Monthly churn
     unit: "%"
     metric: {kind: churn, event: customer}
+  - id: recurring_revenue
+    name: MRR
+    metric: {kind: mrr, start_event: subscribe, cancel_event: cancel, property: MonthlyCharges}
 `
 
 // telcoCounts are the customers and churned customers of one group.
@@ -277,7 +280,7 @@ func TestReportBreakdownFlagErrors(t *testing.T) {
 		{"limit without breakdown", []string{"--kpi", "churn_share", "--limit", "3"}, "--limit needs --breakdown PROPERTY"},
 		{"breakdown without kpi", []string{"--breakdown", "Contract"}, "--breakdown needs the KPI to break down"},
 		{"zero limit", []string{"--kpi", "churn_share", "--breakdown", "Contract", "--limit", "0"}, "--limit 0 is out of range"},
-		{"activity kind", []string{"--kpi", "monthly_churn", "--breakdown", "Contract"}, "is of kind churn, which cannot be broken down"},
+		{"kind without where", []string{"--kpi", "recurring_revenue", "--breakdown", "Contract"}, "is of kind mrr, which cannot be broken down"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

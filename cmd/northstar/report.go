@@ -52,10 +52,12 @@ conversion_from_previous,conversion_from_first,in_progress,dropped). Both
 use no event after --to.
 
 With --breakdown PROPERTY, each KPI named with --kpi is computed per value
-of that event property instead: the top --limit values by their total over
-the range, the rest pooled into "(other)", and events without the property
-in "(none)". CSV columns: kpi,period_start,segment,value. docs/metrics.md
-says how each metric kind is broken down.`,
+of that event property instead: the top --limit values (ranked by their
+total, or by their number of events for rates and user-activity kinds), the
+rest pooled into "(other)". Events without the property are a "(none)"
+segment for counts, sums and averages, and part of "(other)" for the other
+kinds. CSV columns: kpi,period_start,segment,value. docs/metrics.md says how
+each metric kind is broken down.`,
 		Example: `  northstar report --kpis examples/relay-foods/kpis.yaml --from 2009-01-01 --to 2010-03-09
   northstar report --kpis kpis.yaml --grain week --format csv > weekly.csv`,
 		Args: cobra.NoArgs,

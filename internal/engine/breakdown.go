@@ -90,10 +90,12 @@ type SegmentValue struct {
 // average, or the formula over pooled inputs.
 //
 // A formula is evaluated per segment over its inputs' values in that
-// segment; every input is scanned with the same property. Only count,
-// unique_users, sum, average and formulas over them can be broken down: other
-// kinds return EINVALID, and so do a bad limit, property or range. An unknown
-// KPI returns ENOTFOUND.
+// segment; every input is scanned with the same property, and must be a
+// count, unique_users, sum, average or formula metric. The kinds that take
+// where filters (active_users, stickiness, new_users, churn, retention,
+// funnel and nps) are evaluated once per segment with an extra filter on the
+// property; see filteredBreakdown. Other kinds return EINVALID, and so do a
+// bad limit, property or range. An unknown KPI returns ENOTFOUND.
 func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string, property string, limit int, grain timegrain.Grain, r Range) (*Breakdown, error) {
 	k, err := defs.KPI(id)
 	if err != nil {
@@ -127,6 +129,14 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 	b.periods = periods
 	b.ev = newEvaluator(e.events, defs, grain, nil)
 
+	out := &Breakdown{KPI: k.ID, Property: property, Grain: grain, From: from, To: to, Limit: limit}
+	for _, p := range periods {
+		out.Periods = append(out.Periods, BreakdownPeriod{Start: p.Start, End: p.End, Partial: p.Partial})
+	}
+	if filterable(k.Metric.Kind) {
+		return e.filteredBreakdown(ctx, defs, k, property, limit, grain, periods, out)
+	}
+
 	ranked, err := b.rank(ctx, k.ID, k.Metric)
 	if err != nil {
 		return nil, err
@@ -139,10 +149,7 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 		rows = append(rows, ranked[limit:])
 	}
 
-	out := &Breakdown{KPI: k.ID, Property: property, Grain: grain, From: from, To: to, Limit: limit, Segments: make([]Segment, 0, len(rows))}
-	for _, p := range periods {
-		out.Periods = append(out.Periods, BreakdownPeriod{Start: p.Start, End: p.End, Partial: p.Partial})
-	}
+	out.Segments = make([]Segment, 0, len(rows))
 	for i, members := range rows {
 		vals, total, err := b.values(ctx, k.ID, k.Metric, members)
 		if err != nil {
@@ -204,6 +211,8 @@ func (b *breakdowner) check(name string, m kpi.Metric, via []string) error {
 	switch {
 	case breakable(m.Kind):
 		return nil
+	case filterable(m.Kind) && len(via) == 0:
+		return nil
 	case m.Kind == kpi.Formula:
 		if m.Compiled == nil {
 			return kpi.Errorf(kpi.EINVALID, "formula %q was not compiled; load the KPI file with kpi.LoadFile", m.Formula)
@@ -220,11 +229,12 @@ func (b *breakdowner) check(name string, m kpi.Metric, via []string) error {
 		return nil
 	}
 
-	what := fmt.Sprintf("kpi %q", name)
 	if len(via) > 0 {
-		what = fmt.Sprintf("kpi %q uses %s, which", via[0], strings.Join(append(via[1:], name), " -> "))
+		return kpi.Errorf(kpi.EINVALID, "kpi %q uses %s, which is of kind %s, which cannot be broken down inside a formula (formula inputs must be count, unique_users, sum or average metrics, or formulas over them)",
+			via[0], strings.Join(append(via[1:], name), " -> "), m.Kind)
 	}
-	return kpi.Errorf(kpi.EINVALID, "%s is of kind %s, which cannot be broken down by a property yet (breakdowns work on count, unique_users, sum and average metrics, and formulas over them)", what, m.Kind)
+	return kpi.Errorf(kpi.EINVALID, "kpi %q is of kind %s, which cannot be broken down by a property because it takes no where filter on its events (breakdowns work on count, unique_users, sum, average and formula metrics, and on %s)",
+		name, m.Kind, filterableKinds)
 }
 
 // rank returns every segment of the metric, largest first: by value over the

@@ -48,6 +48,9 @@ kpis:
   - id: nested_activity
     name: Revenue per active user, doubled
     metric: {kind: formula, formula: revenue_per_active * 2}
+  - id: recurring_revenue
+    name: MRR
+    metric: {kind: mrr, start_event: subscribe, cancel_event: cancel, property: amount}
 `
 
 // breakdownOrders are the orders the breakdown tests count by hand, in New
@@ -318,8 +321,8 @@ func TestBreakdownRejects(t *testing.T) {
 		{"no property", "orders", " ", 5, kpi.EINVALID, "property to break down by is missing"},
 		{"quoted property", "orders", `a"b`, 5, kpi.EINVALID, "contains a double quote"},
 		{"unknown kpi", "nope", "country", 5, kpi.ENOTFOUND, `KPI "nope" not found`},
-		{"activity kind", "weekly_active", "country", 5, kpi.EINVALID, `kpi "weekly_active" is of kind active_users, which cannot be broken down`},
-		{"activity input", "nested_activity", "country", 5, kpi.EINVALID, `kpi "nested_activity" uses revenue_per_active -> active_days, which is of kind active_users`},
+		{"mrr kind", "recurring_revenue", "country", 5, kpi.EINVALID, `kpi "recurring_revenue" is of kind mrr, which cannot be broken down by a property because it takes no where filter`},
+		{"activity input", "nested_activity", "country", 5, kpi.EINVALID, `kpi "nested_activity" uses revenue_per_active -> active_days, which is of kind active_users, which cannot be broken down inside a formula`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -344,4 +347,175 @@ func TestBreakdownNoEvents(t *testing.T) {
 	if len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], `no "signup" events in this range`) {
 		t.Errorf("warnings %q, want one saying there are no signup events", b.Warnings)
 	}
+}
+
+// filteredKPIs is the KPI file of the breakdowns of kinds that take where
+// filters, in New York time.
+const filteredKPIs = `workspace:
+  name: Test app
+  time_zone: America/New_York
+kpis:
+  - id: active_3d
+    name: Users active in the last 3 days
+    metric: {kind: active_users, event: visit, window: 3}
+  - id: month1_retention
+    name: Month-1 retention
+    metric: {kind: retention, cohort_event: signup, return_event: visit, offset: 1, period: month}
+  - id: checkout
+    name: View to buy
+    metric: {kind: funnel, steps: [view, buy], window: 7}
+  - id: nps
+    name: NPS
+    metric: {kind: nps, event: survey, property: score}
+`
+
+// namedEvent is one event of the filtered breakdown tests, in New York time.
+type namedEvent struct {
+	name  string
+	user  string
+	at    string
+	props map[string]any
+}
+
+// newFilteredEngine stores events in a fresh database and returns an engine
+// whose clock is 2026-03-15, with filteredKPIs.
+func newFilteredEngine(t *testing.T, events []namedEvent) (*Engine, *kpi.Definitions) {
+	t.Helper()
+	ctx := context.Background()
+
+	defs, err := kpi.Parse("filtered.yaml", []byte(filteredKPIs))
+	if err != nil {
+		t.Fatalf("parse test KPIs: %v", err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "northstar.db"))
+	if err != nil {
+		t.Fatalf("open database: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+
+	rows := make([]store.Event, 0, len(events))
+	for i, ev := range events {
+		rows = append(rows, store.Event{
+			Name: ev.name, DistinctID: ev.user, Timestamp: ny(t, ev.at),
+			Properties: ev.props, Source: "test", MessageID: fmt.Sprint("event-", i),
+		})
+	}
+	if _, err := db.InsertEvents(ctx, rows); err != nil {
+		t.Fatalf("insert events: %v", err)
+	}
+	return New(db, func() time.Time { return ny(t, "2026-03-15 12:00") }), defs
+}
+
+func TestBreakdownActiveUsersOtherDistinct(t *testing.T) {
+	plan := func(p string) map[string]any { return map[string]any{"plan": p} }
+	e, defs := newFilteredEngine(t, []namedEvent{
+		{"visit", "u6", "2026-01-04 10:00", plan("pro")},
+		{"visit", "u1", "2026-01-05 10:00", plan("pro")},
+		{"visit", "u3", "2026-01-05 11:00", plan("team")},
+		{"visit", "u2", "2026-01-06 10:00", plan("pro")},
+		{"visit", "u4", "2026-01-06 11:00", plan("free")},
+		{"visit", "u1", "2026-01-07 10:00", plan("pro")},
+		{"visit", "u3", "2026-01-07 11:00", plan("free")},
+		{"visit", "u5", "2026-01-07 12:00", nil},
+	})
+	b := breakdown(t, e, defs, "active_3d", "plan", 1, timegrain.Day, "2026-01-05", "2026-01-07")
+
+	// Ranked by visits from 5 to 7 January: pro 3, free 2, team 1, (none)
+	// 1. pro's 3-day windows: Jan 3-5 {u6, u1}, Jan 4-6 {u6, u1, u2}, Jan
+	// 5-7 {u1, u2}. Other pools team, free and (none): Jan 5 {u3}, Jan 6
+	// {u3, u4}, Jan 7 {u3, u4, u5}. u3 is in team and free, so Jan 7 is 3,
+	// not the 1 + 2 + 1 = 4 of the segments summed.
+	checkSegments(t, b, []wantSegment{
+		{"pro", 0, nil, []*float64{v(2), v(3), v(2)}},
+		{OtherSegment, 3, nil, []*float64{v(1), v(2), v(3)}},
+	})
+	for _, s := range b.Segments {
+		if s.Total.NoValueReason == "" {
+			t.Errorf("%s: total has no reason for its missing value", s.Name)
+		}
+	}
+}
+
+func TestBreakdownRetentionPerCohort(t *testing.T) {
+	plan := func(p string) map[string]any { return map[string]any{"plan": p} }
+	e, defs := newFilteredEngine(t, []namedEvent{
+		{"signup", "a", "2026-01-03 10:00", plan("pro")},
+		{"signup", "b", "2026-01-10 10:00", plan("pro")},
+		{"signup", "c", "2026-01-12 10:00", plan("team")},
+		{"signup", "d", "2026-01-15 10:00", plan("team")},
+		{"signup", "e", "2026-01-20 10:00", plan("team")},
+		{"signup", "f", "2026-01-22 10:00", nil},
+		{"signup", "g", "2026-01-25 10:00", plan("free")},
+		{"visit", "a", "2026-02-05 10:00", nil},
+		{"visit", "c", "2026-02-02 10:00", nil},
+		{"visit", "d", "2026-02-20 10:00", nil},
+		{"visit", "f", "2026-02-01 10:00", nil},
+		{"visit", "e", "2026-03-02 10:00", nil},
+	})
+	b := breakdown(t, e, defs, "month1_retention", "plan", 1, timegrain.Month, "2026-01-01", "2026-02-28")
+
+	// Ranked by signups: team 3, pro 2, free 1, (none) 1. The filter
+	// applies to the signup, not to the visits, which have no plan. team's
+	// January cohort {c, d, e}: c and d visit in February (e only in
+	// March), 2 of 3. Other's cohort {a, b, f, g}: a and f, 2 of 4.
+	// February's cohorts return in March, after the range ends, so
+	// February and the range total have no value yet.
+	checkSegments(t, b, []wantSegment{
+		{"team", 0, nil, []*float64{v(200.0 / 3), nil}},
+		{OtherSegment, 3, nil, []*float64{v(50), nil}},
+	})
+}
+
+func TestBreakdownFunnelFiltersEveryStep(t *testing.T) {
+	channel := func(c string) map[string]any { return map[string]any{"channel": c} }
+	e, defs := newFilteredEngine(t, []namedEvent{
+		{"view", "a", "2026-01-05 10:00", channel("ads")},
+		{"buy", "a", "2026-01-06 10:00", channel("ads")},
+		{"view", "b", "2026-01-07 10:00", channel("ads")},
+		{"buy", "b", "2026-01-08 10:00", nil},
+		{"view", "c", "2026-01-10 10:00", channel("email")},
+		{"buy", "c", "2026-01-11 10:00", channel("email")},
+		{"view", "d", "2026-01-12 10:00", channel("email")},
+		{"view", "e", "2026-01-14 10:00", channel("seo")},
+		{"buy", "e", "2026-01-30 10:00", channel("seo")},
+	})
+	b := breakdown(t, e, defs, "checkout", "channel", 1, timegrain.Month, "2026-01-01", "2026-01-31")
+
+	// Ranked by views and buys: ads 3 and email 3 (ads first by name), seo
+	// 2, (none) 1. ads: a and b enter, and b's buy has no channel, so only
+	// a completes: 1 of 2. Other (channel neq ads) keeps b's buy but not
+	// b's view, so b does not enter it: c completes, d drops, and e buys
+	// after the 7-day window: 1 of 3.
+	checkSegments(t, b, []wantSegment{
+		{"ads", 0, v(50), []*float64{v(50)}},
+		{OtherSegment, 3, v(100.0 / 3), []*float64{v(100.0 / 3)}},
+	})
+}
+
+func TestBreakdownNPSByPlan(t *testing.T) {
+	answer := func(plan string, score float64) map[string]any {
+		if plan == "" {
+			return map[string]any{"score": score}
+		}
+		return map[string]any{"plan": plan, "score": score}
+	}
+	e, defs := newFilteredEngine(t, []namedEvent{
+		{"survey", "a", "2026-01-05 10:00", answer("pro", 10)},
+		{"survey", "b", "2026-01-06 10:00", answer("pro", 9)},
+		{"survey", "c", "2026-01-07 10:00", answer("pro", 6)},
+		{"survey", "d", "2026-01-08 10:00", answer("team", 8)},
+		{"survey", "e", "2026-01-09 10:00", answer("team", 3)},
+		{"survey", "f", "2026-02-10 10:00", answer("free", 9)},
+		{"survey", "g", "2026-02-11 10:00", answer("", 0)},
+	})
+	b := breakdown(t, e, defs, "nps", "plan", 1, timegrain.Month, "2026-01-01", "2026-02-28")
+
+	// pro: 2 promoters and 1 detractor of 3 in January, none in February.
+	// Other pools team, free and (none): January 8 and 3 (1 detractor of
+	// 2), February 9 and 0 (1 promoter, 1 detractor), the range 1 promoter
+	// and 2 detractors of 4.
+	checkSegments(t, b, []wantSegment{
+		{"pro", 0, v(100.0 / 3), []*float64{v(100.0 / 3), nil}},
+		{OtherSegment, 3, v(-25), []*float64{v(-50), v(0)}},
+	})
 }

@@ -58,6 +58,9 @@ kpis:
   - id: active
     name: Weekly active users
     metric: {kind: active_users, window: 7}
+  - id: mrr
+    name: MRR
+    metric: {kind: mrr, start_event: subscribe, cancel_event: cancel, property: amount}
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +184,7 @@ func TestBreakdownEndpointErrors(t *testing.T) {
 		{"/api/v1/kpis/signups/breakdown?by=plan&grain=year", http.StatusBadRequest, "query parameter grain"},
 		{"/api/v1/kpis/signups/breakdown?by=plan&from=2026-13-01", http.StatusBadRequest, "query parameter from"},
 		{"/api/v1/kpis/nope/breakdown?by=plan", http.StatusNotFound, `KPI "nope" not found`},
-		{"/api/v1/kpis/active/breakdown?by=plan", http.StatusBadRequest, "cannot be broken down"},
+		{"/api/v1/kpis/mrr/breakdown?by=plan", http.StatusBadRequest, "is of kind mrr, which cannot be broken down"},
 	}
 	for _, tc := range tests {
 		rec := ts.get(tc.target)
