@@ -53,8 +53,8 @@ use no event after --to.
 
 With --breakdown PROPERTY, each KPI named with --kpi is computed per value
 of that event property instead: the top --limit values (ranked by their
-total, or by their number of events for rates and user-activity kinds), the
-rest pooled into "(other)". Events without the property are a "(none)"
+total for counts, unique users and sums, and by their number of events for
+the other kinds), the rest pooled into "(other)". Events without the property are a "(none)"
 segment for counts, sums and averages, and part of "(other)" for the other
 kinds. CSV columns: kpi,period_start,segment,value. docs/metrics.md says how
 each metric kind is broken down.`,
