@@ -18,8 +18,9 @@ import (
 	"github.com/northstar-kpi/northstar/internal/web"
 )
 
-// defaultAddr is where `northstar serve` listens unless --addr is set. It is
-// on the loopback interface only, because the server has no authentication yet.
+// defaultAddr is the address `northstar serve` listens on unless --addr is
+// set. It is on the loopback interface only, because the server has no
+// authentication yet.
 const defaultAddr = "127.0.0.1:8080"
 
 // defaultShutdownTimeout bounds how long Close waits for requests in flight.

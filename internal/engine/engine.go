@@ -66,7 +66,7 @@ func (e *Engine) indexView(ctx context.Context, cal timegrain.Calendar) (*indexV
 		return nil, func() {}
 	}
 	if err := e.index.Sync(ctx); err != nil {
-		e.index.log.Error("activity index: update failed; answering from the store", "error", err)
+		e.index.log.Error("activity index: update failed, so the store computes this request", "error", err)
 		return nil, func() {}
 	}
 	e.index.mu.RLock()

@@ -33,8 +33,8 @@ type propertySum struct {
 	values int64
 }
 
-// activitySlice is what the index stores about a set of events: the dense
-// ids of their users, their number and the sums of declared properties.
+// activitySlice is the record the index stores about a set of events: the
+// dense ids of their users, their number and the sums of declared properties.
 type activitySlice struct {
 	users  *roaring.Bitmap
 	events int64

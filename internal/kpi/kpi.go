@@ -10,7 +10,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
-// Direction says whether higher or lower values of a KPI are better.
+// Direction is whether higher or lower values of a KPI are better.
 type Direction string
 
 // Directions.
@@ -45,7 +45,7 @@ const (
 	Measurement         MetricKind = "measurement"          // a measurement series, summed (a flow) or its last value (a level)
 )
 
-// RetentionMode says how retention periods are counted.
+// RetentionMode is the way retention periods are counted.
 type RetentionMode string
 
 // Retention modes.
@@ -58,7 +58,7 @@ const (
 	RollingRetention RetentionMode = "rolling"
 )
 
-// MeasurementAggregate says how a measurement series combines over a period.
+// MeasurementAggregate is the way a measurement series combines over a period.
 type MeasurementAggregate string
 
 // Measurement aggregates.
@@ -70,7 +70,7 @@ const (
 // Additive reports whether the metric's value over a span is the sum of its
 // values over the parts of that span. Targets of additive metrics are pro-rated
 // when a period is shorter or longer than the KPI's grain. A measurement is
-// additive when it is a flow; Metric.Additive says so.
+// additive when it is a flow, which Metric.Additive checks.
 func (k MetricKind) Additive() bool { return k == Count || k == Sum || k == NewUsers }
 
 // FilterOp is a comparison in a property filter.

@@ -15,7 +15,7 @@ type Event struct {
 	DistinctID string
 	Timestamp  time.Time      // stored in UTC
 	Properties map[string]any // JSON-compatible values
-	Source     string         // where the event came from: "csv", a write key's source name, ...
+	Source     string         // the event's origin: "csv", a write key's source name, ...
 	MessageID  string         // unique per Source; a repeated (Source, MessageID) is a duplicate
 	ReceivedAt time.Time
 }
@@ -32,7 +32,7 @@ type Interval struct {
 	End   time.Time
 }
 
-// AggregateQuery asks for the aggregates of one event, filtered, over each of
+// AggregateQuery is a request for the aggregates of one event, filtered, over each of
 // several intervals. Property names the numeric property to sum; it may be empty.
 type AggregateQuery struct {
 	Event     string
@@ -111,7 +111,7 @@ type ScanQuery struct {
 	// has seen can read only the events stored since.
 	AfterID int64
 
-	// Properties asks for every event's properties as a JSON object in
+	// Properties requests every event's properties as a JSON object in
 	// EventRow.Properties.
 	Properties bool
 }
@@ -148,7 +148,7 @@ type IndexSave struct {
 	Blobs  []IndexBlob // a blob with nil Data deletes its key
 }
 
-// MeasurementQuery asks for the aggregates of one measurement series over
+// MeasurementQuery is a request for the aggregates of one measurement series over
 // each of several intervals, keeping the values whose dimensions pass Filters.
 type MeasurementQuery struct {
 	Series    string

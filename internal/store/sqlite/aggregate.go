@@ -18,10 +18,18 @@ const maxIntervalsPerQuery = 5000
 // events, their distinct users, and the sum and count of q.Property where it
 // is a JSON number. It reads raw events with plain SQL.
 func (db *DB) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Aggregate, error) {
-	out := make([]store.Aggregate, 0, len(q.Intervals))
-	for start := 0; start < len(q.Intervals); start += maxIntervalsPerQuery {
-		end := min(start+maxIntervalsPerQuery, len(q.Intervals))
-		part, err := db.aggregate(ctx, q, q.Intervals[start:end])
+	return inChunks(q.Intervals, func(intervals []store.Interval) ([]store.Aggregate, error) {
+		return db.aggregate(ctx, q, intervals)
+	})
+}
+
+// inChunks calls query on runs of at most maxIntervalsPerQuery intervals and
+// joins the results in order.
+func inChunks[T any](intervals []store.Interval, query func([]store.Interval) ([]T, error)) ([]T, error) {
+	out := make([]T, 0, len(intervals))
+	for start := 0; start < len(intervals); start += maxIntervalsPerQuery {
+		end := min(start+maxIntervalsPerQuery, len(intervals))
+		part, err := query(intervals[start:end])
 		if err != nil {
 			return nil, err
 		}
@@ -30,12 +38,9 @@ func (db *DB) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Ag
 	return out, nil
 }
 
-func (db *DB) aggregate(ctx context.Context, q store.AggregateQuery, intervals []store.Interval) ([]store.Aggregate, error) {
-	var (
-		sb   strings.Builder
-		args []any
-	)
-
+// writeBuckets writes the common table "buckets (i, lo, hi)" of intervals,
+// with the bounds in Unix microseconds, and appends its parameters to args.
+func writeBuckets(sb *strings.Builder, args []any, intervals []store.Interval) []any {
 	sb.WriteString("WITH buckets (i, lo, hi) AS (VALUES ")
 	for i, iv := range intervals {
 		if i > 0 {
@@ -44,7 +49,18 @@ func (db *DB) aggregate(ctx context.Context, q store.AggregateQuery, intervals [
 		sb.WriteString("(?, ?, ?)")
 		args = append(args, i, micros(iv.Start), micros(iv.End))
 	}
-	sb.WriteString(")\n")
+	sb.WriteString(")")
+	return args
+}
+
+func (db *DB) aggregate(ctx context.Context, q store.AggregateQuery, intervals []store.Interval) ([]store.Aggregate, error) {
+	var (
+		sb   strings.Builder
+		args []any
+	)
+
+	args = writeBuckets(&sb, args, intervals)
+	sb.WriteString("\n")
 
 	value := "NULL"
 	if q.Property != "" {

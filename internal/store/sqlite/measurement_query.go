@@ -21,16 +21,9 @@ import (
 // value. Filters that order values (gt, gte, lt, lte) are rejected with
 // kpi.EINVALID, because dimensions are text.
 func (db *DB) AggregateMeasurements(ctx context.Context, q store.MeasurementQuery) ([]store.MeasurementAggregate, error) {
-	out := make([]store.MeasurementAggregate, 0, len(q.Intervals))
-	for start := 0; start < len(q.Intervals); start += maxIntervalsPerQuery {
-		end := min(start+maxIntervalsPerQuery, len(q.Intervals))
-		part, err := db.aggregateMeasurements(ctx, q, q.Intervals[start:end])
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, part...)
-	}
-	return out, nil
+	return inChunks(q.Intervals, func(intervals []store.Interval) ([]store.MeasurementAggregate, error) {
+		return db.aggregateMeasurements(ctx, q, intervals)
+	})
 }
 
 func (db *DB) aggregateMeasurements(ctx context.Context, q store.MeasurementQuery, intervals []store.Interval) ([]store.MeasurementAggregate, error) {
@@ -39,15 +32,8 @@ func (db *DB) aggregateMeasurements(ctx context.Context, q store.MeasurementQuer
 		args []any
 	)
 
-	sb.WriteString("WITH buckets (i, lo, hi) AS (VALUES ")
-	for i, iv := range intervals {
-		if i > 0 {
-			sb.WriteString(", ")
-		}
-		sb.WriteString("(?, ?, ?)")
-		args = append(args, i, micros(iv.Start), micros(iv.End))
-	}
-	sb.WriteString("),\n")
+	args = writeBuckets(&sb, args, intervals)
+	sb.WriteString(",\n")
 
 	// Rank the values of each bucket from the latest, so that rank 1 is the
 	// level at the end of the interval.

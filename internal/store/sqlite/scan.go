@@ -38,9 +38,9 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 
 	if q.AfterID > 0 {
 		// The unary + keeps SQLite from walking the (workspace_id, ts) index
-		// over every event to find the few newer than AfterID: it searches the
-		// primary key instead and sorts the new rows (60 ms to under 1 ms per
-		// sync at 1M events).
+		// over every event to find the few newer than AfterID. It searches the
+		// primary key and sorts the new rows instead, which cut a sync at 1M
+		// events from 60 ms to under 1 ms.
 		sb.WriteString(" FROM events e WHERE +e.workspace_id = ?")
 	} else {
 		sb.WriteString(" FROM events e WHERE e.workspace_id = ?")
