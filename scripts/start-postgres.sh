@@ -3,8 +3,15 @@
 # DSN of a role that may create databases, for NORTHSTAR_TEST_POSTGRES.
 # The cluster listens on 127.0.0.1 only. Run it as root on Debian 12: it
 # installs the postgresql package and creates the cluster when missing.
+# Only the DSN goes to standard output; every message goes to standard error.
 # Running it again, or on a cluster that is already running, is harmless.
 set -euo pipefail
+
+# The DSN is the only thing written to standard output: keep the real one as
+# descriptor 3 and send everything else, including the tools' messages, to
+# standard error. The server must not inherit descriptor 3, or whoever reads
+# the DSN waits for the server to exit.
+exec 3>&1 1>&2
 
 version=15
 cluster=main
@@ -58,11 +65,11 @@ port=$(cluster_field 3)
 if [ "$(cluster_field 4)" = online ]; then
 	if [ $restart = yes ]; then
 		log "restarting cluster $version/$cluster to apply its new settings"
-		pg_ctlcluster $version $cluster restart
+		pg_ctlcluster $version $cluster restart 3>&-
 	fi
 else
 	log "starting cluster $version/$cluster on 127.0.0.1:$port"
-	pg_ctlcluster $version $cluster start
+	pg_ctlcluster $version $cluster start 3>&-
 fi
 
 for _ in $(seq 1 30); do
@@ -87,4 +94,4 @@ END
 ALTER ROLE $role LOGIN CREATEDB PASSWORD '$password';
 SQL
 
-echo "postgres://$role:$password@127.0.0.1:$port/postgres?sslmode=disable"
+echo "postgres://$role:$password@127.0.0.1:$port/postgres?sslmode=disable" >&3
