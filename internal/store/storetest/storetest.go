@@ -29,6 +29,8 @@ type Store interface {
 	RevokeWriteKey(ctx context.Context, name string) error
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
 
+	DashboardStore
+
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -57,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Alias", aliasTests},
 		{"InsertMeasurements", measurementTests},
 		{"WriteKeys", writeKeyTests},
+		{"Dashboards", dashboardTests},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
