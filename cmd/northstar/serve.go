@@ -172,6 +172,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Ingest:      m.db,
 		Logger:      m.Logger,
 		Now:         now,
+		Dashboards:  m.db,
 	})
 
 	var lc net.ListenConfig

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/engine"
@@ -49,6 +50,10 @@ type Config struct {
 	// IngestLimits bounds ingestion requests. Zero fields take their
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
+
+	// Dashboards keeps dashboards, widgets and share links. Nil serves no
+	// dashboard routes besides the overview at /.
+	Dashboards DashboardStore
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -68,6 +73,10 @@ type Server struct {
 	assets    http.Handler
 	assetTags map[string]string // entity tags of the embedded assets by path
 	chartLib  bool              // whether the ECharts bundle is embedded
+
+	dashboards DashboardStore
+	defaultsMu sync.Mutex // serialises creating the default dashboards
+	live       *liveHub
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -85,6 +94,8 @@ func NewServer(cfg Config) *Server {
 		assets:      assetHandler(),
 		assetTags:   assetETags(),
 		chartLib:    chartLibraryBundled(),
+		dashboards:  cfg.Dashboards,
+		live:        newLiveHub(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -109,6 +120,8 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	s.registerDashboardAPIRoutes()
+	s.registerDashboardPageRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s
