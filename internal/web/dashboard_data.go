@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -110,15 +112,28 @@ const noDataHint = "No data yet: send events to /api/v1/events or import them wi
 func (s *Server) computeDashboard(r *http.Request, d store.Dashboard, c dashboardControls) (dashboardData, error) {
 	out := dashboardData{Dashboard: newDashboardJSON(d, true), AsOf: s.newPageBase("").AsOf, Widgets: make([]widgetData, 0, len(d.Widgets))}
 	defs := s.currentDefinitions()
-	for _, wd := range d.Widgets {
-		data, err := s.computeWidget(r, defs, wd, c)
-		if err != nil {
-			return out, err
-		}
-		out.Widgets = append(out.Widgets, data)
+
+	// Widgets are computed in parallel, a few at a time, because each may
+	// scan events; the results keep the widgets' order.
+	results := make([]widgetData, len(d.Widgets))
+	g, _ := errgroup.WithContext(r.Context())
+	g.SetLimit(widgetWorkers)
+	for i, wd := range d.Widgets {
+		g.Go(func() error {
+			data, err := s.computeWidget(r, defs, wd, c)
+			results[i] = data
+			return err
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return out, err
+	}
+	out.Widgets = append(out.Widgets, results...)
 	return out, nil
 }
+
+// widgetWorkers is how many widgets of one dashboard are computed at once.
+const widgetWorkers = 4
 
 // computeWidget computes one widget. A KPI that no longer exists, or a
 // definition that cannot be computed, becomes the widget's Error.

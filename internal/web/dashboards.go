@@ -365,7 +365,7 @@ func (in widgetInput) apply(wd *store.Widget) {
 }
 
 // handleWidgetCreate serves POST /api/v1/dashboards/{id}/widgets. A widget
-// without a position goes below the others.
+// without a position goes in the first free place.
 func (s *Server) handleWidgetCreate(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.dashboardFromPath(r)
 	if err != nil {
@@ -383,8 +383,11 @@ func (s *Server) handleWidgetCreate(w http.ResponseWriter, r *http.Request) erro
 		return kpi.Errorf(kpi.EINVALID, "widget kind %q is unknown (use one of %s)", *in.Kind, strings.Join(widgetKindNames(), ", "))
 	}
 
-	wd := store.Widget{DashboardID: d.ID, Kind: *in.Kind, W: kind.w, H: kind.h, Y: bottomOf(d)}
+	wd := store.Widget{DashboardID: d.ID, Kind: *in.Kind, W: kind.w, H: kind.h}
 	in.apply(&wd)
+	if in.X == nil && in.Y == nil {
+		wd.X, wd.Y = freeSpot(d, wd.W, wd.H)
+	}
 	if err := s.validateWidget(wd); err != nil {
 		return err
 	}
@@ -474,13 +477,29 @@ func pathID(r *http.Request, name, thing string) (int64, error) {
 	return id, nil
 }
 
-// bottomOf returns the first grid row below every widget of d.
-func bottomOf(d store.Dashboard) int {
-	y := 0
-	for _, w := range d.Widgets {
-		y = max(y, w.Y+w.H)
+// freeSpot returns the first place, row by row from the top left, where a
+// widget of w by h cells overlaps no widget of d.
+func freeSpot(d store.Dashboard, w, h int) (x, y int) {
+	w = min(max(w, 1), store.GridColumns)
+	bottom := 0
+	for _, o := range d.Widgets {
+		bottom = max(bottom, o.Y+o.H)
 	}
-	return y
+	for y := 0; y < bottom; y++ {
+		for x := 0; x+w <= store.GridColumns; x++ {
+			free := true
+			for _, o := range d.Widgets {
+				if x < o.X+o.W && o.X < x+w && y < o.Y+o.H && o.Y < y+h {
+					free = false
+					break
+				}
+			}
+			if free {
+				return x, y
+			}
+		}
+	}
+	return 0, bottom
 }
 
 // decodeBody decodes the JSON body of r into v, rejecting unknown fields,

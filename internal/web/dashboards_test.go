@@ -107,16 +107,25 @@ func TestDashboardCRUD(t *testing.T) {
 		H  int   `json:"h"`
 	}
 	ts.mustSend(t, "POST", base+"/widgets", `{"kind": "kpi_card", "kpis": ["signups"]}`, http.StatusCreated, &w)
-	if w.W != 3 || w.H != 4 || w.Y != 0 {
-		t.Errorf("KPI card at y %d size %dx%d, want y 0 and the default 3x4", w.Y, w.W, w.H)
+	if w.X != 0 || w.Y != 0 || w.W != 3 || w.H != 5 {
+		t.Errorf("KPI card at (%d, %d) size %dx%d, want (0, 0) and the default 3x5", w.X, w.Y, w.W, w.H)
 	}
 	var chart struct {
 		ID int64 `json:"id"`
+		X  int   `json:"x"`
 		Y  int   `json:"y"`
 	}
 	ts.mustSend(t, "POST", base+"/widgets", `{"kind": "chart", "kpis": ["signups", "revenue"], "options": {"chart": "bar"}}`, http.StatusCreated, &chart)
-	if chart.Y != 4 {
-		t.Errorf("second widget at y %d, want 4 (below the 4-row card)", chart.Y)
+	if chart.X != 3 || chart.Y != 0 {
+		t.Errorf("second widget at (%d, %d), want (3, 0), the first free place right of the 3-wide card", chart.X, chart.Y)
+	}
+	var third struct {
+		X int `json:"x"`
+		Y int `json:"y"`
+	}
+	ts.mustSend(t, "POST", base+"/widgets", `{"kind": "chart", "kpis": ["signups"]}`, http.StatusCreated, &third)
+	if third.X != 0 || third.Y != 5 {
+		t.Errorf("third widget, 6 wide, at (%d, %d), want (0, 5): the top row has 3 free columns only", third.X, third.Y)
 	}
 
 	// Move and resize one widget, then save a whole layout.
@@ -129,21 +138,21 @@ func TestDashboardCRUD(t *testing.T) {
 	if got.Name != "Renamed" || got.Grain != "week" {
 		t.Errorf("after PATCH: name %q grain %q, want Renamed, week", got.Name, got.Grain)
 	}
-	if len(got.Widgets) != 2 || got.Widgets[0].ID != chart.ID || got.Widgets[1].W != 12 || got.Widgets[1].Y != 5 {
+	if len(got.Widgets) != 3 || got.Widgets[0].ID != chart.ID || got.Widgets[1].ID != w.ID || got.Widgets[1].W != 12 || got.Widgets[1].Y != 5 {
 		t.Errorf("after the layout: %+v, want the chart first and the card 12 wide at y 5", got.Widgets)
 	}
 
 	// Duplicate copies widgets and controls under a new name.
 	var dup testDashboard
 	ts.mustSend(t, "POST", base+"/duplicate", "", http.StatusCreated, &dup)
-	if dup.ID == d.ID || dup.Name != "Copy of Renamed" || dup.Grain != "week" || len(dup.Widgets) != 2 {
-		t.Errorf("duplicate = %+v, want a new dashboard Copy of Renamed with 2 widgets at grain week", dup)
+	if dup.ID == d.ID || dup.Name != "Copy of Renamed" || dup.Grain != "week" || len(dup.Widgets) != 3 {
+		t.Errorf("duplicate = %+v, want a new dashboard Copy of Renamed with 3 widgets at grain week", dup)
 	}
 
 	ts.mustSend(t, "DELETE", fmt.Sprintf("%s/widgets/%d", base, w.ID), "", http.StatusNoContent, nil)
 	ts.mustSend(t, "GET", base, "", http.StatusOK, &got)
-	if len(got.Widgets) != 1 {
-		t.Errorf("after deleting a widget the dashboard has %d, want 1", len(got.Widgets))
+	if len(got.Widgets) != 2 {
+		t.Errorf("after deleting a widget the dashboard has %d, want 2", len(got.Widgets))
 	}
 	ts.mustSend(t, "DELETE", base, "", http.StatusNoContent, nil)
 	ts.mustSend(t, "GET", base, "", http.StatusNotFound, nil)
@@ -162,7 +171,7 @@ func TestDashboardBadInput(t *testing.T) {
 		message                  string
 	}{
 		{"unknown widget kind", "POST", base + "/widgets", `{"kind": "pie", "kpis": ["signups"]}`, 400, `widget kind "pie" is unknown (use one of breakdown, chart, cohort, feedback, funnel, kpi_card, objective)`},
-		{"negative size", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["signups"], "w": -2}`, 400, "widget size -2x4 is not valid"},
+		{"negative size", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["signups"], "w": -2}`, 400, "widget size -2x5 is not valid"},
 		{"zero height", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["signups"], "h": 0}`, 400, "widget size 3x0 is not valid"},
 		{"past the grid", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["signups"], "x": 10}`, 400, "ends past the grid's 12 columns"},
 		{"unknown KPI", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["nope"]}`, 400, `widget for an unknown KPI: KPI "nope" not found`},

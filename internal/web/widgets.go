@@ -26,7 +26,7 @@ const maxChartKPIs = 6
 
 // widgetKinds are the widgets a dashboard can hold, by kind name.
 var widgetKinds = map[string]widgetKind{
-	"kpi_card":  {w: 3, h: 4, minKPIs: 1, maxKPIs: 1},
+	"kpi_card":  {w: 3, h: 5, minKPIs: 1, maxKPIs: 1},
 	"chart":     {w: 6, h: 5, minKPIs: 1, maxKPIs: maxChartKPIs},
 	"cohort":    {w: 6, h: 5, minKPIs: 1, maxKPIs: 1, metric: kpi.Retention},
 	"funnel":    {w: 6, h: 5, minKPIs: 1, maxKPIs: 1, metric: kpi.Funnel},

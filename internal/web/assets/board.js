@@ -21,6 +21,17 @@
 
   function $(id) { return document.getElementById(id); }
 
+  // placeTooltip keeps a tooltip beside the pointer and inside the chart. A
+  // position function also stops ECharts from drawing the tooltip's arrow
+  // with an inline style attribute, which the Content-Security-Policy blocks.
+  function placeTooltip(point, params, dom, rect, size) {
+    var x = point[0] + 14;
+    var y = point[1] + 14;
+    if (x + size.contentSize[0] > size.viewSize[0]) { x = point[0] - size.contentSize[0] - 14; }
+    if (y + size.contentSize[1] > size.viewSize[1]) { y = point[1] - size.contentSize[1] - 14; }
+    return [Math.max(0, x), Math.max(0, y)];
+  }
+
   // h creates an element with attributes and children (strings or nodes).
   function h(tag, attrs, children) {
     var el = document.createElement(tag);
@@ -94,6 +105,22 @@
     if (grain === 'quarter') { return 'Q' + (Math.floor((m - 1) / 3) + 1) + ' ' + y; }
     if (grain === 'week') { return 'Week of ' + MONTHS[m - 1] + ' ' + parseInt(d.slice(8, 10), 10) + ', ' + y; }
     return MONTHS[m - 1] + ' ' + parseInt(d.slice(8, 10), 10) + ', ' + y;
+  }
+
+  // plainTooltip formats an axis tooltip as the period and each value, with
+  // no colour markers: ECharts draws those with inline style attributes,
+  // which the Content-Security-Policy blocks.
+  function plainTooltip(format) {
+    return function (params) {
+      var items = Array.isArray(params) ? params : [params];
+      if (items.length === 0) { return ''; }
+      var html = '<strong>' + escapeHTML(items[0].name) + '</strong>';
+      items.forEach(function (p) {
+        var v = p.value;
+        html += '<br>' + escapeHTML(p.seriesName) + ': ' + (v === null || v === undefined ? 'no value' : escapeHTML(format(v)));
+      });
+      return html;
+    };
   }
 
   // ---- The dashboard list page ----
@@ -403,7 +430,7 @@
           grid: { left: 2, right: 2, top: 4, bottom: 4 },
           xAxis: { type: 'category', data: c.sparkline.labels, show: false, boundaryGap: false },
           yAxis: { type: 'value', show: false, scale: true },
-          tooltip: { trigger: 'axis', confine: true, valueFormatter: function (v) { return v === null ? 'no value' : format(v); } },
+          tooltip: { trigger: 'axis', confine: true, position: placeTooltip, formatter: plainTooltip(format) },
           series: [{ type: 'line', name: c.sparkline.name, data: c.sparkline.values, showSymbol: false, lineStyle: { width: 2, color: PALETTE[0] }, itemStyle: { color: PALETTE[0] } }]
         });
         chart.getDom().classList.add('widget-sparkline');
@@ -538,7 +565,7 @@
       legend: { top: 0, type: 'scroll', data: legend },
       grid: { left: 8, right: 16, top: 34, bottom: 8, containLabel: true },
       tooltip: {
-        trigger: 'axis', confine: true,
+        trigger: 'axis', confine: true, position: placeTooltip,
         formatter: function (params) {
           var items = Array.isArray(params) ? params : [params];
           if (items.length === 0) { return ''; }
@@ -585,7 +612,7 @@
     chart.setOption({
       animation: false,
       grid: { left: 8, right: 8, top: 8, bottom: 40, containLabel: true },
-      tooltip: { confine: true, formatter: function (p) { return escapeHTML(ylabels[p.value[1]]) + '<br>' + t.grain + ' ' + p.value[0] + ': ' + p.value[2] + '% (' + p.value[3] + ' users)'; } },
+      tooltip: { confine: true, position: placeTooltip, formatter: function (p) { return escapeHTML(ylabels[p.value[1]]) + '<br>' + t.grain + ' ' + p.value[0] + ': ' + p.value[2] + '% (' + p.value[3] + ' users)'; } },
       xAxis: { type: 'category', data: xlabels, name: t.grain + 's after', nameLocation: 'middle', nameGap: 24 },
       yAxis: { type: 'category', data: ylabels, inverse: true },
       visualMap: { min: 0, max: 100, show: false, inRange: { color: ['#f7fbff', '#6baed6', '#08306b'] } },
@@ -603,7 +630,7 @@
     if (!chart) { return; }
     chart.setOption({
       animation: false,
-      tooltip: { confine: true, formatter: function (p) { return escapeHTML(p.name) + ': ' + p.value + ' users' + (p.data.pct !== null ? ' (' + p.data.pct + '% of the first step)' : ''); } },
+      tooltip: { confine: true, position: placeTooltip, formatter: function (p) { return escapeHTML(p.name) + ': ' + p.value + ' users' + (p.data.pct !== null ? ' (' + p.data.pct + '% of the first step)' : ''); } },
       series: [{
         type: 'funnel', sort: 'none', left: '5%', right: '5%', top: 8, bottom: 8, minSize: '10%', gap: 2,
         label: { show: true, position: 'inside', color: '#fff', formatter: function (p) { return p.name + ': ' + p.value; } },
@@ -631,7 +658,7 @@
     chart.setOption({
       animation: false,
       grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: 'axis', confine: true, axisPointer: { type: 'shadow' }, valueFormatter: function (v) { return v === null ? 'no value' : format(v); } },
+      tooltip: { trigger: 'axis', confine: true, position: placeTooltip, axisPointer: { type: 'shadow' }, formatter: plainTooltip(format) },
       xAxis: { type: 'value', axisLabel: { formatter: format }, splitLine: { lineStyle: { color: COLOR_GRID } } },
       yAxis: { type: 'category', data: segs.map(function (s) { return s.name; }) },
       series: [{ type: 'bar', name: w.data.title, data: segs.map(function (s) { return s.total.value; }), itemStyle: { color: PALETTE[0] }, label: { show: true, position: 'right', formatter: function (p) { return p.value === null ? '' : format(p.value); } } }]

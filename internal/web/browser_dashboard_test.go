@@ -1,0 +1,526 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-rod/rod/lib/input"
+	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/northstar-kpi/northstar/internal/demo"
+	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+)
+
+// liveServer is the real stack over HTTP on 127.0.0.1: SQLite, the engine
+// and the ingestion endpoints, as `northstar serve` wires them.
+type liveServer struct {
+	*Server
+	http     *httptest.Server
+	db       *sqlite.DB
+	writeKey string
+	logs     *bytes.Buffer
+}
+
+// signupKPIs is a daily signups count with no unit, and monthly revenue.
+const signupKPIs = `workspace: {name: Acme, time_zone: UTC}
+objectives:
+  - {id: growth, name: Grow the product}
+kpis:
+  - id: signups
+    name: Signups
+    objective: growth
+    grain: day
+    metric: {kind: count, event: signup}
+  - id: revenue
+    name: Revenue
+    objective: growth
+    unit: USD
+    grain: month
+    metric: {kind: sum, event: order, property: amount}
+`
+
+func newLiveServer(t *testing.T, kpiFile string, now time.Time, events []store.Event) *liveServer {
+	t.Helper()
+	ctx := context.Background()
+	defs, err := kpi.Parse("kpis.yaml", []byte(kpiFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "northstar.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if len(events) > 0 {
+		if _, err := db.InsertEvents(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, secret, err := db.CreateWriteKey(ctx, "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &bytes.Buffer{}
+	clock := func() time.Time { return now }
+	srv := NewServer(Config{
+		Definitions: func() *kpi.Definitions { return defs },
+		Series:      engine.New(db, clock),
+		Logger:      slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil)),
+		Now:         clock,
+		Ingest:      db,
+		Dashboards:  db,
+	})
+	ls := &liveServer{Server: srv, db: db, writeKey: secret, logs: logs}
+	ls.http = httptest.NewServer(srv) // listens on 127.0.0.1 only
+	t.Cleanup(ls.http.Close)
+	return ls
+}
+
+// api sends a JSON request to the server and decodes the response into out.
+func (ls *liveServer) api(t *testing.T, method, path, body string, want int, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, ls.http.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if strings.HasPrefix(path, "/api/v1/events") {
+		req.Header.Set("Authorization", "Bearer "+ls.writeKey)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s: status %d, want %d:\n%s", method, path, res.StatusCode, want, buf.String())
+	}
+	if out != nil {
+		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+			t.Fatalf("%s %s: %v\n%s", method, path, err, buf.String())
+		}
+	}
+}
+
+func (ls *liveServer) checkNoServerErrors(t *testing.T) {
+	t.Helper()
+	if strings.Contains(ls.logs.String(), "level=ERROR") {
+		t.Errorf("the server logged errors:\n%s", ls.logs)
+	}
+}
+
+// signupEvents returns n signups at the given time, with message ids from prefix.
+func signupEvents(prefix string, n int, at time.Time) []store.Event {
+	var out []store.Event
+	for i := range n {
+		out = append(out, store.Event{Name: "signup", DistinctID: fmt.Sprintf("%s-%d", prefix, i), Timestamp: at, Source: "test", MessageID: fmt.Sprintf("%s-%d", prefix, i), ReceivedAt: at})
+	}
+	return out
+}
+
+// waitFor polls the page until js, a function returning a boolean, is true.
+func (s *browserSession) waitFor(t *testing.T, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		res, err := s.page.Eval(js)
+		if err == nil && res.Value.Bool() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after 15 s waiting for %s", what)
+}
+
+func (s *browserSession) evalString(t *testing.T, js string) string {
+	t.Helper()
+	res, err := s.page.Eval(js)
+	if err != nil {
+		t.Fatalf("%s: %v", js, err)
+	}
+	return res.Value.String()
+}
+
+func (s *browserSession) click(t *testing.T, selector string) {
+	t.Helper()
+	el, err := s.page.Element(selector)
+	if err != nil {
+		t.Fatalf("no element %s: %v", selector, err)
+	}
+	if err := el.Click(proto.InputMouseButtonLeft, 1); err != nil {
+		t.Fatalf("clicking %s: %v", selector, err)
+	}
+}
+
+func (s *browserSession) waitReady(t *testing.T) {
+	t.Helper()
+	s.waitFor(t, "the dashboard to load", `() => document.body.getAttribute('data-board-ready') === 'true'`)
+}
+
+func requireChartLibrary(t *testing.T, s *Server) {
+	t.Helper()
+	requireComponent(t, !s.chartLib, "the ECharts bundle is not embedded: run scripts/assets.sh, then run the tests again")
+}
+
+func TestBrowserDashboardCreateAddDrag(t *testing.T) {
+	ls := newLiveServer(t, signupKPIs, testNow, signupEvents("old", 3, testNow.Add(-2*time.Hour)))
+	requireChartLibrary(t, ls.Server)
+	b := newBrowser(t)
+
+	// Create a dashboard from the list page.
+	b.open(t, ls.http.URL+"/dashboards", 1280, 900)
+	name, err := b.page.Element("#new-dashboard-name")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := name.Input("Team board"); err != nil {
+		t.Fatal(err)
+	}
+	b.click(t, `#create-dashboard-form button[type="submit"]`)
+	b.waitFor(t, "the new dashboard's page", `() => location.pathname.startsWith('/dashboards/') && document.getElementById('board-title') !== null`)
+	b.waitReady(t)
+	if got := b.evalString(t, `() => document.getElementById('board-title').textContent`); got != "Team board" {
+		t.Errorf("dashboard title %q, want Team board", got)
+	}
+	if hidden := b.evalString(t, `() => String(document.getElementById('board-empty').hidden)`); hidden != "false" {
+		t.Errorf("the empty dashboard does not say how to add widgets")
+	}
+	id := b.evalString(t, `() => location.pathname.split('/')[2]`)
+
+	// Add a KPI card of signups and a chart of revenue with the form.
+	b.click(t, "#edit-panel summary")
+	if _, err := b.page.Eval(`() => {
+		const f = document.getElementById('add-widget-form');
+		f.elements.kind.value = 'kpi_card';
+		for (const o of f.elements.kpis.options) o.selected = o.value === 'signups';
+	}`); err != nil {
+		t.Fatal(err)
+	}
+	b.click(t, `#add-widget-form button[type="submit"]`)
+	b.waitFor(t, "the KPI card", `() => document.querySelector('[data-kind="kpi_card"] .kpi-value .value') !== null`)
+	if got := b.evalString(t, `() => document.querySelector('[data-kind="kpi_card"] .kpi-value .value').textContent`); got != "3" {
+		t.Errorf("signups card shows %q, want 3 (the three stored signups today)", got)
+	}
+
+	if _, err := b.page.Eval(`() => {
+		const f = document.getElementById('add-widget-form');
+		f.elements.kind.value = 'chart';
+		for (const o of f.elements.kpis.options) o.selected = o.value === 'revenue';
+	}`); err != nil {
+		t.Fatal(err)
+	}
+	b.click(t, `#add-widget-form button[type="submit"]`)
+	b.waitFor(t, "the chart", `() => document.querySelector('[data-kind="chart"] canvas') !== null`)
+	b.checkChartDrawn(t, `[data-kind="chart"]`)
+
+	var before testDashboard
+	ls.api(t, "GET", "/api/v1/dashboards/"+id, "", http.StatusOK, &before)
+	if len(before.Widgets) != 2 || before.Widgets[1].Kind != "chart" || before.Widgets[1].X != 3 || before.Widgets[1].Y != 0 {
+		t.Fatalf("widgets before the drag: %+v, want the chart at (3, 0) beside the card", before.Widgets)
+	}
+
+	// Drag the chart by its handle three columns to the right.
+	b.click(t, "#edit-panel summary") // close the panel so the grid does not move
+	b.page.MustEval(`() => window.scrollTo(0, 0)`)
+	handle := b.elementBox(t, `[data-kind="chart"] .widget-handle`)
+	grid := b.elementBox(t, "#grid")
+	from := proto.Point{X: handle.X + handle.Width/2, Y: handle.Y + handle.Height/2}
+	to := proto.Point{X: from.X + grid.Width*3/12, Y: from.Y}
+	mouse := b.page.Mouse
+	if err := mouse.MoveTo(from); err != nil {
+		t.Fatal(err)
+	}
+	if err := mouse.Down(proto.InputMouseButtonLeft, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := mouse.MoveLinear(to, 20); err != nil {
+		t.Fatal(err)
+	}
+	if err := mouse.Up(proto.InputMouseButtonLeft, 1); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "the layout to be saved", `() => document.body.hasAttribute('data-layout-saved')`)
+
+	var after testDashboard
+	ls.api(t, "GET", "/api/v1/dashboards/"+id, "", http.StatusOK, &after)
+	var chartX, chartY int
+	for _, w := range after.Widgets {
+		if w.Kind == "chart" {
+			chartX, chartY = w.X, w.Y
+		}
+	}
+	if chartX != 6 || chartY != 0 {
+		t.Errorf("after the drag the chart is saved at (%d, %d), want (6, 0)", chartX, chartY)
+	}
+
+	// Reload and find the chart there.
+	b.open(t, ls.http.URL+"/dashboards/"+id, 1280, 900)
+	b.waitReady(t)
+	gsX := b.evalString(t, `() => document.querySelector('[data-kind="chart"]').closest('.grid-stack-item').getAttribute('gs-x')`)
+	gsY := b.evalString(t, `() => document.querySelector('[data-kind="chart"]').closest('.grid-stack-item').getAttribute('gs-y')`)
+	if gsX != "6" || gsY != "0" {
+		t.Errorf("after reload the chart is at grid cell (%s, %s), want (6, 0)", gsX, gsY)
+	}
+	card := b.elementBox(t, `[data-kind="kpi_card"]`)
+	chart := b.elementBox(t, `[data-kind="chart"]`)
+	// Six of 12 columns: the chart starts half way across the grid.
+	if half := grid.X + grid.Width/2; chart.X < half-10 || chart.X > half+10 || chart.Y != card.Y {
+		t.Errorf("after reload the chart is at (%v,%v), want it at x %v beside the card at (%v,%v)", chart.X, chart.Y, half, card.X, card.Y)
+	}
+	b.checkChartDrawn(t, `[data-kind="chart"]`)
+	b.screenshot(t, "dashboard-edit")
+
+	// Keyboard: open the card's menu and move it right with Enter.
+	b.page.MustEval(`() => document.querySelector('[data-kind="kpi_card"] .widget-menu summary').focus()`)
+	if err := b.page.Keyboard.Press(input.Enter); err != nil {
+		t.Fatal(err)
+	}
+	outline := b.evalString(t, `() => getComputedStyle(document.activeElement).outlineStyle`)
+	if outline != "solid" {
+		t.Errorf("the focused menu button has outline %q, want a visible solid outline", outline)
+	}
+	b.page.MustEval(`() => document.querySelector('[data-kind="kpi_card"] .widget-actions button:nth-child(2)').focus()`) // Move right
+	if err := b.page.Keyboard.Press(input.Enter); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, "the keyboard move", `() => document.querySelector('[data-kind="kpi_card"]').closest('.grid-stack-item').gridstackNode.x === 1`)
+	time.Sleep(300 * time.Millisecond)
+	var moved testDashboard
+	ls.api(t, "GET", "/api/v1/dashboards/"+id, "", http.StatusOK, &moved)
+	for _, w := range moved.Widgets {
+		if w.Kind == "kpi_card" && w.X != 1 {
+			t.Errorf("after Move right with the keyboard the card is saved at x %d, want 1", w.X)
+		}
+	}
+
+	b.checkNoErrors(t)
+	ls.checkNoServerErrors(t)
+}
+
+func TestBrowserDashboardLiveUpdate(t *testing.T) {
+	ls := newLiveServer(t, signupKPIs, testNow, signupEvents("old", 3, testNow.Add(-2*time.Hour)))
+	requireChartLibrary(t, ls.Server)
+	var d testDashboard
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "Live"}`, http.StatusCreated, &d)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "kpi_card", "kpis": ["signups"]}`, http.StatusCreated, nil)
+
+	b := newBrowser(t)
+	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1280, 900)
+	b.waitReady(t)
+	b.waitFor(t, "the live connection", `() => document.getElementById('live-status').classList.contains('live-live')`)
+	value := `() => document.querySelector('[data-kind="kpi_card"] .kpi-value .value').textContent`
+	if got := b.evalString(t, value); got != "3" {
+		t.Fatalf("card shows %q before ingestion, want 3", got)
+	}
+	b.page.MustEval(`() => { window.notReloaded = true; }`)
+
+	// Two more signups today through the native ingestion endpoint: 3 + 2 = 5.
+	at := testNow.Add(-time.Hour).Format(time.RFC3339)
+	ls.api(t, "POST", "/api/v1/events", fmt.Sprintf(`[{"event": "signup", "distinct_id": "n1", "timestamp": %q, "message_id": "n1"}, {"event": "signup", "distinct_id": "n2", "timestamp": %q, "message_id": "n2"}]`, at, at), http.StatusOK, nil)
+	b.waitFor(t, "the card to show 5", `() => document.querySelector('[data-kind="kpi_card"] .kpi-value .value').textContent === '5'`)
+	if got := b.evalString(t, `() => String(window.notReloaded)`); got != "true" {
+		t.Errorf("the page reloaded to show the new value")
+	}
+	b.screenshot(t, "dashboard-live")
+
+	// Dropping the connection shows the disconnected state, then reconnects.
+	ls.http.CloseClientConnections()
+	b.waitFor(t, "the disconnected state", `() => document.getElementById('live-status').classList.contains('live-disconnected')`)
+	if got := b.evalString(t, `() => document.getElementById('live-status').textContent`); !strings.Contains(got, "Disconnected") {
+		t.Errorf("status %q, want it to say Disconnected", got)
+	}
+	b.screenshot(t, "dashboard-disconnected")
+	b.waitFor(t, "the reconnection", `() => document.getElementById('live-status').classList.contains('live-live')`)
+
+	ls.checkNoServerErrors(t)
+}
+
+func TestBrowserShareLinkAndTVMode(t *testing.T) {
+	ls := newLiveServer(t, signupKPIs, testNow, signupEvents("old", 3, testNow.Add(-2*time.Hour)))
+	requireChartLibrary(t, ls.Server)
+	var shared, other testDashboard
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "For the board"}`, http.StatusCreated, &shared)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", shared.ID), `{"kind": "kpi_card", "kpis": ["signups"]}`, http.StatusCreated, nil)
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "Private numbers"}`, http.StatusCreated, &other)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", other.ID), `{"kind": "chart", "kpis": ["revenue"]}`, http.StatusCreated, nil)
+	var link struct {
+		URL string `json:"url"`
+	}
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/share-links", shared.ID), "", http.StatusCreated, &link)
+
+	// A fresh browser, with no state from the editing session, opens the link.
+	b := newBrowser(t)
+	b.open(t, ls.http.URL+link.URL, 1280, 900)
+	b.waitReady(t)
+	if got := b.evalString(t, `() => document.getElementById('board-title').textContent`); got != "For the board" {
+		t.Errorf("shared page title %q, want For the board", got)
+	}
+	if got := b.evalString(t, `() => document.querySelector('[data-kind="kpi_card"] .value').textContent`); got != "3" {
+		t.Errorf("shared card shows %q, want 3", got)
+	}
+	if got := b.evalString(t, `() => String(document.getElementById('edit-panel') === null && document.querySelector('.widget-handle') === null)`); got != "true" {
+		t.Errorf("the shared page has editing controls")
+	}
+	b.screenshot(t, "dashboard-shared")
+	b.checkNoErrors(t) // before the requests below, which log their 404s
+
+	paths := []string{
+		link.URL + "/api/v1/kpis",
+		link.URL + "/api/v1/kpis/signups/series",
+		link.URL + fmt.Sprintf("/api/v1/dashboards/%d", other.ID),
+		link.URL + fmt.Sprintf("/api/v1/dashboards/%d/data", other.ID),
+		link.URL + fmt.Sprintf("/dashboards/%d", other.ID),
+		link.URL + "/../" + url.PathEscape(link.URL[len("/share/"):]) + "x/data",
+	}
+	for _, p := range paths {
+		status := b.evalString(t, fmt.Sprintf(`() => fetch(%q).then(r => String(r.status))`, p))
+		if status != "404" {
+			t.Errorf("through the share link, GET %s answered %s, want 404", p, status)
+		}
+	}
+
+	// TV mode: full screen without controls, cycling through both dashboards.
+	tv := newBrowser(t)
+	tv.open(t, fmt.Sprintf("%s/tv?d=%d&d=%d&seconds=5", ls.http.URL, shared.ID, other.ID), 1920, 1080)
+	tv.waitReady(t)
+	if got := tv.evalString(t, `() => getComputedStyle(document.querySelector('.site-header')).display + ' ' + String(document.getElementById('controls-form') === null)`); got != "none true" {
+		t.Errorf("TV mode header display and controls absent = %q, want none true", got)
+	}
+	if got := tv.evalString(t, `() => document.getElementById('board-title').textContent`); got != "For the board" {
+		t.Errorf("TV mode starts with %q, want For the board", got)
+	}
+	tv.screenshot(t, "dashboard-tv-first")
+	tv.waitFor(t, "TV mode to show the second dashboard", `() => document.body.getAttribute('data-tv-index') === '1' && document.querySelector('[data-kind="chart"] canvas') !== null`)
+	if got := tv.evalString(t, `() => document.getElementById('board-title').textContent`); got != "Private numbers" {
+		t.Errorf("TV mode's second dashboard is %q, want Private numbers", got)
+	}
+	tv.screenshot(t, "dashboard-tv-second")
+
+	tv.checkNoErrors(t)
+	ls.checkNoServerErrors(t)
+}
+
+func TestBrowserDashboardPhoneWidth(t *testing.T) {
+	ls := newLiveServer(t, signupKPIs, testNow, signupEvents("old", 3, testNow.Add(-2*time.Hour)))
+	requireChartLibrary(t, ls.Server)
+	var d testDashboard
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "Pocket"}`, http.StatusCreated, &d)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "kpi_card", "kpis": ["signups"]}`, http.StatusCreated, nil)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "kpi_card", "kpis": ["revenue"], "x": 3, "y": 0}`, http.StatusCreated, nil)
+
+	b := newBrowser(t)
+	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 390, 844)
+	b.waitReady(t)
+	first := b.elementBox(t, `[data-kind="kpi_card"]`)
+	second := b.elementBox(t, `.grid-stack-item:nth-child(2) [data-kind="kpi_card"]`)
+	if first.X != second.X || second.Y <= first.Y {
+		t.Errorf("on a 390 px screen the cards are at (%v,%v) and (%v,%v), want one column", first.X, first.Y, second.X, second.Y)
+	}
+	if first.Width > 390 || first.Width < 300 {
+		t.Errorf("a card is %v px wide on a 390 px screen, want nearly the full width", first.Width)
+	}
+	scroll := b.evalString(t, `() => String(document.documentElement.scrollWidth <= window.innerWidth)`)
+	if scroll != "true" {
+		t.Errorf("the page scrolls sideways on a 390 px screen")
+	}
+	b.screenshot(t, "dashboard-phone")
+
+	// The one-column layout is not saved over the desktop layout.
+	var after testDashboard
+	ls.api(t, "GET", fmt.Sprintf("/api/v1/dashboards/%d", d.ID), "", http.StatusOK, &after)
+	if after.Widgets[1].X != 3 || after.Widgets[1].Y != 0 {
+		t.Errorf("after the phone view the revenue card is saved at (%d, %d), want (3, 0)", after.Widgets[1].X, after.Widgets[1].Y)
+	}
+	b.checkNoErrors(t)
+}
+
+// TestBrowserDemoDashboardStaysLocal loads a 12-widget dashboard over 90
+// days of demo data, checks that every request goes to the loopback
+// address, and logs how long the page took to draw.
+func TestBrowserDemoDashboardStaysLocal(t *testing.T) {
+	end := demo.End(testNow)
+	now := end.Add(-time.Hour)
+	ls := newLiveServer(t, string(demo.KPIFile(end)), now, demo.Generate(1, 90, end))
+	requireChartLibrary(t, ls.Server)
+
+	var d testDashboard
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "Demo wall"}`, http.StatusCreated, &d)
+	widgets := []string{
+		`{"kind": "objective", "options": {"objective": "engagement"}}`,
+		`{"kind": "objective", "options": {"objective": "revenue"}}`,
+	}
+	for _, id := range []string{"weekly_active_users", "monthly_active_users", "purchases_per_active_user", "signups", "pro_signups", "revenue", "average_order_value"} {
+		widgets = append(widgets, `{"kind": "kpi_card", "kpis": ["`+id+`"]}`)
+	}
+	widgets = append(widgets,
+		`{"kind": "chart", "kpis": ["weekly_active_users", "monthly_active_users"]}`,
+		`{"kind": "chart", "kpis": ["revenue"], "options": {"chart": "bar"}}`,
+		`{"kind": "breakdown", "kpis": ["signups"], "options": {"by": "plan"}}`)
+	for _, w := range widgets {
+		ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), w, http.StatusCreated, nil)
+	}
+
+	b := newBrowser(t)
+	var mu sync.Mutex
+	var requests []string
+	if err := (proto.NetworkEnable{}).Call(b.page); err != nil {
+		t.Fatal(err)
+	}
+	go b.page.EachEvent(func(e *proto.NetworkRequestWillBeSent) {
+		mu.Lock()
+		requests = append(requests, e.Request.URL)
+		mu.Unlock()
+	})()
+
+	start := time.Now()
+	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1440, 1000)
+	b.waitReady(t)
+	wall := time.Since(start)
+	inPage := b.evalString(t, `() => String(Math.round(performance.now()))`)
+	t.Logf("12-widget demo dashboard: ready %s after navigation (wall clock), data fetch and drawing took %s ms, page clock at ready %s ms",
+		wall.Round(time.Millisecond), b.evalString(t, `() => document.body.getAttribute('data-render-ms')`), inPage)
+
+	if n := b.evalString(t, `() => String(document.querySelectorAll('.widget').length)`); n != "12" {
+		t.Errorf("the page shows %s widgets, want 12", n)
+	}
+	b.checkChartDrawn(t, `[data-kind="breakdown"]`)
+	b.screenshot(t, "dashboard-demo-12")
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(requests) < 5 {
+		t.Errorf("recorded only %d requests; the network log did not work", len(requests))
+	}
+	for _, raw := range requests {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Errorf("request to unparsable URL %q", raw)
+			continue
+		}
+		if u.Scheme == "data" || u.Scheme == "blob" {
+			continue
+		}
+		if u.Hostname() != "127.0.0.1" {
+			t.Errorf("request to %s leaves the machine", raw)
+		}
+	}
+	b.checkNoErrors(t)
+	ls.checkNoServerErrors(t)
+}
