@@ -172,27 +172,50 @@ func (d *Definitions) Dependents(id string) []string {
 }
 
 // WithKPIs returns a copy of d with the KPIs made in the UI added, given as
-// their stored JSON definitions, in order. Each is checked as CheckKPI does,
-// against d and the ones added before it. A stored KPI that no longer fits,
-// such as one whose id the KPI file now uses or whose objective the file no
-// longer defines, is left out, and the returned error lists why.
+// their stored JSON definitions. Each is checked as CheckKPI does, against d
+// and the others; a formula may use a stored KPI listed after it. A stored
+// KPI that no longer fits, such as one whose id the KPI file now uses or
+// whose objective the file no longer defines, is left out, and the returned
+// error lists why.
 func (d *Definitions) WithKPIs(definitions [][]byte, now time.Time) (*Definitions, error) {
 	merged := *d
 	merged.KPIs = slices.Clone(d.KPIs)
 
 	var errs []error
+	pending := make([]*KPIInput, 0, len(definitions))
 	for _, data := range definitions {
 		in, err := DecodeKPIInput(data)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("a KPI stored in the database does not decode: %w", err))
 			continue
 		}
-		k, findings := merged.CheckKPI(in, "", now)
-		if HasErrors(findings) {
-			errs = append(errs, fmt.Errorf("KPI %q stored in the database is left out: %s", in.ID, findings[0].fieldMessage()))
-			continue
+		pending = append(pending, in)
+	}
+
+	// Add the KPIs that check, again and again, until a round adds none:
+	// each round can resolve the formulas that use the KPIs added in the last.
+	var failed []Finding
+	for len(pending) > 0 {
+		var next []*KPIInput
+		failed = failed[:0]
+		for _, in := range pending {
+			k, findings := merged.CheckKPI(in, "", now)
+			if HasErrors(findings) {
+				next = append(next, in)
+				failed = append(failed, findings[0])
+				continue
+			}
+			merged.KPIs = append(merged.KPIs, k)
 		}
-		merged.KPIs = append(merged.KPIs, k)
+		if len(next) == len(pending) {
+			break
+		}
+		pending = next
+	}
+	for i, in := range pending {
+		if i < len(failed) {
+			errs = append(errs, fmt.Errorf("KPI %q stored in the database is left out: %s", in.ID, failed[i].fieldMessage()))
+		}
 	}
 	return &merged, errors.Join(errs...)
 }

@@ -216,3 +216,17 @@ func TestFeedbackValidate(t *testing.T) {
 		t.Errorf("Validate = %v", err)
 	}
 }
+
+func TestWithKPIsFormulaBeforeItsInput(t *testing.T) {
+	stored := [][]byte{
+		[]byte(`{"id": "double_signups", "name": "Double signups", "metric": {"kind": "formula", "formula": "signups * 2"}}`),
+		[]byte(`{"id": "signups", "name": "Signups", "metric": {"kind": "count", "event": "signup"}}`),
+	}
+	defs, err := baseDefinitions(t).WithKPIs(stored, inputNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(defs.KPIs) != 3 {
+		t.Errorf("%d KPIs, want 3", len(defs.KPIs))
+	}
+}
