@@ -27,10 +27,11 @@ func (s *Server) registerKPIFormRoutes() {
 // kpiFormPage is the data of templates/kpi_form.html.
 type kpiFormPage struct {
 	pageBase
-	Editing bool   // editing an existing KPI, whose id is fixed
-	Action  string // the URL the form posts to
-	Cancel  string
-	Values  kpiFormValues
+	Editing      bool   // editing an existing KPI, whose id is fixed
+	Action       string // the URL the form posts to
+	DeleteAction string
+	Cancel       string
+	Values       kpiFormValues
 
 	Objectives  []option
 	Directions  []option
@@ -159,6 +160,7 @@ func (s *Server) renderKPIForm(w http.ResponseWriter, r *http.Request, status in
 		page.Title = "Edit " + values.Name
 		page.Editing = true
 		page.Action = "/kpis/" + url.PathEscape(editing) + "/edit"
+		page.DeleteAction = "/kpis/" + url.PathEscape(editing) + "/delete"
 		page.Cancel = "/kpis/" + url.PathEscape(editing)
 	}
 

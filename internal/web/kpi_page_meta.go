@@ -16,6 +16,7 @@ import (
 // editing.
 type kpiMetaView struct {
 	Href        string // the KPI page, where the forms return to
+	Query       string // the page's query (grain and range), kept by the forms
 	ManagedByUI bool
 	EditHref    string
 	KPIFile     string // the KPI file of a KPI managed by code
@@ -91,6 +92,7 @@ func (s *Server) addKPIMeta(r *http.Request, page *kpiPage, defs *kpi.Definition
 	href := "/kpis/" + url.PathEscape(k.ID)
 	meta := &kpiMetaView{
 		Href:           href,
+		Query:          r.URL.RawQuery,
 		ManagedByUI:    k.IsManagedByUI(),
 		EditHref:       href + "/edit",
 		KPIFile:        defs.Path,
@@ -112,7 +114,7 @@ func (s *Server) addKPIMeta(r *http.Request, page *kpiPage, defs *kpi.Definition
 		meta.Annotations = append(meta.Annotations, annotationView{
 			ID: a.ID, Date: a.Date.String(), Kind: string(a.Kind), KindLabel: a.Kind.Label(),
 			Note: a.Note, Author: a.Author, AllKPIs: a.KPI == "",
-			DeleteURL: href + "/annotations/" + strconv.FormatInt(a.ID, 10) + "/delete",
+			DeleteURL: withQuery(href+"/annotations/"+strconv.FormatInt(a.ID, 10)+"/delete", r.URL.RawQuery),
 		})
 	}
 
@@ -188,7 +190,7 @@ func (s *Server) handleAnnotationForm(w http.ResponseWriter, r *http.Request) er
 		form.Error, form.ErrorField = kpi.ErrorMessage(err), errorField(err)
 		return s.renderKPIPage(w, r, http.StatusBadRequest, kpiPageForms{Annotation: form})
 	}
-	http.Redirect(w, r, "/kpis/"+url.PathEscape(k.ID)+"#annotations", http.StatusSeeOther)
+	http.Redirect(w, r, withQuery("/kpis/"+url.PathEscape(k.ID), r.URL.RawQuery)+"#annotations", http.StatusSeeOther)
 	return nil
 }
 
@@ -205,7 +207,7 @@ func (s *Server) handleAnnotationDeleteForm(w http.ResponseWriter, r *http.Reque
 	if err := s.kpiMeta.DeleteAnnotation(r.Context(), id); err != nil {
 		return err
 	}
-	http.Redirect(w, r, "/kpis/"+url.PathEscape(k.ID)+"#annotations", http.StatusSeeOther)
+	http.Redirect(w, r, withQuery("/kpis/"+url.PathEscape(k.ID), r.URL.RawQuery)+"#annotations", http.StatusSeeOther)
 	return nil
 }
 
@@ -229,7 +231,7 @@ func (s *Server) handleFeedbackForm(w http.ResponseWriter, r *http.Request) erro
 		form.Error, form.ErrorField = kpi.ErrorMessage(err), errorField(err)
 		return s.renderKPIPage(w, r, http.StatusBadRequest, kpiPageForms{Feedback: form})
 	}
-	http.Redirect(w, r, "/kpis/"+url.PathEscape(k.ID)+"#feedback", http.StatusSeeOther)
+	http.Redirect(w, r, withQuery("/kpis/"+url.PathEscape(k.ID), r.URL.RawQuery)+"#feedback", http.StatusSeeOther)
 	return nil
 }
 
@@ -250,4 +252,12 @@ func errorField(err error) string {
 		return ""
 	}
 	return field
+}
+
+// withQuery returns path with the raw query appended, if there is one.
+func withQuery(path, rawQuery string) string {
+	if rawQuery == "" {
+		return path
+	}
+	return path + "?" + rawQuery
 }

@@ -500,3 +500,22 @@ func TestKPIPageAnnotationAndFeedbackForms(t *testing.T) {
 		}
 	}
 }
+
+func TestKPIDeleteForm(t *testing.T) {
+	ms := newMetaServer(t)
+	wantStatus(t, "create", ms.send(http.MethodPost, "/api/v1/kpis", signupsKPI), http.StatusCreated)
+	wantStatus(t, "annotate", ms.send(http.MethodPost, "/api/v1/annotations",
+		`{"kpi_id": "pro_revenue", "kind": "experiment", "date": "2026-03-01", "note": "Price test"}`), http.StatusCreated)
+
+	edit := ms.send(http.MethodGet, "/kpis/pro_revenue/edit", "")
+	if !strings.Contains(edit.Body.String(), `action="/kpis/pro_revenue/delete"`) {
+		t.Error("the edit page has no delete form")
+	}
+	rec := ms.postForm("/kpis/pro_revenue/delete", url.Values{})
+	wantStatus(t, "delete form", rec, http.StatusSeeOther)
+	wantStatus(t, "GET after delete", ms.send(http.MethodGet, "/api/v1/kpis/pro_revenue", ""), http.StatusNotFound)
+	if list := decodeJSON(t, ms.send(http.MethodGet, "/api/v1/annotations", ""))["annotations"].([]any); len(list) != 0 {
+		t.Errorf("annotations after deleting their KPI = %v, want none", list)
+	}
+	wantStatus(t, "delete form on a file KPI", ms.postForm("/kpis/orders/delete", url.Values{}), http.StatusConflict)
+}
