@@ -19,6 +19,7 @@ type AlertCondition struct {
 	Periods   int      `json:"periods,omitempty"`
 	Direction string   `json:"direction,omitempty"`
 	Statuses  []string `json:"statuses,omitempty"`
+	Period    string   `json:"period,omitempty"` // "complete" (default) or "current"
 }
 
 // AlertChannels lists where an alert rule's notifications go.
