@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -25,16 +26,16 @@ type dashboardData struct {
 	Widgets   []widgetData  `json:"widgets"`
 }
 
-// widgetData is what one widget shows. Exactly one of Error, Empty or the
-// kind's own field is set.
+// widgetData is the content of one widget. Error, Empty or the kind's own
+// field is set, and Empty may also accompany a card without a value.
 type widgetData struct {
 	ID    int64  `json:"id"`
 	Kind  string `json:"kind"`
 	Title string `json:"title"`
 	Href  string `json:"href,omitempty"`
 
-	// Error is why the widget could not be computed; Empty says what to do
-	// when there is nothing to show yet.
+	// Error is the reason the widget could not be computed. Empty is the
+	// next step to take when there is nothing to show yet.
 	Error string `json:"error,omitempty"`
 	Empty string `json:"empty,omitempty"`
 
@@ -104,7 +105,7 @@ type objectiveKPI struct {
 	Status statusJSON `json:"status"`
 }
 
-// noDataHint is what an empty widget tells people to do.
+// noDataHint is the next step an empty widget suggests.
 const noDataHint = "No data yet: send events to /api/v1/events or import them with northstar import csv, and this widget updates."
 
 // computeDashboard computes every widget of d under the controls c. Errors
@@ -116,7 +117,9 @@ func (s *Server) computeDashboard(r *http.Request, d store.Dashboard, c dashboar
 	// Widgets are computed in parallel, a few at a time, because each may
 	// scan events; the results keep the widgets' order.
 	results := make([]widgetData, len(d.Widgets))
-	g, _ := errgroup.WithContext(r.Context())
+	ctx := context.WithValue(r.Context(), seriesMemoKey{}, &seriesMemo{entries: map[string]*seriesMemoEntry{}})
+	r = r.WithContext(ctx)
+	g, _ := errgroup.WithContext(ctx)
 	g.SetLimit(widgetWorkers)
 	for i, wd := range d.Widgets {
 		g.Go(func() error {
@@ -187,14 +190,48 @@ func kpiName(k *kpi.KPI) string {
 	return k.ID
 }
 
-// seriesFor computes k's series under the controls c.
+// seriesFor computes k's series under the controls c. Within one
+// computeDashboard call each series is computed once, because a KPI often
+// shows in a card and in an objective widget too. Callers must not change
+// the returned series.
 func (s *Server) seriesFor(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, c dashboardControls) (*engine.Series, error) {
 	g := c.Grain
 	if g == "" {
 		g = k.Grain
 	}
-	return s.series.Series(ctx, defs, k.ID, g, engine.Range{From: c.From, To: c.To})
+	compute := func() (*engine.Series, error) {
+		return s.series.Series(ctx, defs, k.ID, g, engine.Range{From: c.From, To: c.To})
+	}
+	memo, ok := ctx.Value(seriesMemoKey{}).(*seriesMemo)
+	if !ok {
+		return compute()
+	}
+
+	memo.mu.Lock()
+	entry, found := memo.entries[k.ID+"|"+string(g)]
+	if !found {
+		entry = &seriesMemoEntry{}
+		memo.entries[k.ID+"|"+string(g)] = entry
+	}
+	memo.mu.Unlock()
+	entry.once.Do(func() { entry.series, entry.err = compute() })
+	return entry.series, entry.err
 }
+
+// seriesMemo holds the series computed for one dashboard, by KPI and grain.
+// The range is the dashboard's, the same for every entry.
+type seriesMemo struct {
+	mu      sync.Mutex
+	entries map[string]*seriesMemoEntry
+}
+
+type seriesMemoEntry struct {
+	once   sync.Once
+	series *engine.Series
+	err    error
+}
+
+type seriesMemoKey struct{}
 
 func (s *Server) computeCard(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, c dashboardControls, out *widgetData) error {
 	series, err := s.seriesFor(ctx, defs, k, c)
