@@ -89,6 +89,7 @@ func newLiveServer(t *testing.T, kpiFile string, now time.Time, events []store.E
 		Logger:      logger,
 		Now:         clock,
 		Ingest:      db,
+		KPIMeta:     db,
 		Dashboards:  db,
 	})
 	ls := &liveServer{Server: srv, db: db, writeKey: secret, logs: logs}
@@ -531,6 +532,43 @@ func TestBrowserDemoDashboardStaysLocal(t *testing.T) {
 			t.Errorf("request to %s leaves the machine", raw)
 		}
 	}
+	b.checkNoErrors(t)
+	ls.checkNoServerErrors(t)
+}
+
+func TestBrowserChartAnnotationsAndFeedback(t *testing.T) {
+	ls := newLiveServer(t, signupKPIs, testNow, signupEvents("old", 3, testNow.Add(-2*time.Hour)))
+	requireChartLibrary(t, ls.Server)
+	var d testDashboard
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "Notes"}`, http.StatusCreated, &d)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "chart", "kpis": ["signups"], "w": 8}`, http.StatusCreated, nil)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "feedback", "kpis": ["signups"]}`, http.StatusCreated, nil)
+
+	b := newBrowser(t)
+	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1280, 900)
+	b.waitReady(t)
+	if got := b.evalString(t, `() => document.querySelector('[data-kind="feedback"] .widget-empty').textContent`); !strings.Contains(got, "No feedback yet") {
+		t.Errorf("empty feedback widget says %q, want it to say how to add feedback", got)
+	}
+
+	ls.api(t, "POST", "/api/v1/annotations", `{"kpi_id": "signups", "kind": "release", "date": "2026-03-09", "note": "New onboarding"}`, http.StatusCreated, nil)
+	ls.api(t, "POST", "/api/v1/kpis/signups/feedback", `{"text": "Sign-up form is too long", "author": "Ana", "source": "survey"}`, http.StatusCreated, nil)
+	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1280, 900)
+	b.waitReady(t)
+
+	// The release on 2026-03-09 marks that day's period with an R.
+	marks := b.evalString(t, `() => {
+		const chart = echarts.getInstanceByDom(document.querySelector('[data-kind="chart"] .widget-chart'));
+		const line = chart.getOption().series[0].markLine;
+		return JSON.stringify(line.data.map(m => [chart.getOption().xAxis[0].data[m.xAxis], m.label.formatter, m.name]));
+	}`)
+	if marks != `[["Mar 9, 2026","R","release 2026-03-09: New onboarding"]]` {
+		t.Errorf("annotation markers %s, want one R on Mar 9, 2026 with the note", marks)
+	}
+	if got := b.evalString(t, `() => document.querySelector('[data-kind="feedback"] .feedback-list').textContent`); !strings.Contains(got, "Sign-up form is too long") || !strings.Contains(got, "Ana · survey") {
+		t.Errorf("feedback widget shows %q, want the comment with its author and source", got)
+	}
+	b.screenshot(t, "dashboard-annotations-feedback")
 	b.checkNoErrors(t)
 	ls.checkNoServerErrors(t)
 }
