@@ -292,7 +292,7 @@ func TestBrowserDashboardCreateAddDrag(t *testing.T) {
 		t.Errorf("after reload the chart is at (%v,%v), want it at x %v beside the card at (%v,%v)", chart.X, chart.Y, half, card.X, card.Y)
 	}
 	b.checkChartDrawn(t, `[data-kind="chart"]`)
-	b.screenshot(t, "dashboard-edit")
+	b.screenshot(t, "board-edit")
 
 	// Keyboard: open the card's menu and move it right with Enter.
 	b.page.MustEval(`() => document.querySelector('[data-kind="kpi_card"] .widget-menu summary').focus()`)
@@ -345,7 +345,7 @@ func TestBrowserDashboardLiveUpdate(t *testing.T) {
 	if got := b.evalString(t, `() => String(window.notReloaded)`); got != "true" {
 		t.Errorf("the page reloaded to show the new value")
 	}
-	b.screenshot(t, "dashboard-live")
+	b.screenshot(t, "board-live")
 
 	// Dropping the connection shows the disconnected state, then reconnects.
 	ls.http.CloseClientConnections()
@@ -353,7 +353,7 @@ func TestBrowserDashboardLiveUpdate(t *testing.T) {
 	if got := b.evalString(t, `() => document.getElementById('live-status').textContent`); !strings.Contains(got, "Disconnected") {
 		t.Errorf("status %q, want it to say Disconnected", got)
 	}
-	b.screenshot(t, "dashboard-disconnected")
+	b.screenshot(t, "board-disconnected")
 	b.waitFor(t, "the reconnection", `() => document.getElementById('live-status').classList.contains('live-live')`)
 
 	ls.checkNoServerErrors(t)
@@ -385,7 +385,7 @@ func TestBrowserShareLinkAndTVMode(t *testing.T) {
 	if got := b.evalString(t, `() => String(document.getElementById('edit-panel') === null && document.querySelector('.widget-handle') === null)`); got != "true" {
 		t.Errorf("the shared page has editing controls")
 	}
-	b.screenshot(t, "dashboard-shared")
+	b.screenshot(t, "board-shared")
 	b.checkNoErrors(t) // before the requests below, which log their 404s
 
 	paths := []string{
@@ -413,12 +413,12 @@ func TestBrowserShareLinkAndTVMode(t *testing.T) {
 	if got := tv.evalString(t, `() => document.getElementById('board-title').textContent`); got != "For the board" {
 		t.Errorf("TV mode starts with %q, want For the board", got)
 	}
-	tv.screenshot(t, "dashboard-tv-first")
+	tv.screenshot(t, "board-tv-first")
 	tv.waitFor(t, "TV mode to show the second dashboard", `() => document.body.getAttribute('data-tv-index') === '1' && document.querySelector('[data-kind="chart"] canvas') !== null`)
 	if got := tv.evalString(t, `() => document.getElementById('board-title').textContent`); got != "Private numbers" {
 		t.Errorf("TV mode's second dashboard is %q, want Private numbers", got)
 	}
-	tv.screenshot(t, "dashboard-tv-second")
+	tv.screenshot(t, "board-tv-second")
 
 	tv.checkNoErrors(t)
 	ls.checkNoServerErrors(t)
@@ -435,8 +435,12 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 	b := newBrowser(t)
 	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 390, 844)
 	b.waitReady(t)
-	first := b.elementBox(t, `[data-kind="kpi_card"]`)
+	// Signups is first in the desktop layout, at (0, 0), and revenue beside it.
+	first := b.elementBox(t, `.grid-stack-item:nth-child(1) [data-kind="kpi_card"]`)
 	second := b.elementBox(t, `.grid-stack-item:nth-child(2) [data-kind="kpi_card"]`)
+	if got := b.evalString(t, `() => document.querySelector('.grid-stack-item:nth-child(1) .widget-title').textContent`); got != "Signups" {
+		t.Fatalf("the first widget in the page is %q, want Signups", got)
+	}
 	if first.X != second.X || second.Y <= first.Y {
 		t.Errorf("on a 390 px screen the cards are at (%v,%v) and (%v,%v), want one column", first.X, first.Y, second.X, second.Y)
 	}
@@ -447,7 +451,7 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 	if scroll != "true" {
 		t.Errorf("the page scrolls sideways on a 390 px screen")
 	}
-	b.screenshot(t, "dashboard-phone")
+	b.screenshot(t, "board-phone")
 
 	// The one-column layout is not saved over the desktop layout.
 	var after testDashboard
@@ -512,7 +516,7 @@ func TestBrowserDemoDashboardStaysLocal(t *testing.T) {
 		t.Errorf("the page shows %s widgets, want 12", n)
 	}
 	b.checkChartDrawn(t, `[data-kind="breakdown"]`)
-	b.screenshot(t, "dashboard-demo-12")
+	b.screenshot(t, "board-demo-12")
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -568,7 +572,7 @@ func TestBrowserChartAnnotationsAndFeedback(t *testing.T) {
 	if got := b.evalString(t, `() => document.querySelector('[data-kind="feedback"] .feedback-list').textContent`); !strings.Contains(got, "Sign-up form is too long") || !strings.Contains(got, "Ana · survey") {
 		t.Errorf("feedback widget shows %q, want the comment with its author and source", got)
 	}
-	b.screenshot(t, "dashboard-annotations-feedback")
+	b.screenshot(t, "board-annotations-feedback")
 	b.checkNoErrors(t)
 	ls.checkNoServerErrors(t)
 }

@@ -167,7 +167,7 @@
       float: false,
       staticGrid: !this.editable,
       handle: '.widget-handle',
-      columnOpts: { breakpointForWindow: true, breakpoints: [{ w: 700, c: 1 }] }
+      columnOpts: { breakpointForWindow: true, layout: 'list', breakpoints: [{ w: 700, c: 1, layout: 'list' }] }
     }, this.gridEl);
     if (this.editable) {
       this.grid.on('dragstop resizestop', function () { setTimeout(function () { self.saveLayout(); }, 0); });
@@ -202,6 +202,10 @@
     (data.dashboard.widgets || []).forEach(function (w) { layout[w.id] = w; });
     $('board-empty').hidden = data.widgets.length > 0;
 
+    // Widgets are placed on the 12-column grid they were saved for; on a
+    // phone the grid then stacks them into one column in layout order.
+    var columns = this.grid.getColumn();
+    if (columns !== 12) { this.grid.column(12, 'none'); }
     this.grid.batchUpdate();
     data.widgets.forEach(function (wd) {
       var pos = layout[wd.id] || { x: 0, y: 0, w: 3, h: 3 };
@@ -213,6 +217,7 @@
       self.widgets[wd.id] = { el: item, content: content, data: wd, charts: [] };
     });
     this.grid.batchUpdate(false);
+    if (columns !== 12) { this.grid.column(columns, 'list'); }
 
     data.widgets.forEach(function (wd) { self.drawWidget(self.widgets[wd.id]); });
   };
