@@ -195,6 +195,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	m.server.RegisterOnShutdown(handler.CloseStreams) // open dashboards would hold Shutdown until its timeout
 	srv, ln, serveErr, logger := m.server, m.listener, make(chan error, 1), m.Logger
 	m.serveErr = serveErr
 	go func() {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -452,4 +453,40 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// An open dashboard's live-update stream must not hold Close until the
+// shutdown timeout.
+func TestServeCloseWithOpenDashboard(t *testing.T) {
+	m, _ := startTestMain(t)
+	m.ShutdownTimeout = 5 * time.Second
+
+	res, err := http.Post(m.URL()+"/api/v1/dashboards", "application/json", strings.NewReader(`{"name": "Open"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&d); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+
+	stream, err := http.Get(m.URL() + "/api/v1/dashboards/" + strconv.FormatInt(d.ID, 10) + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if stream.StatusCode != http.StatusOK {
+		t.Fatalf("events: status %d, want 200", stream.StatusCode)
+	}
+
+	start := time.Now()
+	if err := m.Close(); err != nil {
+		t.Errorf("Close with an open stream: %v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Close took %s with an open dashboard stream, want well under the 5 s timeout", took)
+	}
 }

@@ -15,13 +15,27 @@ import (
 // ingested, every open dashboard recomputes its widgets and sends those whose
 // data changed.
 
-// liveHub tells open dashboards that stored data changed.
+// liveHub tells open dashboards that stored data changed, and that the
+// server is shutting down.
 type liveHub struct {
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by CloseStreams
 }
 
-func newLiveHub() *liveHub { return &liveHub{changed: make(chan struct{})} }
+func newLiveHub() *liveHub {
+	return &liveHub{changed: make(chan struct{}), closed: make(chan struct{})}
+}
+
+// CloseStreams ends every open live-update stream and makes new ones end at
+// once. http.Server.Shutdown waits for open requests but does not cancel
+// them, so pass CloseStreams to its RegisterOnShutdown, or shutting down
+// waits for its timeout while a dashboard is open.
+func (s *Server) CloseStreams() {
+	s.live.closeOnce.Do(func() { close(s.live.closed) })
+}
 
 // wait returns a channel that is closed at the next change.
 func (h *liveHub) wait() <-chan struct{} {
@@ -97,6 +111,8 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 		if !first {
 			select {
 			case <-r.Context().Done():
+				return nil
+			case <-s.live.closed:
 				return nil
 			case <-ping.C:
 				if !s.sendEvent(w, rc, "ping", map[string]string{"as_of": s.newPageBase("").AsOf}) {

@@ -473,3 +473,33 @@ func readEvents(r *bufio.Reader) <-chan sseEvent {
 	}()
 	return out
 }
+
+func TestDashboardEventsStreamEndsOnClose(t *testing.T) {
+	ts := newDashboardTestServer(t)
+	id := dashboardWithWidgets(t, ts, "Closing", `{"kind": "kpi_card", "kpis": ["churn"]}`)
+	srv := httptest.NewServer(ts)
+	t.Cleanup(srv.Close)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/dashboards/%d/events", srv.URL, id), nil)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	events := readEvents(bufio.NewReader(res.Body))
+	if first := <-events; first.name != "update" {
+		t.Fatalf("first event %q, want update", first.name)
+	}
+
+	ts.CloseStreams()
+	select {
+	case ev, open := <-events:
+		if open {
+			t.Errorf("after CloseStreams the stream sent %s %s, want it to end", ev.name, ev.data)
+		}
+	case <-ctx.Done():
+		t.Fatal("the stream was still open 10 s after CloseStreams")
+	}
+}
