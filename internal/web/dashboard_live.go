@@ -61,6 +61,10 @@ const (
 	// recomputes, so that a burst of ingestion requests costs one update.
 	liveSettle = 250 * time.Millisecond
 
+	// liveMinInterval is the shortest time between two recomputations of
+	// one stream, so that steady ingestion costs at most one a second.
+	liveMinInterval = time.Second
+
 	// liveRetryMillis is the reconnection delay the stream asks browsers for.
 	liveRetryMillis = 2000
 )
@@ -107,6 +111,7 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 	ping := time.NewTicker(livePingInterval)
 	defer ping.Stop()
 	changed := s.live.wait()
+	var computed time.Time
 	for first := true; ; first = false {
 		if !first {
 			select {
@@ -122,13 +127,16 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 			case <-changed:
 				changed = s.live.wait()
 				select {
-				case <-time.After(liveSettle):
+				case <-time.After(max(liveSettle, liveMinInterval-time.Since(computed))):
 				case <-r.Context().Done():
 					return nil
 				}
 			}
 		}
 
+		// NOTE: every stream computes its own dashboard, so N viewers of one
+		// dashboard cost N computations per update.
+		computed = time.Now()
 		update, gone, err := s.changedWidgets(r, id, sent)
 		if err != nil {
 			s.logger.ErrorContext(r.Context(), "computing a live dashboard update failed", requestAttrs(r),
