@@ -15,7 +15,7 @@ import (
 // ingested, every open dashboard recomputes its widgets and sends those whose
 // data changed.
 
-// liveHub tells open dashboards that stored data changed, and that the
+// liveHub notifies open dashboards that stored data changed, and that the
 // server is shutting down.
 type liveHub struct {
 	mu      sync.Mutex

@@ -47,7 +47,7 @@ func (s *Server) handleDashboardsPage(w http.ResponseWriter, r *http.Request) er
 	return s.renderPage(w, r, http.StatusOK, "dashboards", page)
 }
 
-// boardConfig tells board.js what to draw and where to fetch it.
+// boardConfig is the configuration of board.js: what to draw and where to fetch it.
 type boardConfig struct {
 	Mode      string `json:"mode"` // "edit", "shared" or "tv"
 	ID        int64  `json:"id,omitempty"`

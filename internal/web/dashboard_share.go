@@ -98,7 +98,7 @@ func (s *Server) handleShareLinkRevoke(w http.ResponseWriter, r *http.Request) e
 }
 
 // sharedDashboard returns the dashboard that the {token} path value opens.
-// Every failure is the same not-found error, so a response never tells
+// Every failure is the same not-found error, so a response never reveals
 // whether a token existed.
 func (s *Server) sharedDashboard(r *http.Request) (store.Dashboard, error) {
 	notFound := kpi.Errorf(kpi.ENOTFOUND, "this share link does not exist or was revoked (ask the person who shared it for a new link)")
