@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Server) registerKPIPageRoutes() {
-	s.mux.Handle("GET /kpis/{id}", s.handle(s.handleKPIPage))
+	s.register("GET /kpis/{id}", AccessViewer, s.handle(s.handleKPIPage))
 }
 
 // kpiPage is the data of templates/kpi.html.
@@ -59,7 +59,7 @@ type pointRow struct {
 // handleKPIPage serves GET /kpis/{id}?grain=&from=&to=: the KPI's chart with
 // its target path, and a table of its periods.
 func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -77,7 +77,7 @@ func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	page := kpiPage{
-		pageBase:   s.newPageBase(k.Name),
+		pageBase:   s.newPageBase(r, k.Name),
 		KPI:        k,
 		Direction:  directionText(k.Direction),
 		TargetText: targetText(k),

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
@@ -49,6 +50,19 @@ type Config struct {
 	// IngestLimits bounds ingestion requests. Zero fields take their
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
+
+	// Auth keeps accounts, sessions, API tokens and the audit log. Nil
+	// means nobody can sign in: every route that needs a role answers 401.
+	Auth AuthStore
+
+	// SessionTTL is how long a session lasts after sign-in. Zero means 12
+	// hours.
+	SessionTTL time.Duration
+
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// requests, for a server behind a proxy that terminates TLS. Requests
+	// that arrive over TLS always get a Secure cookie.
+	SecureCookies bool
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -62,7 +76,12 @@ type Server struct {
 	ingestLimits ingest.Limits
 	metrics      *serverMetrics
 
-	mux       *http.ServeMux
+	auth          AuthStore
+	sessionTTL    time.Duration
+	secureCookies bool
+	signInLimits  *signInLimiter
+
+	mux       *routeMux
 	handler   http.Handler // mux wrapped in the middleware
 	templates map[string]*template.Template
 	assets    http.Handler
@@ -74,17 +93,24 @@ type Server struct {
 // embedded templates and panics if they are broken, which is a build defect.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		definitions: cfg.Definitions,
-		series:      cfg.Series,
-		logger:      cfg.Logger,
-		now:         cfg.Now,
-		ingest:      cfg.Ingest,
-		metrics:     newServerMetrics(),
-		mux:         http.NewServeMux(),
-		templates:   mustParseTemplates(),
-		assets:      assetHandler(),
-		assetTags:   assetETags(),
-		chartLib:    chartLibraryBundled(),
+		definitions:   cfg.Definitions,
+		series:        cfg.Series,
+		logger:        cfg.Logger,
+		now:           cfg.Now,
+		ingest:        cfg.Ingest,
+		metrics:       newServerMetrics(),
+		auth:          cfg.Auth,
+		sessionTTL:    cfg.SessionTTL,
+		secureCookies: cfg.SecureCookies,
+		signInLimits:  newSignInLimiter(),
+		templates:     mustParseTemplates(),
+		assets:        assetHandler(),
+		assetTags:     assetETags(),
+		chartLib:      chartLibraryBundled(),
+	}
+	s.mux = &routeMux{ServeMux: http.NewServeMux(), server: s}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = defaultSessionTTL
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -109,6 +135,8 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	s.registerAccountRoutes()
+	s.registerAuditRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s
@@ -145,9 +173,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, notFoundPath(r))
 }
 
-// currentDefinitions returns the definitions in force, or empty ones when none
-// are loaded, so that handlers need not check for nil.
-func (s *Server) currentDefinitions() *kpi.Definitions {
+// currentDefinitions returns the definitions in force in the request's
+// workspace, or empty ones when none are loaded, so that handlers need not
+// check for nil.
+// NOTE: the KPI file belongs to the default workspace, so the members of
+// every other workspace see no KPIs until KPIs are stored per workspace.
+func (s *Server) currentDefinitions(r *http.Request) *kpi.Definitions {
+	if workspaceOf(r) != auth.DefaultWorkspaceID {
+		return &kpi.Definitions{}
+	}
 	if d := s.definitions(); d != nil {
 		return d
 	}
