@@ -175,6 +175,11 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "this needs the %s role in workspace %d; you are %s", need.role(), p.WorkspaceID, p.Role))
 			return
 		}
+		if p.WorkspaceID != auth.DefaultWorkspaceID && !workspaceAware[pattern] {
+			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "%s serves only the default workspace (1) for now, and you are signed in to workspace %d",
+				pattern, p.WorkspaceID))
+			return
+		}
 		if p.Session != nil && !safeMethod(r.Method) {
 			if err := checkCSRF(r, p.Session.CSRFToken); err != nil {
 				s.writeError(w, r, err)
@@ -183,6 +188,34 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+// workspaceAware lists the routes that keep workspaces apart, and so serve
+// members of every workspace. The other routes read or change stores that
+// know only the default workspace, so they reject members of other
+// workspaces. A route joins this list once its data is kept per workspace.
+var workspaceAware = map[string]bool{
+	// Accounts, members and the audit log are kept per workspace.
+	"POST /signout":                  true,
+	"GET /account":                   true,
+	"POST /account/password":         true,
+	"GET /api/v1/me":                 true,
+	"GET /api/v1/audit":              true,
+	"GET /admin/audit":               true,
+	"GET /api/v1/members":            true,
+	"PUT /api/v1/members/{email}":    true,
+	"DELETE /api/v1/members/{email}": true,
+
+	// These read the KPI definitions through currentDefinitions, which has
+	// no KPIs for workspaces other than the default one.
+	"GET /{$}":                        true,
+	"GET /kpis/{id}":                  true,
+	"GET /api/v1/kpis":                true,
+	"GET /api/v1/kpis/{id}":           true,
+	"GET /api/v1/kpis/{id}/series":    true,
+	"GET /api/v1/kpis/{id}/breakdown": true,
+	"GET /api/v1/kpis/{id}/cohorts":   true,
+	"GET /api/v1/kpis/{id}/funnel":    true,
 }
 
 // sessionCookie is the name of the cookie that holds a session's secret.

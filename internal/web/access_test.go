@@ -95,6 +95,8 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		Now:         func() time.Time { return testNow },
 		Ingest:      ta.db,
 		Auth:        ta.store,
+		KPIMeta:     ta.db,
+		Dashboards:  ta.db,
 	})
 	return f
 }
@@ -108,6 +110,10 @@ func (f *accessFixture) request(t *testing.T, pattern, caller string) *http.Requ
 	path = strings.TrimSuffix(path, "{$}")
 	path = strings.ReplaceAll(path, "{id}", "revenue")
 	path = strings.ReplaceAll(path, "{email}", "target@example.net")
+	path = strings.ReplaceAll(path, "{token}", "not-a-share-token")
+	for _, wildcard := range []string{"{widget}", "{link}", "{aid}"} {
+		path = strings.ReplaceAll(path, wildcard, "1")
+	}
 	if strings.HasSuffix(path, "/assets/") {
 		path += "app.js"
 	}
@@ -184,6 +190,17 @@ func TestRouteAccess(t *testing.T) {
 				switch {
 				case route.Access == AccessPublic:
 					// Checked below: credentials make no difference.
+				case route.Access == AccessShareToken:
+					// The handler checks the token in the path, which is
+					// not a share token here, whoever sends it.
+					if rec.Code != http.StatusNotFound {
+						t.Errorf("%s: status %d with an unknown share token, want 404; body:\n%s", caller, rec.Code, body)
+					}
+				case caller == callerOtherMember && allowed(route.Access, caller) && !workspaceAware[route.Pattern]:
+					// The route's data is kept for the default workspace only.
+					if rec.Code != http.StatusForbidden || !strings.Contains(body, "serves only the default workspace") {
+						t.Errorf("%s: status %d, want 403 saying the route serves only the default workspace; body:\n%s", caller, rec.Code, body)
+					}
 				case allowed(route.Access, caller):
 					if rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden ||
 						strings.HasPrefix(rec.Header().Get("Location"), "/signin?") {
@@ -623,5 +640,18 @@ func TestSignInLimiterWindow(t *testing.T) {
 	}
 	if wait := l.blocked("ada@example.com", "192.0.2.2", start.Add(15*time.Minute)); wait != 0 {
 		t.Errorf("at 12:15 the wait is %v, want 0", wait)
+	}
+}
+
+func TestWorkspaceAwareRoutesRegistered(t *testing.T) {
+	f := newAccessFixture(t)
+	registered := map[string]bool{}
+	for _, r := range f.srv.Routes() {
+		registered[r.Pattern] = true
+	}
+	for pattern := range workspaceAware {
+		if !registered[pattern] {
+			t.Errorf("workspaceAware lists %q, which no route has", pattern)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,7 +32,22 @@ func (s *Server) registerAuditRoutes() {
 // entry in the change's own transaction should use
 // auth.AuditEntry.InsertStatement instead.
 func (s *Server) RecordChange(r *http.Request, e auth.AuditEntry) error {
-	p := PrincipalFrom(r.Context())
+	return s.recordChangeIn(r.Context(), e)
+}
+
+// auditChange records e like RecordChange, for the principal of ctx. A
+// failure is logged, not returned, because the change is already stored.
+// NOTE: so a change can be stored without its entry when the audit insert
+// fails; stores that take a transaction should use InsertStatement.
+func (s *Server) auditChange(ctx context.Context, e auth.AuditEntry) {
+	if err := s.recordChangeIn(ctx, e); err != nil {
+		s.logger.ErrorContext(ctx, "recording a change in the audit log failed", slog.String("action", e.Action),
+			slog.String("object_type", e.ObjectType), slog.String("object_id", e.ObjectID), slog.Any("error", err))
+	}
+}
+
+func (s *Server) recordChangeIn(ctx context.Context, e auth.AuditEntry) error {
+	p := PrincipalFrom(ctx)
 	if p == nil {
 		return kpi.Errorf(kpi.EINTERNAL, "audit %s %s %q: the request has no principal", e.Action, e.ObjectType, e.ObjectID)
 	}
@@ -39,7 +56,22 @@ func (s *Server) RecordChange(r *http.Request, e auth.AuditEntry) error {
 	}
 	e.WorkspaceID = p.WorkspaceID
 	e.Actor = p.Actor()
-	return s.auth.Record(r.Context(), e)
+	return s.auth.Record(ctx, e)
+}
+
+// storedKPIDefinition returns the stored JSON definition of the KPI made in
+// the UI with the given id, or nil when there is none, for audit entries.
+func (s *Server) storedKPIDefinition(ctx context.Context, id string) json.RawMessage {
+	list, err := s.kpiMeta.ListKPIs(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, k := range list {
+		if k.ID == id {
+			return json.RawMessage(k.Definition)
+		}
+	}
+	return nil
 }
 
 // auditQuery reads the limit and before parameters of an audit log request.

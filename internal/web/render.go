@@ -14,7 +14,7 @@ import (
 var templateFS embed.FS
 
 // pageNames lists the pages in templates/. Each is parsed with layout.html.
-var pageNames = []string{"dashboard", "kpi", "error", "signin", "account", "audit"}
+var pageNames = []string{"dashboard", "kpi", "error", "kpi_form", "signin", "account", "audit"}
 
 // requestFuncs are the template functions that depend on the request.
 // Parsing binds placeholders; renderPage binds them to the request on a
@@ -44,10 +44,16 @@ func requestFuncs(r *http.Request) template.FuncMap {
 func mustParseTemplates() map[string]*template.Template {
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
-		pages[name] = template.Must(template.New(name).Funcs(requestFuncs(nil)).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		pages[name] = mustParsePage(name)
 	}
 	return pages
+}
+
+// mustParsePage parses templates/NAME.html with the shared layout and the
+// template functions. It panics on an error, a defect in the build.
+func mustParsePage(name string) *template.Template {
+	return template.Must(template.New(name).Funcs(templateFuncs).Funcs(requestFuncs(nil)).
+		ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 }
 
 // pageBase holds what the layout of every page shows.
@@ -63,6 +69,10 @@ type pageBase struct {
 	// it, the page shows ChartLibraryMissing instead of charts.
 	ChartLibrary        bool
 	ChartLibraryMissing string
+
+	// KPIEditing reports whether KPIs can be made in the UI, which shows the
+	// "New KPI" link.
+	KPIEditing bool
 }
 
 // newPageBase fills the layout's fields for a page titled title.
@@ -82,6 +92,7 @@ func (s *Server) newPageBase(r *http.Request, title string) pageBase {
 		AsOf:                formatAsOf(now),
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
+		KPIEditing:          s.kpiMeta != nil,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/auth"
@@ -51,6 +52,14 @@ type Config struct {
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
 
+	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
+	// the server then serves beside the KPI file's. Nil serves none of them.
+	KPIMeta KPIMetaStore
+
+	// Dashboards keeps dashboards, widgets and share links. Nil serves no
+	// dashboard routes besides the overview at /.
+	Dashboards DashboardStore
+
 	// Auth keeps accounts, sessions, API tokens and the audit log. Nil
 	// means nobody can sign in: every route that needs a role answers 401.
 	Auth AuthStore
@@ -87,6 +96,13 @@ type Server struct {
 	assets    http.Handler
 	assetTags map[string]string // entity tags of the embedded assets by path
 	chartLib  bool              // whether the ECharts bundle is embedded
+
+	kpiMeta KPIMetaStore
+	catalog *kpiCatalog // nil without kpiMeta
+
+	dashboards DashboardStore
+	defaultsMu sync.Mutex // serialises creating the default dashboards
+	live       *liveHub
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -99,14 +115,16 @@ func NewServer(cfg Config) *Server {
 		now:           cfg.Now,
 		ingest:        cfg.Ingest,
 		metrics:       newServerMetrics(),
-		auth:          cfg.Auth,
-		sessionTTL:    cfg.SessionTTL,
-		secureCookies: cfg.SecureCookies,
-		signInLimits:  newSignInLimiter(),
 		templates:     mustParseTemplates(),
 		assets:        assetHandler(),
 		assetTags:     assetETags(),
 		chartLib:      chartLibraryBundled(),
+		dashboards:    cfg.Dashboards,
+		live:          newLiveHub(),
+		auth:          cfg.Auth,
+		sessionTTL:    cfg.SessionTTL,
+		secureCookies: cfg.SecureCookies,
+		signInLimits:  newSignInLimiter(),
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux(), server: s}
 	if s.sessionTTL <= 0 {
@@ -123,6 +141,10 @@ func NewServer(cfg Config) *Server {
 	}
 
 	s.ingestLimits = cfg.IngestLimits.WithDefaults()
+	if cfg.KPIMeta != nil {
+		s.kpiMeta = cfg.KPIMeta
+		s.catalog = &kpiCatalog{store: cfg.KPIMeta, logger: s.logger, now: s.now}
+	}
 
 	s.registerHealthRoutes()
 	s.registerMetricsRoutes()
@@ -135,6 +157,11 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	if s.kpiMeta != nil {
+		s.registerKPIMetaRoutes()
+	}
+	s.registerDashboardAPIRoutes()
+	s.registerDashboardPageRoutes()
 	s.registerAccountRoutes()
 	s.registerAuditRoutes()
 
@@ -174,18 +201,29 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // currentDefinitions returns the definitions in force in the request's
-// workspace, or empty ones when none are loaded, so that handlers need not
-// check for nil.
-// NOTE: the KPI file belongs to the default workspace, so the members of
-// every other workspace see no KPIs until KPIs are stored per workspace.
+// workspace: see definitionsIn.
 func (s *Server) currentDefinitions(r *http.Request) *kpi.Definitions {
-	if workspaceOf(r) != auth.DefaultWorkspaceID {
+	return s.definitionsIn(r.Context())
+}
+
+// definitionsIn returns the definitions in force in the workspace of ctx's
+// Principal, with the KPIs made in the UI, or empty ones when none are
+// loaded, so that handlers need not check for nil.
+// NOTE: the KPI file and the KPIs made in the UI belong to the default
+// workspace, so members of every other workspace see no KPIs until KPIs are
+// stored per workspace.
+func (s *Server) definitionsIn(ctx context.Context) *kpi.Definitions {
+	if p := PrincipalFrom(ctx); p != nil && p.WorkspaceID != auth.DefaultWorkspaceID {
 		return &kpi.Definitions{}
 	}
-	if d := s.definitions(); d != nil {
-		return d
+	d := s.definitions()
+	if d == nil {
+		d = &kpi.Definitions{}
 	}
-	return &kpi.Definitions{}
+	if s.catalog != nil {
+		return s.catalog.definitions(d)
+	}
+	return d
 }
 
 // headerRecorder is a ResponseWriter that keeps the status and headers and
