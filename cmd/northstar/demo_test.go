@@ -373,7 +373,9 @@ func TestDemoServesDashboard(t *testing.T) {
 
 	// Without signing in, the dashboard sends the browser to the sign-in page.
 	anonymous := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := anonymous.Get(url + "/")
+	req, _ := http.NewRequest(http.MethodGet, url+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := anonymous.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s/: %v", url, err)
 	}

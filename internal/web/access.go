@@ -162,6 +162,11 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 			return
 		}
 
+		if need == AccessViewer && safeMethod(r.Method) && isSharedRead(r.Context()) {
+			h.ServeHTTP(w, r)
+			return
+		}
+
 		p, err := s.authenticate(r)
 		if err != nil {
 			s.rejectUnauthenticated(w, r, err)
@@ -216,6 +221,21 @@ var workspaceAware = map[string]bool{
 	"GET /api/v1/kpis/{id}/breakdown": true,
 	"GET /api/v1/kpis/{id}/cohorts":   true,
 	"GET /api/v1/kpis/{id}/funnel":    true,
+}
+
+type sharedReadKey struct{}
+
+// withSharedRead marks ctx for an in-process GET that a share link's
+// handler makes for the dashboard the link shows, such as the feedback
+// list of a widget. authorize serves such a read of a viewer route without
+// credentials. Clients cannot set a context value, so only handlers can.
+func withSharedRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, sharedReadKey{}, true)
+}
+
+func isSharedRead(ctx context.Context) bool {
+	shared, _ := ctx.Value(sharedReadKey{}).(bool)
+	return shared && PrincipalFrom(ctx) == nil
 }
 
 // sessionCookie is the name of the cookie that holds a session's secret.
@@ -276,12 +296,13 @@ func (s *Server) authenticateHeader(r *http.Request, header string) (*Principal,
 }
 
 // rejectUnauthenticated responds to a request that authenticate rejected.
-// API requests get the error. Page requests with GET are redirected to the
-// sign-in page, which leads back to the requested page.
+// A browser's GET of a page (Accept: text/html) is redirected to the
+// sign-in page, which leads back to the requested page. Other requests,
+// such as API calls and Prometheus scraping /metrics, get the error.
 func (s *Server) rejectUnauthenticated(w http.ResponseWriter, r *http.Request, err error) {
 	if kpi.ErrorCode(err) == kpi.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="northstar"`)
-		if !isAPIPath(r.URL.Path) && r.Method == http.MethodGet {
+		if !isAPIPath(r.URL.Path) && r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
 			if _, cerr := r.Cookie(sessionCookie); cerr == nil {
 				clearSessionCookie(w, r)
 			}

@@ -126,6 +126,9 @@ func (f *accessFixture) request(t *testing.T, pattern, caller string) *http.Requ
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if !isAPIPath(path) {
+		req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8") // as browsers send
+	}
 
 	switch caller {
 	case callerViewer, callerEditor, callerAdmin, callerOtherMember:
@@ -261,6 +264,16 @@ func TestRouteWithoutRuleClosed(t *testing.T) {
 	}
 	if !found {
 		t.Error("the registry does not list the route without a rule as unset, so the access test would miss it")
+	}
+}
+
+func TestMetricsWithoutCredentials(t *testing.T) {
+	f := newAccessFixture(t)
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusUnauthorized || rec.Header().Get("WWW-Authenticate") == "" {
+		t.Errorf("GET /metrics without credentials, as Prometheus sends it: status %d, WWW-Authenticate %q; want 401 with a challenge",
+			rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 }
 
@@ -541,6 +554,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		t.Errorf("expired session: %d %q, want 401 saying the session expired", rec.Code, message)
 	}
 	req = httptest.NewRequest(http.MethodGet, "/kpis/revenue", nil)
+	req.Header.Set("Accept", "text/html")
 	req.AddCookie(&http.Cookie{Name: sessionCookie, Value: secret})
 	rec = send(req)
 	if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/signin?next=") {
@@ -653,5 +667,28 @@ func TestWorkspaceAwareRoutesRegistered(t *testing.T) {
 		if !registered[pattern] {
 			t.Errorf("workspaceAware lists %q, which no route has", pattern)
 		}
+	}
+}
+
+// TestShareLinkShowsFeedbackWithoutCredentials checks that a share link's
+// feedback widget reads the feedback, although its request has no session
+// or token.
+func TestShareLinkShowsFeedbackWithoutCredentials(t *testing.T) {
+	f := newAccessFixture(t)
+	ts := &testServer{Server: f.srv, auth: f.ta, token: f.ta.adminToken}
+	id := dashboardWithWidgets(t, ts, "Shared", `{"kind": "feedback", "kpis": ["signups"]}`)
+	ts.mustSend(t, "POST", "/api/v1/kpis/signups/feedback", `{"text": "Sign-up form is too long", "author": "Ana", "source": "survey"}`, http.StatusCreated, nil)
+	var link struct {
+		URL string `json:"url"`
+	}
+	ts.mustSend(t, "POST", "/api/v1/dashboards/"+strconv.FormatInt(id, 10)+"/share-links", "", http.StatusCreated, &link)
+
+	ts.token = ""
+	rec := ts.get(link.URL + "/data")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Sign-up form is too long") {
+		t.Errorf("anonymous GET %s/data: status %d, want 200 with the feedback:\n%s", link.URL, rec.Code, rec.Body)
+	}
+	if rec := ts.get("/api/v1/kpis/signups/feedback"); rec.Code != http.StatusUnauthorized {
+		t.Errorf("anonymous GET of the feedback API: status %d, want 401", rec.Code)
 	}
 }

@@ -60,6 +60,9 @@ type AuthStore interface {
 	// RemoveMember removes a member, with an audit entry. It returns
 	// ENOTFOUND for a non-member and ECONFLICT for the last admin.
 	RemoveMember(ctx context.Context, workspaceID int64, email, actor string) error
+
+	// DeleteExpiredSessions removes expired sessions and returns how many.
+	DeleteExpiredSessions(ctx context.Context) (int64, error)
 }
 
 var _ AuthStore = (*auth.Store)(nil)
@@ -139,6 +142,9 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.signInLimits.succeed(email)
+	if _, err := s.auth.DeleteExpiredSessions(r.Context()); err != nil {
+		s.logger.ErrorContext(r.Context(), "deleting expired sessions failed", slog.Any("error", err))
+	}
 
 	http.SetCookie(w, &http.Cookie{
 		Name:     sessionCookie,
