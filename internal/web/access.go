@@ -210,6 +210,9 @@ var workspaceAware = map[string]bool{
 	"GET /api/v1/members":            true,
 	"PUT /api/v1/members/{email}":    true,
 	"DELETE /api/v1/members/{email}": true,
+	"GET /admin/members":             true,
+	"POST /admin/members":            true,
+	"POST /admin/members/remove":     true,
 
 	// These read the KPI definitions through currentDefinitions, which has
 	// no KPIs for workspaces other than the default one.

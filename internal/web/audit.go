@@ -24,6 +24,7 @@ func (s *Server) registerAuditRoutes() {
 	s.register("GET /api/v1/members", AccessAdmin, s.handle(s.handleMembers))
 	s.register("PUT /api/v1/members/{email}", AccessAdmin, s.handle(s.handleSetMember))
 	s.register("DELETE /api/v1/members/{email}", AccessAdmin, s.handle(s.handleRemoveMember))
+	s.registerMemberPageRoutes()
 }
 
 // RecordChange appends a change made by request r to the audit log of r's

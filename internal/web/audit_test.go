@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/northstar-kpi/northstar/internal/auth"
 )
@@ -124,4 +125,61 @@ func httptestRecorder(h http.Handler, req *http.Request) *http.Response {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec.Result()
+}
+
+// TestMembersPageForms changes a role, rejects bad input and removes a
+// member through the admin page's forms.
+func TestMembersPageForms(t *testing.T) {
+	f := newAccessFixture(t)
+	ctx := context.Background()
+	sess, secret, err := f.ta.store.CreateSession(ctx, f.accounts[callerAdmin], time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(target string, pairs ...string) *httptest.ResponseRecorder {
+		req := formRequest(http.MethodPost, target, append(pairs, "csrf_token", sess.CSRFToken)...)
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: secret})
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		return rec
+	}
+	role := func(email string) auth.Role {
+		members, err := f.ta.store.Members(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range members {
+			if m.Email == email {
+				return m.Role
+			}
+		}
+		return ""
+	}
+
+	page := httptest.NewRequest(http.MethodGet, "/admin/members", nil)
+	page.AddCookie(&http.Cookie{Name: sessionCookie, Value: secret})
+	rec := httptest.NewRecorder()
+	f.srv.ServeHTTP(rec, page)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "target@example.net") || !strings.Contains(rec.Body.String(), `name="csrf_token" value="`+sess.CSRFToken+`"`) {
+		t.Fatalf("members page: status %d, want 200 listing target@example.net with CSRF fields", rec.Code)
+	}
+
+	if rec := post("/admin/members", "email", "target@example.net", "role", "editor"); rec.Code != http.StatusSeeOther || role("target@example.net") != auth.RoleEditor {
+		t.Errorf("change role: status %d, role %q; want 303 and editor", rec.Code, role("target@example.net"))
+	}
+	if rec := post("/admin/members", "email", "target@example.net", "role", "owner"); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "role &#34;owner&#34; does not exist") {
+		t.Errorf("unknown role: status %d, want 400 naming the role:\n%s", rec.Code, rec.Body)
+	}
+	if rec := post("/admin/members", "email", "nobody@example.net", "role", "viewer"); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown account: status %d, want 404", rec.Code)
+	}
+	if got := role("target@example.net"); got != auth.RoleEditor {
+		t.Errorf("after rejected changes the role is %q, want editor", got)
+	}
+	if rec := post("/admin/members/remove", "email", "target@example.net"); rec.Code != http.StatusSeeOther || role("target@example.net") != "" {
+		t.Errorf("remove: status %d, role %q; want 303 and no membership", rec.Code, role("target@example.net"))
+	}
+	if rec := post("/admin/members/remove", "email", "admin"+ws1Marker); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "last admin") {
+		t.Errorf("remove the last admin: status %d, want 409 saying it is the last admin", rec.Code)
+	}
 }
