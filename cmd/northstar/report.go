@@ -12,6 +12,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/report"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
+	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
 func newReportCmd(g *globals) *cobra.Command {
@@ -40,6 +41,13 @@ of the KPI file's workspace. Dates are YYYY-MM-DD and inclusive. Without
 starts 30 days, 13 weeks, 12 months or 8 quarters earlier. A period that
 extends past the end of the report (or past now) is marked partial, and it
 is compared with the same elapsed span of the period before.
+
+The table ends each KPI with its trend analysis (docs/trends.md): the change
+of the latest complete period from the one before and from the same period a
+year before, the forecast for the period of the target's date (or the next
+period) with its 95% prediction interval, pace against the target, anomalies
+and, for a KPI with a breakdown property, the segment that changed most. JSON
+output has the same under "trend".
 
 CSV columns, in order: kpi,period_start,value,previous,change,target,status,partial.
 change is in percent, or in percentage points for KPIs whose unit is "%".
@@ -125,7 +133,11 @@ each metric kind is broken down.`,
 					fmt.Fprintf(g.stderr, "explain: kpi %q: computed by the %s path\n", id, pathName(s.Path))
 				}
 				k, _ := defs.KPI(id)
-				items = append(items, report.Item{KPI: k, Series: s})
+				tr, err := trend.Compute(cmd.Context(), eng, defs, k, s, trend.Options{})
+				if err != nil {
+					return fmt.Errorf("kpi %q: trend analysis: %w", id, err)
+				}
+				items = append(items, report.Item{KPI: k, Series: s, Trend: tr})
 			}
 			return report.Write(g.stdout, format, items, defs.Workspace.Location)
 		},

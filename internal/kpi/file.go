@@ -57,6 +57,7 @@ type fileKPI struct {
 	Baseline    *fileBaseline   `yaml:"baseline"`
 	Target      *fileTarget     `yaml:"target"`
 	Thresholds  *fileThresholds `yaml:"thresholds"`
+	Breakdown   string          `yaml:"breakdown"`
 }
 
 type fileBaseline struct {

@@ -194,6 +194,11 @@ type KPI struct {
 	Baseline    *Baseline
 	Target      *Target
 	Thresholds  Thresholds
+
+	// Breakdown is the event property that trend analysis breaks the KPI down
+	// by to name the segment behind a change, such as "country". Empty means
+	// none.
+	Breakdown string
 }
 
 // IsPercentage reports whether the KPI's unit is a percentage, whose changes

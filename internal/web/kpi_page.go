@@ -34,6 +34,7 @@ type kpiPage struct {
 	CustomRange bool
 
 	ChartKey string
+	Trend    *trendView
 	Rows     []pointRow
 	NoData   bool // no point of the series has a value
 }
@@ -102,10 +103,22 @@ func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
 		page.NoData = page.NoData && p.Value == nil
 	}
 
+	opts, err := trendOptions(query)
+	if err != nil {
+		return err
+	}
+	tr, err := s.computeTrend(r.Context(), defs, k, series, opts)
+	if err != nil {
+		return err
+	}
+
 	charts := map[string]chartSpec{}
 	if len(series.Points) > 0 {
 		page.ChartKey = "kpi"
-		charts[page.ChartKey] = newChartSpec("series", k, series)
+		spec := newChartSpec("series", k, series)
+		addTrendToChart(&spec, series, tr)
+		charts[page.ChartKey] = spec
+		page.Trend = newTrendView(k, series, tr)
 	}
 	if page.ChartData, err = chartJSON(charts); err != nil {
 		return err

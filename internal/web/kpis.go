@@ -119,7 +119,8 @@ func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleKPISeries serves GET /api/v1/kpis/{id}/series?grain=&from=&to=.
+// handleKPISeries serves GET /api/v1/kpis/{id}/series?grain=&from=&to=&by=&window=:
+// the series with its trend analysis.
 func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	defs := s.currentDefinitions()
 	k, err := defs.KPI(r.PathValue("id"))
@@ -131,13 +132,21 @@ func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	opts, err := trendOptions(r.URL.Query())
+	if err != nil {
+		return err
+	}
 
 	series, err := s.series.Series(r.Context(), defs, k.ID, q.Grain, q.Range)
 	if err != nil {
 		return err
 	}
+	tr, err := s.computeTrend(r.Context(), defs, k, series, opts)
+	if err != nil {
+		return err
+	}
 
-	s.writeJSON(w, r, http.StatusOK, series)
+	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Trend: tr})
 	return nil
 }
 

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// trendFixture writes a KPI file and imports signups into a fresh database:
+// 10·m signups in month m of 2026, for January to June, so the series is the
+// line 10, 20, …, 60, and the target is 100 a month by 2026-12-31. It returns
+// the KPI file's and the database's paths.
+func trendFixture(t *testing.T) (kpiPath, dbPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	kpiPath = filepath.Join(dir, "kpis.yaml")
+	if err := os.WriteFile(kpiPath, []byte(`workspace: {name: Acme, time_zone: UTC}
+kpis:
+  - id: signups
+    name: Signups
+    grain: month
+    metric: {kind: count, event: signup}
+    target: {value: 100, by: 2026-12-31}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var csv strings.Builder
+	csv.WriteString("user,time\n")
+	n := 0
+	for m := 1; m <= 6; m++ {
+		for range 10 * m {
+			n++
+			fmt.Fprintf(&csv, "u%d,2026-%02d-15T10:00:00Z\n", n, m)
+		}
+	}
+	csvPath := filepath.Join(dir, "signups.csv")
+	if err := os.WriteFile(csvPath, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dbPath = filepath.Join(dir, "northstar.db")
+	code, _, stderr := runCLI(t, "import", "csv", csvPath, "--event", "signup", "--time", "time", "--user", "user", "--db", dbPath)
+	if code != exitOK {
+		t.Fatalf("import exit code %d: %s", code, stderr)
+	}
+	return kpiPath, dbPath
+}
+
+func TestReportTrendTable(t *testing.T) {
+	kpiPath, dbPath := trendFixture(t)
+	code, stdout, stderr := runCLI(t, "report", "--kpis", kpiPath, "--db", dbPath, "--from", "2026-01-01", "--to", "2026-06-30")
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	// June against May: 50 → 60 is +20 %. The line 10·m reaches 120 in
+	// December, 20 above the target of 100.
+	for _, want := range []string{
+		"change: +20.0% (50 on 2026-05-01 → 60 on 2026-06-01)",
+		"forecast: 120 for the period of 2026-12-01 (95% interval 120 to 120, ols-linear-trend)",
+		"pace: On pace (forecast 120, target 100 by 2026-12-31)",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestReportTrendJSON(t *testing.T) {
+	kpiPath, dbPath := trendFixture(t)
+	code, stdout, stderr := runCLI(t, "report", "--kpis", kpiPath, "--db", dbPath, "--from", "2026-01-01", "--to", "2026-06-30", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	var body struct {
+		KPIs []struct {
+			Trend struct {
+				Forecast struct {
+					Value float64 `json:"value"`
+				} `json:"forecast"`
+				Pace struct {
+					Status string `json:"status"`
+				} `json:"pace"`
+			} `json:"trend"`
+		} `json:"kpis"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &body); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, stdout)
+	}
+	if len(body.KPIs) != 1 {
+		t.Fatalf("%d KPIs, want 1", len(body.KPIs))
+	}
+	tr := body.KPIs[0].Trend
+	if tr.Forecast.Value < 119.999999 || tr.Forecast.Value > 120.000001 || tr.Pace.Status != "on_pace" {
+		t.Errorf("forecast %g, pace %s; want 120 and on_pace", tr.Forecast.Value, tr.Pace.Status)
+	}
+}
