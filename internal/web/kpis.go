@@ -9,6 +9,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
+	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
 func (s *Server) registerKPIRoutes() {
@@ -33,6 +34,10 @@ type kpiJSON struct {
 	Direction   kpi.Direction   `json:"direction"`
 	Grain       timegrain.Grain `json:"grain"`
 	Target      *targetJSON     `json:"target"`
+
+	// ManagedBy is "code" for a KPI of the KPI file, read-only here, and
+	// "ui" for one made in the UI or the API.
+	ManagedBy kpi.ManagedBy `json:"managed_by"`
 
 	// Summary is nil when the series could not be computed for a reason in
 	// the KPI's definition. SummaryError then contains the reason.
@@ -141,13 +146,26 @@ func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	annotations, err := s.seriesAnnotations(r, k, series.From, series.To)
+	if err != nil {
+		return err
+	}
 	tr, err := s.computeTrend(r.Context(), defs, k, series, opts)
 	if err != nil {
 		return err
 	}
 
-	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Trend: tr})
+	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Annotations: newAnnotationsJSON(annotations), Trend: tr})
 	return nil
+}
+
+// seriesJSON is the body of GET /api/v1/kpis/{id}/series: the series with
+// the annotations dated in its range, on the KPI and on every KPI, and its
+// trend analysis.
+type seriesJSON struct {
+	*engine.Series
+	Annotations []annotationJSON `json:"annotations"`
+	Trend       *trend.Trend     `json:"trend"`
 }
 
 // defaultSeries computes k's series at its own grain over the default range.
@@ -167,6 +185,7 @@ func newKPIJSON(defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, series
 		Unit:        k.Unit,
 		Direction:   k.Direction,
 		Grain:       k.Grain,
+		ManagedBy:   kpi.ManagedByCode,
 		Links: kpiLinks{
 			Self:   "/api/v1/kpis/" + escaped,
 			Series: "/api/v1/kpis/" + escaped + "/series",
@@ -174,6 +193,9 @@ func newKPIJSON(defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, series
 		},
 	}
 
+	if k.IsManagedByUI() {
+		out.ManagedBy = kpi.ManagedByUI
+	}
 	if k.Objective != "" {
 		out.Objective = &objectiveJSON{ID: k.Objective, Name: objectiveName(defs, k.Objective)}
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// IngestLimits bounds ingestion requests. Zero fields take their
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
+
+	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
+	// the server then serves beside the KPI file's. Nil serves none of them.
+	KPIMeta KPIMetaStore
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -68,6 +72,9 @@ type Server struct {
 	assets    http.Handler
 	assetTags map[string]string // entity tags of the embedded assets by path
 	chartLib  bool              // whether the ECharts bundle is embedded
+
+	kpiMeta KPIMetaStore
+	catalog *kpiCatalog // nil without kpiMeta
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -97,6 +104,10 @@ func NewServer(cfg Config) *Server {
 	}
 
 	s.ingestLimits = cfg.IngestLimits.WithDefaults()
+	if cfg.KPIMeta != nil {
+		s.kpiMeta = cfg.KPIMeta
+		s.catalog = &kpiCatalog{store: cfg.KPIMeta, logger: s.logger, now: s.now}
+	}
 
 	s.registerHealthRoutes()
 	s.registerMetricsRoutes()
@@ -109,6 +120,9 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	if s.kpiMeta != nil {
+		s.registerKPIMetaRoutes()
+	}
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s
@@ -145,13 +159,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, notFoundPath(r))
 }
 
-// currentDefinitions returns the definitions in force, or empty ones when none
-// are loaded, so that handlers need not check for nil.
+// currentDefinitions returns the definitions in force, with the KPIs made in
+// the UI, or empty ones when none are loaded, so that handlers need not check
+// for nil.
 func (s *Server) currentDefinitions() *kpi.Definitions {
-	if d := s.definitions(); d != nil {
-		return d
+	d := s.definitions()
+	if d == nil {
+		d = &kpi.Definitions{}
 	}
-	return &kpi.Definitions{}
+	if s.catalog != nil {
+		return s.catalog.definitions(d)
+	}
+	return d
 }
 
 // headerRecorder is a ResponseWriter that keeps the status and headers and

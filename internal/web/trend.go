@@ -13,13 +13,6 @@ import (
 	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
-// seriesJSON is the body of GET /api/v1/kpis/{id}/series: the series and its
-// trend analysis.
-type seriesJSON struct {
-	*engine.Series
-	Trend *trend.Trend `json:"trend"`
-}
-
 // maxTrendWindow bounds the moving average window a request may set.
 const maxTrendWindow = 365
 

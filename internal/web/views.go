@@ -182,6 +182,10 @@ type chartSpec struct {
 	Partial      bool       `json:"partial"`
 	PartialLabel string     `json:"partial_label,omitempty"`
 
+	// Annotations are the notes dated in the chart's periods, drawn as
+	// markers on the period that contains their date.
+	Annotations []chartAnnotation `json:"annotations,omitempty"`
+
 	// Trend analysis of a series chart (addTrendToChart). The forecast arrays
 	// cover Labels followed by ForecastLabels, the periods after the series.
 	ForecastLabels      []string       `json:"forecast_labels,omitempty"`

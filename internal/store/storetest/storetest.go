@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Alias", aliasTests},
 		{"InsertMeasurements", measurementTests},
 		{"WriteKeys", writeKeyTests},
+		{"KPIMeta", kpiMetaTests},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
