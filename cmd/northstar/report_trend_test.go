@@ -1,10 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
+	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -59,6 +65,8 @@ func TestReportTrendTable(t *testing.T) {
 	// December, 20 above the target of 100.
 	for _, want := range []string{
 		"change: +20.0% (50 on 2026-05-01 → 60 on 2026-06-01)",
+		// No signups in June 2025: a change from 0 is given as a difference.
+		"year over year: +60 (0 on 2025-06-01 → 60 on 2026-06-01)",
 		"forecast: 120 for the period of 2026-12-01 (95% interval 120 to 120, ols-linear-trend)",
 		"pace: On pace (forecast 120, target 100 by 2026-12-31)",
 	} {
@@ -96,4 +104,92 @@ func TestReportTrendJSON(t *testing.T) {
 	if tr.Forecast.Value < 119.999999 || tr.Forecast.Value > 120.000001 || tr.Pace.Status != "on_pace" {
 		t.Errorf("forecast %g, pace %s; want 120 and on_pace", tr.Forecast.Value, tr.Pace.Status)
 	}
+}
+
+func TestReportHTMLDocument(t *testing.T) {
+	kpiPath, dbPath := trendFixture(t)
+	out := filepath.Join(t.TempDir(), "report.html")
+	code, stdout, stderr := runCLI(t, "report", "--kpis", kpiPath, "--db", dbPath, "--from", "2026-01-01", "--to", "2026-06-30", "--format", "html", "--output", out)
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	if stdout != "" {
+		t.Errorf("standard output %q, want nothing with --output", stdout)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, want := range []string{
+		"<title>Acme: KPI report</title>",
+		`class="kpi-value">60</span>`,
+		"&#43;20.0% (50 on 2026-05-01 → 60 on 2026-06-01)",
+		"120 for the period of 2026-12-01",
+		"On pace (forecast 120, target 100 by 2026-12-31)",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+
+	m := regexp.MustCompile(`src="data:image/png;base64,([^"]+)"`).FindStringSubmatch(doc)
+	if m == nil {
+		t.Fatal("HTML has no PNG chart")
+	}
+	raw, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
+		t.Errorf("chart is not a valid PNG: %v", err)
+	}
+}
+
+func TestReportPDFDocument(t *testing.T) {
+	pdftotext, err := exec.LookPath("pdftotext")
+	requireTool(t, err, "pdftotext not found: install Debian's poppler-utils (apt-get install poppler-utils), or run scripts/test.sh as root")
+
+	kpiPath, dbPath := trendFixture(t)
+	code, stdout, stderr := runCLI(t, "report", "--kpis", kpiPath, "--db", dbPath, "--from", "2026-01-01", "--to", "2026-06-30", "--format", "pdf")
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, "%PDF-") {
+		t.Fatalf("output starts with %q, want %%PDF-", stdout[:min(8, len(stdout))])
+	}
+	path := filepath.Join(t.TempDir(), "report.pdf")
+	if err := os.WriteFile(path, []byte(stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text, err := exec.Command(pdftotext, "-layout", path, "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pdftotext: %v\n%s", err, text)
+	}
+	for _, want := range []string{"Signups (signups)", "60 Jun 2026", "+20.0%", "120 for the period of 2026-12-01", "On pace"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("PDF text lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+func TestReportDocumentRejectsBreakdown(t *testing.T) {
+	kpiPath, dbPath := trendFixture(t)
+	code, _, stderr := runCLI(t, "report", "--kpis", kpiPath, "--db", dbPath, "--kpi", "signups", "--breakdown", "country", "--format", "pdf")
+	if code == exitOK || !strings.Contains(stderr, "--format pdf does not show breakdowns") {
+		t.Errorf("exit code %d, stderr %q; want an error naming --format pdf and --breakdown", code, stderr)
+	}
+}
+
+// requireTool skips the test when a tool is missing (err is not nil), and
+// fails it under CI=true, where every tool must be installed.
+func requireTool(t *testing.T, err error, message string) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(message)
+	}
+	t.Skip(message)
 }

@@ -18,21 +18,27 @@ import (
 	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
-// Formats.
+// Formats. HTML and PDF are documents built by Digest; the others are
+// written by Write.
 const (
 	Table = "table"
 	CSV   = "csv"
 	JSON  = "json"
+	HTML  = "html"
+	PDF   = "pdf"
 )
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (string, error) {
 	switch s {
-	case Table, CSV, JSON:
+	case Table, CSV, JSON, HTML, PDF:
 		return s, nil
 	}
-	return "", kpi.Errorf(kpi.EINVALID, "format %q is not valid (want table, csv or json)", s)
+	return "", kpi.Errorf(kpi.EINVALID, "format %q is not valid (want table, csv, json, html or pdf)", s)
 }
+
+// IsDocument reports whether format is a document format, html or pdf.
+func IsDocument(format string) bool { return format == HTML || format == PDF }
 
 // Item is one KPI with its computed series and, when computed, the series'
 // trend analysis.

@@ -40,17 +40,25 @@ func TrendLines(k *kpi.KPI, series *engine.Series, t *trend.Trend, loc *time.Loc
 }
 
 // ComparisonText describes a change: "+5.0% (1,200 on 2026-03-01 → 1,260 on
-// 2026-03-02)", in percentage points when changeUnit is "pp". It returns "–"
-// for no change.
+// 2026-03-02)", in percentage points when changeUnit is "pp", and as a
+// difference ("+60") from 0. It returns "–" for no change.
 func ComparisonText(c *analysis.Comparison, k *kpi.KPI, changeUnit string, loc *time.Location) string {
 	if c == nil {
 		return "–"
 	}
-	change := c.Percent
-	if changeUnit == "pp" {
-		change = &c.Difference
+	change := Change(c.Percent, changeUnit)
+	switch {
+	case changeUnit == "pp":
+		change = Change(&c.Difference, changeUnit)
+	case c.Percent == nil:
+		// A change from 0 has no percentage: give the difference instead.
+		difference := Value(&c.Difference, k.Unit)
+		if c.Difference >= 0 {
+			difference = "+" + difference
+		}
+		change = difference
 	}
-	return fmt.Sprintf("%s (%s on %s → %s on %s)", Change(change, changeUnit),
+	return fmt.Sprintf("%s (%s on %s → %s on %s)", change,
 		Value(&c.Previous, k.Unit), c.PreviousStart.In(loc).Format(time.DateOnly),
 		Value(&c.Current, k.Unit), c.Start.In(loc).Format(time.DateOnly))
 }
