@@ -231,14 +231,15 @@ func (t *Trend) addForecast(cal timegrain.Calendar, k *kpi.KPI, series *engine.S
 	last := complete[len(complete)-1].Start
 	next := cal.Next(g, last)
 
+	// series.Goal is the target in force at the end of the series, and its At
+	// is the end of the target's date.
 	at := next
-	targetAhead := k.Target != nil && !k.Target.By.IsZero() && series.Goal != nil
-	if targetAhead {
-		by := cal.Start(g, k.Target.By.In(cal.Location))
-		if by.After(last) {
-			at = by
-		} else {
-			targetAhead = false
+	targetAhead := false
+	var byDate timegrain.Date
+	if series.Goal != nil && !series.Goal.At.IsZero() {
+		byDate = timegrain.DateOf(series.Goal.At.In(cal.Location).Add(-time.Nanosecond))
+		if by := cal.Start(g, byDate.In(cal.Location)); by.After(last) {
+			at, targetAhead = by, true
 		}
 	}
 
@@ -263,7 +264,7 @@ func (t *Trend) addForecast(cal timegrain.Calendar, k *kpi.KPI, series *engine.S
 		t.Notes = append(t.Notes, fmt.Sprintf("no pace: the target is a value per %s, and this series is by %s", k.Grain, g))
 	default:
 		result := analysis.Pace(*f, series.Goal.Value, k.Direction)
-		t.Pace = &Pace{PaceResult: result, By: k.Target.By.String(), Label: PaceLabel(result.Status)}
+		t.Pace = &Pace{PaceResult: result, By: byDate.String(), Label: PaceLabel(result.Status)}
 	}
 }
 
