@@ -53,8 +53,10 @@ output has the same under "trend".
 
 --format html and --format pdf write one document, the digest that scheduled
 reports send: each KPI's value, status, change, year-over-year change,
-forecast and pace, with a chart per KPI (a PNG, embedded in the HTML file).
-They show no per-period table, cohort table or funnel steps.
+forecast and pace, with a chart per KPI (a PNG, embedded in the HTML file),
+then the reviews due today, the annotations dated from --from to today and
+the feedback recorded since --from. They show no per-period table, cohort
+table or funnel steps.
 
 CSV columns, in order: kpi,period_start,value,previous,change,target,status,partial.
 change is in percent, or in percentage points for KPIs whose unit is "%".
@@ -151,7 +153,7 @@ each metric kind is broken down.`,
 				items = append(items, report.Item{KPI: k, Series: s, Trend: tr})
 			}
 			if report.IsDocument(format) {
-				return writeReportDocument(cmd.Context(), g, format, outputFlag, defs, items)
+				return writeReportDocument(cmd.Context(), g, db, format, outputFlag, defs, items)
 			}
 			return report.Write(g.stdout, format, items, defs.Workspace.Location)
 		},
@@ -220,15 +222,31 @@ func selectKPIs(defs *kpi.Definitions, only []string) ([]string, error) {
 }
 
 // writeReportDocument writes items as an HTML or PDF document to output, or
-// to standard output when output is empty.
-func writeReportDocument(ctx context.Context, g *globals, format, output string, defs *kpi.Definitions, items []report.Item) error {
-	doc, err := report.Digest(ctx, report.DigestInput{
+// to standard output when output is empty. When db keeps annotations,
+// feedback and reviews, the document also lists the reviews due today, the
+// annotations dated from the start of the report to today, and the feedback
+// recorded since the start of the report.
+func writeReportDocument(ctx context.Context, g *globals, db any, format, output string, defs *kpi.Definitions, items []report.Item) error {
+	now := time.Now()
+	in := report.DigestInput{
 		Title:       "KPI report",
 		Workspace:   defs.Workspace.Name,
-		GeneratedAt: time.Now(),
+		GeneratedAt: now,
 		Location:    defs.Workspace.Location,
 		Items:       items,
-	})
+	}
+	if src, ok := db.(report.SectionSource); ok && len(items) > 0 {
+		from := items[0].Series.From
+		for _, it := range items[1:] {
+			if it.Series.From.Before(from) {
+				from = it.Series.From
+			}
+		}
+		if err := in.AddSections(ctx, src, from, now); err != nil {
+			return err
+		}
+	}
+	doc, err := report.Digest(ctx, in)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
 // trendFixture writes a KPI file and imports signups into a fresh database:
@@ -151,6 +156,7 @@ func TestReportPDFDocument(t *testing.T) {
 	requireTool(t, err, "pdftotext not found: install Debian's poppler-utils (apt-get install poppler-utils), or run scripts/test.sh as root")
 
 	kpiPath, dbPath := trendFixture(t)
+	addAnnotation(t, dbPath, kpi.Annotation{Kind: kpi.External, Date: timegrain.Date{Year: 2026, Month: 3, Day: 10}, Note: "Competitor launched a free plan", Author: "Ana"})
 	code, stdout, stderr := runCLI(t, "report", "--kpis", kpiPath, "--db", dbPath, "--from", "2026-01-01", "--to", "2026-06-30", "--format", "pdf")
 	if code != exitOK {
 		t.Fatalf("report exit code %d: %s", code, stderr)
@@ -166,7 +172,8 @@ func TestReportPDFDocument(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pdftotext: %v\n%s", err, text)
 	}
-	for _, want := range []string{"Signups (signups)", "60 Jun 2026", "+20.0%", "120 for the period of 2026-12-01", "On pace"} {
+	for _, want := range []string{"Signups (signups)", "60 Jun 2026", "+20.0%", "120 for the period of 2026-12-01", "On pace",
+		"New annotations", "2026-03-10, all KPIs (external): Competitor launched a free plan"} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("PDF text lacks %q:\n%s", want, text)
 		}
@@ -192,4 +199,18 @@ func requireTool(t *testing.T, err error, message string) {
 		t.Fatal(message)
 	}
 	t.Skip(message)
+}
+
+// addAnnotation stores a in the SQLite database at dbPath.
+func addAnnotation(t *testing.T, dbPath string, a kpi.Annotation) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.CreateAnnotation(ctx, a); err != nil {
+		t.Fatal(err)
+	}
 }
