@@ -67,6 +67,28 @@ type ForecastResult struct {
 // bends (saturating, exponential) gets intervals that are too narrow far
 // ahead.
 func Forecast(g timegrain.Grain, points []Point, at time.Time, level float64) (*ForecastResult, error) {
+	m, err := FitForecast(g, points, level)
+	if err != nil {
+		return nil, err
+	}
+	f := m.Predict(at)
+	return &f, nil
+}
+
+// ForecastModel is a fitted forecast that predicts any period: fit once with
+// FitForecast, then call Predict for each period to draw.
+type ForecastModel struct {
+	grain  timegrain.Grain
+	origin time.Time // the first point's start, where period numbers start
+	level  float64
+	fit    *olsFit
+	n      int
+	t      float64 // the Student's t quantile of the interval
+}
+
+// FitForecast fits the model that Forecast describes to points. It returns
+// the errors Forecast returns.
+func FitForecast(g timegrain.Grain, points []Point, level float64) (*ForecastModel, error) {
 	if level == 0 {
 		level = DefaultLevel
 	}
@@ -79,44 +101,53 @@ func Forecast(g timegrain.Grain, points []Point, at time.Time, level float64) (*
 	}
 
 	seasonal := seasonsCovered(g, obs, 2) && len(obs)-(1+seasonLength(g)) >= 2
-	target := observation{
-		at:     at,
-		index:  periodIndex(g, points[0].Start, at) - periodIndex(g, points[0].Start, points[0].Start),
-		season: seasonOf(g, at),
-	}
-
 	fit, err := fitOLS(g, obs, seasonal)
 	if err != nil && seasonal {
-		seasonal = false
 		fit, err = fitOLS(g, obs, false)
 	}
 	if err != nil {
 		return nil, err
 	}
 
-	x0 := fit.row(target)
-	value := mat.Dot(x0, fit.coef)
-	var xv mat.VecDense
-	xv.MulVec(fit.inverse, x0)
-	leverage := mat.Dot(x0, &xv)
-
 	df := float64(len(obs) - fit.params)
-	quantile := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-level)/2)
-	half := quantile * fit.stderr * math.Sqrt(1+leverage)
+	return &ForecastModel{
+		grain:  g,
+		origin: points[0].Start,
+		level:  level,
+		fit:    fit,
+		n:      len(obs),
+		t:      distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-level)/2),
+	}, nil
+}
+
+// Predict returns the forecast of the period of the model's grain that
+// contains at, with its prediction interval.
+func (m *ForecastModel) Predict(at time.Time) ForecastResult {
+	target := observation{
+		at:     at,
+		index:  periodIndex(m.grain, m.origin, at) - periodIndex(m.grain, m.origin, m.origin),
+		season: seasonOf(m.grain, at),
+	}
+	x0 := m.fit.row(target)
+	value := mat.Dot(x0, m.fit.coef)
+	var xv mat.VecDense
+	xv.MulVec(m.fit.inverse, x0)
+	leverage := mat.Dot(x0, &xv)
+	half := m.t * m.fit.stderr * math.Sqrt(1+leverage)
 
 	method := MethodLinear
-	if seasonal {
+	if m.fit.seasonal {
 		method = MethodLinearSeasonal
 	}
-	return &ForecastResult{
+	return ForecastResult{
 		At:           at,
 		Value:        value,
 		Low:          value - half,
 		High:         value + half,
-		Level:        level,
+		Level:        m.level,
 		Method:       method,
-		Observations: len(obs),
-	}, nil
+		Observations: m.n,
+	}
 }
 
 // olsFit is a least-squares fit of a trend with optional seasonal dummies.

@@ -511,3 +511,35 @@ func TestTopContributor(t *testing.T) {
 		t.Errorf("TopContributor without change = %+v, want nil", got)
 	}
 }
+
+func TestForecastModelPredict(t *testing.T) {
+	points := daySeries(28, func(i int) *float64 { return ptr(300 + 4*float64(i) + weekly[day(i).Weekday()]) })
+	m, err := FitForecast(timegrain.Day, points, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{28, 30, 45, 100} {
+		got := m.Predict(day(i))
+		if want := 300 + 4*float64(i) + weekly[day(i).Weekday()]; !near(got.Value, want, 1e-6) {
+			t.Errorf("day %d: value = %g, want %g", i, got.Value, want)
+		}
+	}
+}
+
+// BenchmarkTrendFunctions runs the analysis of one series of MaxPeriods
+// days (4,000): anomalies, one fit and a prediction per period.
+func BenchmarkTrendFunctions(b *testing.B) {
+	points := daySeries(4000, func(i int) *float64 {
+		return ptr(1000 + 0.5*float64(i) + weekly[day(i).Weekday()] + float64((i*7919)%13))
+	})
+	for b.Loop() {
+		Anomalies(timegrain.Day, points)
+		m, err := FitForecast(timegrain.Day, points, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 4000 {
+			m.Predict(day(4000 + i))
+		}
+	}
+}

@@ -243,19 +243,16 @@ func (t *Trend) addForecast(cal timegrain.Calendar, k *kpi.KPI, series *engine.S
 		}
 	}
 
-	f, err := analysis.Forecast(g, complete, at, level)
+	model, err := analysis.FitForecast(g, complete, level)
 	if err != nil {
 		t.ForecastError = err.Error()
 		return
 	}
-	t.Forecast = f
+	f := model.Predict(at)
+	t.Forecast = &f
 
 	for p, i := next, 0; !p.After(at) && i < len(series.Points); p, i = cal.Next(g, p), i+1 {
-		step, err := analysis.Forecast(g, complete, p, level)
-		if err != nil {
-			break
-		}
-		t.ForecastPath = append(t.ForecastPath, *step)
+		t.ForecastPath = append(t.ForecastPath, model.Predict(p))
 	}
 
 	switch {
@@ -263,7 +260,7 @@ func (t *Trend) addForecast(cal timegrain.Calendar, k *kpi.KPI, series *engine.S
 	case g != k.Grain:
 		t.Notes = append(t.Notes, fmt.Sprintf("no pace: the target is a value per %s, and this series is by %s", k.Grain, g))
 	default:
-		result := analysis.Pace(*f, series.Goal.Value, k.Direction)
+		result := analysis.Pace(f, series.Goal.Value, k.Direction)
 		t.Pace = &Pace{PaceResult: result, By: byDate.String(), Label: PaceLabel(result.Status)}
 	}
 }
