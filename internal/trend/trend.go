@@ -69,7 +69,8 @@ type Trend struct {
 
 	// Forecast is the value forecast for the period of the target's date, or
 	// for the next period when the KPI has no target date ahead, fitted on the
-	// complete periods of the series except Anomalies. It is nil when the
+	// complete periods of the series except the Anomalies that the series
+	// came back from (withoutAnomalies). It is nil when the
 	// series is too short, and ForecastError then contains the reason.
 	Forecast      *analysis.ForecastResult `json:"forecast"`
 	ForecastError string                   `json:"forecast_error,omitempty"`
@@ -169,18 +170,30 @@ func points(in []engine.Point) []analysis.Point {
 	return out
 }
 
-// withoutAnomalies returns points with no value in the anomalous periods, so
-// that a spike does not bend the forecast's trend or widen its interval.
+// withoutAnomalies returns points with no value in the anomalous periods
+// that the series came back from, so that a spike does not bend the
+// forecast's trend or widen its interval. Anomalies after the last ordinary
+// period with a value are kept: they may be the start of a real change, and
+// the forecast should not ignore the newest periods.
 func withoutAnomalies(in []analysis.Point, anomalies []analysis.Anomaly) []analysis.Point {
 	if len(anomalies) == 0 {
 		return in
 	}
+	anomalous := make(map[int64]bool, len(anomalies))
+	for _, a := range anomalies {
+		anomalous[a.At.UnixNano()] = true
+	}
+	lastOrdinary := -1
+	for i, p := range in {
+		if p.Value != nil && !anomalous[p.Start.UnixNano()] {
+			lastOrdinary = i
+		}
+	}
+
 	out := slices.Clone(in)
-	for i, p := range out {
-		for _, a := range anomalies {
-			if p.Start.Equal(a.At) {
-				out[i].Value = nil
-			}
+	for i := range out[:max(lastOrdinary, 0)] {
+		if anomalous[out[i].Start.UnixNano()] {
+			out[i].Value = nil
 		}
 	}
 	return out

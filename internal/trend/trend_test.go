@@ -249,3 +249,24 @@ func TestComputeBadPropertyKind(t *testing.T) {
 		t.Errorf("top contributor %+v, notes %v; want none with a note", tr.TopContributor, tr.Notes)
 	}
 }
+
+func TestWithoutAnomalies(t *testing.T) {
+	v := func(x float64) *float64 { return &x }
+	points := []analysis.Point{{Start: day(0), Value: v(1)}, {Start: day(1), Value: v(90)}, {Start: day(2), Value: v(3)}, {Start: day(3), Value: nil}, {Start: day(4), Value: v(80)}}
+	anomalies := []analysis.Anomaly{{At: day(1)}, {At: day(4)}}
+
+	got := withoutAnomalies(points, anomalies)
+	// Day 1 is a spike the series came back from; day 4 is the newest value.
+	want := []*float64{v(1), nil, v(3), nil, v(80)}
+	for i := range want {
+		switch {
+		case (want[i] == nil) != (got[i].Value == nil):
+			t.Errorf("day %d: value %v, want %v", i, got[i].Value, want[i])
+		case want[i] != nil && *got[i].Value != *want[i]:
+			t.Errorf("day %d: value %g, want %g", i, *got[i].Value, *want[i])
+		}
+	}
+	if points[1].Value == nil {
+		t.Error("withoutAnomalies changed its input")
+	}
+}

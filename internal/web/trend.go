@@ -151,9 +151,16 @@ func signedValue(d float64, k *kpi.KPI) string {
 
 // forecastMethodText names a forecast method in words.
 func forecastMethodText(method string, observations int) string {
-	name := "a linear trend"
-	if method == analysis.MethodLinearSeasonal {
+	var name string
+	switch method {
+	case analysis.MethodLinearSeasonal:
 		name = "a linear trend with seasonal terms"
+	case analysis.MethodLogLinear:
+		name = "a constant growth rate (a linear trend of the logarithm)"
+	case analysis.MethodLogLinearSeasonal:
+		name = "a constant growth rate with seasonal factors"
+	default:
+		name = "a linear trend"
 	}
 	return fmt.Sprintf("Least-squares fit of %s on %d complete periods, anomalies left out.", name, observations)
 }
