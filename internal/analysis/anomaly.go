@@ -34,7 +34,7 @@ type Anomaly struct {
 	Expected float64   `json:"expected"`
 
 	// Score is the robust z-score of the residual: (residual − median) divided
-	// by the residuals' scale. Its sign says whether the value is high or low.
+	// by the residuals' scale. It is positive for a value above the expected one.
 	Score float64 `json:"score"`
 }
 
@@ -44,9 +44,10 @@ type Anomaly struct {
 //
 //	r(t) = y(t) − b·t − m(season of t)
 //
-// where b is the Theil–Sen slope (the median of the slopes between pairs of
-// periods a whole number of seasonal cycles apart, so that the season cancels
-// out) and m(s) is the median of y(t) − b·t over the periods of season s.
+// where b is the Theil–Sen slope and m(s) is the median of y(t) − b·t over
+// the periods of season s. The slope is the median of the slopes between
+// pairs of periods a whole number of seasonal cycles apart, so that the
+// season cancels out.
 // The scale is 1.4826·MAD of the residuals, or 1.2533 times their mean
 // absolute deviation when the MAD is 0 (more than half the residuals equal);
 // when both are 0 nothing is flagged. Medians make the fit robust: a spike

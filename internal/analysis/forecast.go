@@ -61,7 +61,7 @@ type ForecastResult struct {
 // and has few parameters to estimate.
 //
 // Seasonal terms are fitted only when every season has at least two values
-// and n−p ≥ 2 (so at least 14 days, 24 months or 8 quarters); otherwise the
+// and n−p ≥ 2, so at least 14 days, 24 months or 8 quarters. Otherwise the
 // fit is the trend alone, which needs at least 3 values. With fewer values
 // Forecast returns an error wrapping ErrTooFewValues. level is the interval's
 // coverage in (0, 1); 0 means DefaultLevel.

@@ -68,9 +68,9 @@ type Trend struct {
 	MovingAverage MovingAverage `json:"moving_average"`
 
 	// Forecast is the value forecast for the period of the target's date, or
-	// for the next period when the KPI has no target date ahead, fitted on the
-	// complete periods of the series except the Anomalies that the series
-	// came back from (withoutAnomalies). It is nil when the
+	// for the next period when the KPI has no target date ahead. The fit
+	// uses the complete periods of the series except the Anomalies that the
+	// series came back from (withoutAnomalies). It is nil when the
 	// series is too short, and ForecastError then contains the reason.
 	Forecast      *analysis.ForecastResult `json:"forecast"`
 	ForecastError string                   `json:"forecast_error,omitempty"`
