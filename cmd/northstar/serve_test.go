@@ -122,13 +122,14 @@ func startTestMain(t *testing.T) (*Main, *bytes.Buffer) {
 			t.Errorf("Close: %v", err)
 		}
 	})
+	registerAdminToken(t, m)
 	return m, logs
 }
 
 // getJSON requests url and decodes its JSON body into v, checking the status.
 func getJSON(t *testing.T, url string, wantStatus int, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := authGet(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestServePages(t *testing.T) {
 	m, _ := startTestMain(t)
 
 	for _, path := range []string{"/", "/kpis/signups", "/kpis/revenue?grain=week", "/assets/app.js"} {
-		resp, err := http.Get(m.URL() + path)
+		resp, err := authGet(m.URL() + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -461,7 +462,14 @@ func TestServeCloseWithOpenDashboard(t *testing.T) {
 	m, _ := startTestMain(t)
 	m.ShutdownTimeout = 5 * time.Second
 
-	res, err := http.Post(m.URL()+"/api/v1/dashboards", "application/json", strings.NewReader(`{"name": "Open"}`))
+	token, _ := testTokens.Load(m.URL())
+	req, err := http.NewRequest(http.MethodPost, m.URL()+"/api/v1/dashboards", strings.NewReader(`{"name": "Open"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token.(string))
+	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +481,7 @@ func TestServeCloseWithOpenDashboard(t *testing.T) {
 	}
 	res.Body.Close()
 
-	stream, err := http.Get(m.URL() + "/api/v1/dashboards/" + strconv.FormatInt(d.ID, 10) + "/events")
+	stream, err := authGet(m.URL() + "/api/v1/dashboards/" + strconv.FormatInt(d.ID, 10) + "/events")
 	if err != nil {
 		t.Fatal(err)
 	}

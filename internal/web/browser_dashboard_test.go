@@ -18,6 +18,7 @@ import (
 	"github.com/go-rod/rod/lib/input"
 	"github.com/go-rod/rod/lib/proto"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/demo"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
@@ -34,7 +35,19 @@ type liveServer struct {
 	db       *sqlite.DB
 	writeKey string
 	logs     *bytes.Buffer
+
+	// apiToken is an admin API token for api. The editor and viewer
+	// accounts sign in to browsers with editorPassword and viewerPassword.
+	apiToken       string
+	editorPassword string
+	viewerPassword string
 }
+
+// Accounts of every liveServer.
+const (
+	liveEditor = "editor@example.com"
+	liveViewer = "viewer@example.com"
+)
 
 // signupKPIs is a daily signups count with no unit, and monthly revenue.
 const signupKPIs = `workspace: {name: Acme, time_zone: UTC}
@@ -79,6 +92,19 @@ func newLiveServer(t *testing.T, kpiFile string, now time.Time, events []store.E
 	logs := &bytes.Buffer{}
 	logger := slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil))
 	clock := func() time.Time { return now }
+	accounts := auth.NewStore(db.SQL(), auth.SQLite, nil)
+	_, apiToken, err := accounts.CreateToken(ctx, auth.DefaultWorkspaceID, "test-admin", auth.RoleAdmin, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwords := map[string]string{}
+	for email, role := range map[string]auth.Role{liveEditor: auth.RoleEditor, liveViewer: auth.RoleViewer} {
+		passwords[email] = "correct horse " + email
+		if _, err := accounts.CreateAccount(ctx, email, passwords[email], auth.DefaultWorkspaceID, role, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	ix := engine.NewActivityIndex(db, defs.Workspace.Location, engine.DeclaredFor(defs), logger)
 	if err := ix.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -91,14 +117,18 @@ func newLiveServer(t *testing.T, kpiFile string, now time.Time, events []store.E
 		Ingest:      db,
 		KPIMeta:     db,
 		Dashboards:  db,
+		Auth:        accounts,
 	})
-	ls := &liveServer{Server: srv, db: db, writeKey: secret, logs: logs}
+	ls := &liveServer{Server: srv, db: db, writeKey: secret, logs: logs,
+		apiToken: apiToken, editorPassword: passwords[liveEditor], viewerPassword: passwords[liveViewer]}
 	ls.http = httptest.NewServer(srv) // listens on 127.0.0.1 only
 	t.Cleanup(ls.http.Close)
 	return ls
 }
 
-// api sends a JSON request to the server and decodes the response into out.
+// api sends a JSON request to the server, with the write key to the
+// ingestion endpoint and the admin API token elsewhere, and decodes the
+// response into out.
 func (ls *liveServer) api(t *testing.T, method, path, body string, want int, out any) {
 	t.Helper()
 	req, err := http.NewRequest(method, ls.http.URL+path, strings.NewReader(body))
@@ -108,6 +138,8 @@ func (ls *liveServer) api(t *testing.T, method, path, body string, want int, out
 	req.Header.Set("Content-Type", "application/json")
 	if strings.HasPrefix(path, "/api/v1/events") {
 		req.Header.Set("Authorization", "Bearer "+ls.writeKey)
+	} else {
+		req.Header.Set("Authorization", "Bearer "+ls.apiToken)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -190,6 +222,7 @@ func TestBrowserDashboardCreateAddDrag(t *testing.T) {
 	ls := newLiveServer(t, signupKPIs, testNow, signupEvents("old", 3, testNow.Add(-2*time.Hour)))
 	requireChartLibrary(t, ls.Server)
 	b := newBrowser(t)
+	b.signIn(t, ls.http.URL, liveEditor, ls.editorPassword)
 
 	// Create a dashboard from the list page.
 	b.open(t, ls.http.URL+"/dashboards", 1280, 900)
@@ -329,6 +362,7 @@ func TestBrowserDashboardLiveUpdate(t *testing.T) {
 	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "kpi_card", "kpis": ["signups"]}`, http.StatusCreated, nil)
 
 	b := newBrowser(t)
+	b.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
 	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1280, 900)
 	b.waitReady(t)
 	b.waitFor(t, "the live connection", `() => document.getElementById('live-status').classList.contains('live-live')`)
@@ -402,9 +436,26 @@ func TestBrowserShareLinkAndTVMode(t *testing.T) {
 			t.Errorf("through the share link, GET %s answered %s, want 404", p, status)
 		}
 	}
+	// Outside the link's path, the browser has no session, so every other
+	// dashboard and API route turns it away.
+	for _, p := range []string{
+		fmt.Sprintf("/api/v1/dashboards/%d", other.ID),
+		fmt.Sprintf("/api/v1/dashboards/%d/data", shared.ID),
+		"/api/v1/kpis",
+		"/api/v1/dashboards",
+	} {
+		status := b.evalString(t, fmt.Sprintf(`() => fetch(%q).then(r => String(r.status))`, p))
+		if status != "401" {
+			t.Errorf("from the shared page without a session, GET %s answered %s, want 401", p, status)
+		}
+	}
+	if got := b.evalString(t, fmt.Sprintf(`() => fetch("/dashboards/%d").then(r => r.status + " " + r.url)`, other.ID)); !strings.HasPrefix(got, "401 ") && !strings.Contains(got, "/signin") {
+		t.Errorf("from the shared page, another dashboard's page answered %s, want 401 or the sign-in page", got)
+	}
 
 	// TV mode: full screen without controls, cycling through both dashboards.
 	tv := newBrowser(t)
+	tv.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
 	tv.open(t, fmt.Sprintf("%s/tv?d=%d&d=%d&seconds=5", ls.http.URL, shared.ID, other.ID), 1920, 1080)
 	tv.waitReady(t)
 	if got := tv.evalString(t, `() => getComputedStyle(document.querySelector('.site-header')).display + ' ' + String(document.getElementById('controls-form') === null)`); got != "none true" {
@@ -433,6 +484,7 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "kpi_card", "kpis": ["revenue"], "x": 3, "y": 0}`, http.StatusCreated, nil)
 
 	b := newBrowser(t)
+	b.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
 	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 390, 844)
 	b.waitReady(t)
 	// Signups is first in the desktop layout, at (0, 0), and revenue beside it.
@@ -450,6 +502,9 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 	scroll := b.evalString(t, `() => String(document.documentElement.scrollWidth <= window.innerWidth)`)
 	if scroll != "true" {
 		t.Errorf("the page scrolls sideways on a 390 px screen")
+	}
+	if got := b.evalString(t, `() => String(document.getElementById('edit-panel') === null && document.querySelector('.widget-handle') === null)`); got != "true" {
+		t.Errorf("a viewer's dashboard page has editing controls")
 	}
 	b.screenshot(t, "board-phone")
 
@@ -493,6 +548,7 @@ func TestBrowserDemoDashboardStaysLocal(t *testing.T) {
 	t.Logf("12-widget demo dashboard: the server computed its data in %s", time.Since(computeStart).Round(time.Millisecond))
 
 	b := newBrowser(t)
+	b.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
 	var mu sync.Mutex
 	var requests []string
 	if err := (proto.NetworkEnable{}).Call(b.page); err != nil {
@@ -549,6 +605,7 @@ func TestBrowserChartAnnotationsAndFeedback(t *testing.T) {
 	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "feedback", "kpis": ["signups"]}`, http.StatusCreated, nil)
 
 	b := newBrowser(t)
+	b.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
 	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1280, 900)
 	b.waitReady(t)
 	if got := b.evalString(t, `() => document.querySelector('[data-kind="feedback"] .widget-empty').textContent`); !strings.Contains(got, "No feedback yet") {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
@@ -21,10 +22,10 @@ func (s *Server) registerShareRoutes() {
 	if s.dashboards == nil {
 		return
 	}
-	s.mux.Handle("GET /share/{token}", s.handle(s.handleSharePage))
-	s.mux.Handle("GET /share/{token}/data", s.handle(s.handleShareData))
-	s.mux.Handle("GET /share/{token}/events", s.handle(s.handleShareEvents))
-	s.mux.Handle("GET /share/{token}/export.csv", s.handle(s.handleShareExport))
+	s.register("GET /share/{token}", AccessShareToken, s.handle(s.handleSharePage))
+	s.register("GET /share/{token}/data", AccessShareToken, s.handle(s.handleShareData))
+	s.register("GET /share/{token}/events", AccessShareToken, s.handle(s.handleShareEvents))
+	s.register("GET /share/{token}/export.csv", AccessShareToken, s.handle(s.handleShareExport))
 }
 
 // shareLinkJSON is a share link in the API. URL and Token are set only in
@@ -53,6 +54,7 @@ func (s *Server) handleShareLinkCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	s.auditShareLink(r, "create", link.DashboardID, link.ID, nil, newShareLinkJSON(link)) // without the token
 	out := newShareLinkJSON(link)
 	out.Token, out.URL = token, "/share/"+token
 	w.Header().Set("Cache-Control", "no-store")
@@ -93,6 +95,7 @@ func (s *Server) handleShareLinkRevoke(w http.ResponseWriter, r *http.Request) e
 	if err := s.dashboards.RevokeShareLink(r.Context(), id, linkID); err != nil {
 		return err
 	}
+	s.auditShareLink(r, "revoke", id, linkID, nil, nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -177,7 +180,7 @@ func (s *Server) writeDashboardCSV(w http.ResponseWriter, r *http.Request, d sto
 	if err != nil {
 		return err
 	}
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
@@ -250,4 +253,13 @@ func csvText(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// auditShareLink records a change of a share link in the audit log, under
+// the id "DASHBOARD/LINK". Entries never contain the link's token.
+func (s *Server) auditShareLink(r *http.Request, action string, dashboardID, linkID int64, before, after any) {
+	s.auditChange(r.Context(), auth.AuditEntry{
+		Action: action, ObjectType: "share_link", ObjectID: strconv.FormatInt(dashboardID, 10) + "/" + strconv.FormatInt(linkID, 10),
+		Before: before, After: after,
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
@@ -43,24 +44,24 @@ func (s *Server) registerDashboardAPIRoutes() {
 	if s.dashboards == nil {
 		return
 	}
-	s.mux.Handle("GET /api/v1/dashboards", s.handle(s.handleDashboardList))
-	s.mux.Handle("POST /api/v1/dashboards", s.handle(s.handleDashboardCreate))
-	s.mux.Handle("GET /api/v1/dashboards/{id}", s.handle(s.handleDashboardGet))
-	s.mux.Handle("PATCH /api/v1/dashboards/{id}", s.handle(s.handleDashboardUpdate))
-	s.mux.Handle("DELETE /api/v1/dashboards/{id}", s.handle(s.handleDashboardDelete))
-	s.mux.Handle("POST /api/v1/dashboards/{id}/duplicate", s.handle(s.handleDashboardDuplicate))
-	s.mux.Handle("PUT /api/v1/dashboards/{id}/layout", s.handle(s.handleDashboardLayout))
-	s.mux.Handle("POST /api/v1/dashboards/{id}/widgets", s.handle(s.handleWidgetCreate))
-	s.mux.Handle("PATCH /api/v1/dashboards/{id}/widgets/{widget}", s.handle(s.handleWidgetUpdate))
-	s.mux.Handle("DELETE /api/v1/dashboards/{id}/widgets/{widget}", s.handle(s.handleWidgetDelete))
+	s.register("GET /api/v1/dashboards", AccessViewer, s.handle(s.handleDashboardList))
+	s.register("POST /api/v1/dashboards", AccessEditor, s.handle(s.handleDashboardCreate))
+	s.register("GET /api/v1/dashboards/{id}", AccessViewer, s.handle(s.handleDashboardGet))
+	s.register("PATCH /api/v1/dashboards/{id}", AccessEditor, s.handle(s.handleDashboardUpdate))
+	s.register("DELETE /api/v1/dashboards/{id}", AccessEditor, s.handle(s.handleDashboardDelete))
+	s.register("POST /api/v1/dashboards/{id}/duplicate", AccessEditor, s.handle(s.handleDashboardDuplicate))
+	s.register("PUT /api/v1/dashboards/{id}/layout", AccessEditor, s.handle(s.handleDashboardLayout))
+	s.register("POST /api/v1/dashboards/{id}/widgets", AccessEditor, s.handle(s.handleWidgetCreate))
+	s.register("PATCH /api/v1/dashboards/{id}/widgets/{widget}", AccessEditor, s.handle(s.handleWidgetUpdate))
+	s.register("DELETE /api/v1/dashboards/{id}/widgets/{widget}", AccessEditor, s.handle(s.handleWidgetDelete))
 
-	s.mux.Handle("GET /api/v1/dashboards/{id}/data", s.handle(s.handleDashboardData))
-	s.mux.Handle("GET /api/v1/dashboards/{id}/events", s.handle(s.handleDashboardEvents))
-	s.mux.Handle("GET /api/v1/dashboards/{id}/export.csv", s.handle(s.handleDashboardExport))
+	s.register("GET /api/v1/dashboards/{id}/data", AccessViewer, s.handle(s.handleDashboardData))
+	s.register("GET /api/v1/dashboards/{id}/events", AccessViewer, s.handle(s.handleDashboardEvents))
+	s.register("GET /api/v1/dashboards/{id}/export.csv", AccessViewer, s.handle(s.handleDashboardExport))
 
-	s.mux.Handle("GET /api/v1/dashboards/{id}/share-links", s.handle(s.handleShareLinkList))
-	s.mux.Handle("POST /api/v1/dashboards/{id}/share-links", s.handle(s.handleShareLinkCreate))
-	s.mux.Handle("DELETE /api/v1/dashboards/{id}/share-links/{link}", s.handle(s.handleShareLinkRevoke))
+	s.register("GET /api/v1/dashboards/{id}/share-links", AccessEditor, s.handle(s.handleShareLinkList))
+	s.register("POST /api/v1/dashboards/{id}/share-links", AccessEditor, s.handle(s.handleShareLinkCreate))
+	s.register("DELETE /api/v1/dashboards/{id}/share-links/{link}", AccessEditor, s.handle(s.handleShareLinkRevoke))
 }
 
 // dashboardJSON is a dashboard in the API.
@@ -213,6 +214,7 @@ func (s *Server) handleDashboardCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	s.auditDashboard(r, "create", d.ID, nil, newDashboardJSON(d, true))
 	s.writeJSON(w, r, http.StatusCreated, newDashboardJSON(d, true))
 	return nil
 }
@@ -238,25 +240,28 @@ func (s *Server) handleDashboardUpdate(w http.ResponseWriter, r *http.Request) e
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
+	before := newDashboardJSON(d, false)
 	if err := in.apply(&d); err != nil {
 		return err
 	}
 	if d, err = s.dashboards.UpdateDashboard(r.Context(), d); err != nil {
 		return err
 	}
+	s.auditDashboard(r, "update", d.ID, before, newDashboardJSON(d, false))
 	s.writeJSON(w, r, http.StatusOK, newDashboardJSON(d, true))
 	return nil
 }
 
 // handleDashboardDelete serves DELETE /api/v1/dashboards/{id}.
 func (s *Server) handleDashboardDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id", "dashboard")
+	d, err := s.dashboardFromPath(r)
 	if err != nil {
 		return err
 	}
-	if err := s.dashboards.DeleteDashboard(r.Context(), id); err != nil {
+	if err := s.dashboards.DeleteDashboard(r.Context(), d.ID); err != nil {
 		return err
 	}
+	s.auditDashboard(r, "delete", d.ID, newDashboardJSON(d, true), nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -290,6 +295,7 @@ func (s *Server) handleDashboardDuplicate(w http.ResponseWriter, r *http.Request
 	if copied, err = s.dashboards.CreateDashboard(r.Context(), copied); err != nil {
 		return err
 	}
+	s.auditDashboard(r, "duplicate", copied.ID, map[string]int64{"duplicate_of": d.ID}, newDashboardJSON(copied, true))
 	s.writeJSON(w, r, http.StatusCreated, newDashboardJSON(copied, true))
 	return nil
 }
@@ -323,6 +329,10 @@ func (s *Server) handleDashboardLayout(w http.ResponseWriter, r *http.Request) e
 		}
 		layout = append(layout, store.WidgetPosition{ID: p.ID, X: *p.X, Y: *p.Y, W: *p.W, H: *p.H})
 	}
+	before, err := s.dashboards.Dashboard(r.Context(), id)
+	if err != nil {
+		return err
+	}
 	if err := s.dashboards.SaveLayout(r.Context(), id, layout); err != nil {
 		return err
 	}
@@ -330,6 +340,7 @@ func (s *Server) handleDashboardLayout(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
+	s.auditDashboard(r, "layout", id, newDashboardJSON(before, true).Widgets, newDashboardJSON(d, true).Widgets)
 	s.writeJSON(w, r, http.StatusOK, newDashboardJSON(d, true))
 	return nil
 }
@@ -388,12 +399,13 @@ func (s *Server) handleWidgetCreate(w http.ResponseWriter, r *http.Request) erro
 	if in.X == nil && in.Y == nil {
 		wd.X, wd.Y = freeSpot(d, wd.W, wd.H)
 	}
-	if err := s.validateWidget(wd); err != nil {
+	if err := s.validateWidget(r.Context(), wd); err != nil {
 		return err
 	}
 	if wd, err = s.dashboards.AddWidget(r.Context(), wd); err != nil {
 		return err
 	}
+	s.auditWidget(r, "create", wd, nil, newWidgetJSON(wd))
 	s.writeJSON(w, r, http.StatusCreated, newWidgetJSON(wd))
 	return nil
 }
@@ -416,30 +428,33 @@ func (s *Server) handleWidgetUpdate(w http.ResponseWriter, r *http.Request) erro
 	if in.Kind != nil && *in.Kind != wd.Kind {
 		return kpi.Errorf(kpi.EINVALID, "widget %d is a %s widget and its kind cannot change (add a new %s widget instead)", wd.ID, wd.Kind, *in.Kind)
 	}
+	before := newWidgetJSON(wd)
 	in.apply(&wd)
-	if err := s.validateWidget(wd); err != nil {
+	if err := s.validateWidget(r.Context(), wd); err != nil {
 		return err
 	}
 	if wd, err = s.dashboards.UpdateWidget(r.Context(), wd); err != nil {
 		return err
 	}
+	s.auditWidget(r, "update", wd, before, newWidgetJSON(wd))
 	s.writeJSON(w, r, http.StatusOK, newWidgetJSON(wd))
 	return nil
 }
 
 // handleWidgetDelete serves DELETE /api/v1/dashboards/{id}/widgets/{widget}.
 func (s *Server) handleWidgetDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id", "dashboard")
+	d, err := s.dashboardFromPath(r)
 	if err != nil {
 		return err
 	}
-	widgetID, err := pathID(r, "widget", "widget")
+	wd, err := widgetFromPath(r, d)
 	if err != nil {
 		return err
 	}
-	if err := s.dashboards.DeleteWidget(r.Context(), id, widgetID); err != nil {
+	if err := s.dashboards.DeleteWidget(r.Context(), d.ID, wd.ID); err != nil {
 		return err
 	}
+	s.auditWidget(r, "delete", wd, newWidgetJSON(wd), nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -521,4 +536,20 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 		return kpi.Errorf(kpi.EINVALID, "request body has data after the JSON object (send one object)")
 	}
 	return nil
+}
+
+// auditDashboard records a change of dashboard id in the audit log.
+func (s *Server) auditDashboard(r *http.Request, action string, id int64, before, after any) {
+	s.auditChange(r.Context(), auth.AuditEntry{
+		Action: action, ObjectType: "dashboard", ObjectID: strconv.FormatInt(id, 10), Before: before, After: after,
+	})
+}
+
+// auditWidget records a change of widget wd in the audit log, under the id
+// "DASHBOARD/WIDGET".
+func (s *Server) auditWidget(r *http.Request, action string, wd store.Widget, before, after any) {
+	s.auditChange(r.Context(), auth.AuditEntry{
+		Action: action, ObjectType: "widget", ObjectID: strconv.FormatInt(wd.DashboardID, 10) + "/" + strconv.FormatInt(wd.ID, 10),
+		Before: before, After: after,
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 )
@@ -36,14 +37,15 @@ func newDashboardTestServer(t *testing.T) *testServer {
 		panics: map[string]bool{},
 	}
 	logs := &bytes.Buffer{}
-	srv := NewServer(Config{
+	ts := newAuthedServer(t, Config{
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      fake,
 		Logger:      slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil)),
 		Now:         func() time.Time { return testNow },
 		Dashboards:  db,
 	})
-	return &testServer{Server: srv, fake: fake, logs: logs}
+	ts.fake, ts.logs = fake, logs
+	return ts
 }
 
 // send serves a request with a JSON body and returns the recorded response.
@@ -52,6 +54,9 @@ func (ts *testServer) send(method, target, body string) *httptest.ResponseRecord
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if ts.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.token)
 	}
 	ts.ServeHTTP(rec, req)
 	return rec
@@ -415,6 +420,7 @@ func TestDashboardEventsStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/dashboards/%d/events", srv.URL, id), nil)
+	req.Header.Set("Authorization", "Bearer "+ts.token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -483,6 +489,7 @@ func TestDashboardEventsStreamEndsOnClose(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/dashboards/%d/events", srv.URL, id), nil)
+	req.Header.Set("Authorization", "Bearer "+ts.token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -501,5 +508,64 @@ func TestDashboardEventsStreamEndsOnClose(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatal("the stream was still open 10 s after CloseStreams")
+	}
+}
+
+func TestDashboardChangesAudited(t *testing.T) {
+	ts := newDashboardTestServer(t)
+	var d testDashboard
+	ts.mustSend(t, "POST", "/api/v1/dashboards", `{"name": "Audited"}`, http.StatusCreated, &d)
+	base := fmt.Sprintf("/api/v1/dashboards/%d", d.ID)
+	ts.mustSend(t, "PATCH", base, `{"name": "Renamed"}`, http.StatusOK, nil)
+	var w struct {
+		ID int64 `json:"id"`
+	}
+	ts.mustSend(t, "POST", base+"/widgets", `{"kind": "kpi_card", "kpis": ["signups"]}`, http.StatusCreated, &w)
+	ts.mustSend(t, "PUT", base+"/layout", fmt.Sprintf(`{"widgets": [{"id": %d, "x": 2, "y": 0, "w": 3, "h": 5}]}`, w.ID), http.StatusOK, nil)
+	ts.mustSend(t, "PATCH", base, `{"name": ""}`, http.StatusBadRequest, nil)
+	var link struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	ts.mustSend(t, "POST", base+"/share-links", "", http.StatusCreated, &link)
+	ts.mustSend(t, "DELETE", fmt.Sprintf("%s/share-links/%d", base, link.ID), "", http.StatusNoContent, nil)
+	ts.mustSend(t, "DELETE", fmt.Sprintf("%s/widgets/%d", base, w.ID), "", http.StatusNoContent, nil)
+	ts.mustSend(t, "DELETE", base, "", http.StatusNoContent, nil)
+
+	entries, err := ts.auth.store.AuditLog(context.Background(), 1, 0, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var rename auth.AuditEntry
+	for i := len(entries) - 1; i >= 0; i-- { // oldest first
+		e := entries[i]
+		if e.ObjectType == "api_token" {
+			continue // the test's own token
+		}
+		got = append(got, e.Action+" "+e.ObjectType)
+		if e.Action == "update" && e.ObjectType == "dashboard" {
+			rename = e
+		}
+		if e.Actor != "token:test-admin" {
+			t.Errorf("entry %s %s by %q, want token:test-admin", e.Action, e.ObjectType, e.Actor)
+		}
+		b, _ := json.Marshal(e)
+		if strings.Contains(string(b), link.Token) {
+			t.Errorf("entry %s %s contains the share token", e.Action, e.ObjectType)
+		}
+	}
+	want := "create dashboard, update dashboard, create widget, layout dashboard, create share_link, revoke share_link, delete widget, delete dashboard"
+	if strings.Join(got, ", ") != want {
+		t.Errorf("audit log:\n%s\nwant (the rejected rename leaves no entry):\n%s", strings.Join(got, ", "), want)
+	}
+
+	before, _ := rename.Before.(json.RawMessage)
+	after, _ := rename.After.(json.RawMessage)
+	if !strings.Contains(string(before), `"name":"Audited"`) {
+		t.Errorf("rename entry before = %s, want the old name Audited", before)
+	}
+	if !strings.Contains(string(after), `"name":"Renamed"`) {
+		t.Errorf("rename entry after = %s, want the new name Renamed", after)
 	}
 }

@@ -53,10 +53,17 @@
     });
   }
 
+  // csrfToken returns the session's CSRF token from the page's meta tag,
+  // which the server requires on every request that changes data.
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : '';
+  }
+
   // api sends a JSON request and resolves with the decoded body, or rejects
   // with the server's error message.
   function api(method, url, body) {
-    var opts = { method: method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+    var opts = { method: method, headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken() }, credentials: 'same-origin' };
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
@@ -147,6 +154,7 @@
     this.source = null;
     this.lastMessage = 0;
     this.editable = config.mode === 'edit';
+    this.linked = config.mode === 'edit' || config.mode === 'view'; // signed in, so KPI pages open
   }
 
   Board.prototype.query = function () {
@@ -268,7 +276,7 @@
       header.appendChild(h('span', { class: 'widget-handle', title: 'Drag to move', 'aria-hidden': 'true', text: '⠿' }));
     }
     var title = h('h2', { class: 'widget-title', id: titleID });
-    if (wd.href && this.config.mode === 'edit') {
+    if (wd.href && this.linked) {
       title.appendChild(h('a', { href: wd.href, text: wd.title || wd.kind }));
     } else {
       title.textContent = wd.title || wd.kind;
@@ -677,7 +685,7 @@
     list.forEach(function (k) { counts[k.status.label] = (counts[k.status.label] || 0) + 1; });
     body.appendChild(h('p', { class: 'objective-summary', text: Object.keys(counts).map(function (l) { return counts[l] + ' ' + l; }).join(', ') }));
     var ul = h('ul', { class: 'objective-kpis' });
-    var linked = this.config.mode === 'edit';
+    var linked = this.linked;
     list.forEach(function (k) {
       ul.appendChild(h('li', {}, [
         h('span', { class: 'status ' + k.status.class }, [h('span', { class: 'status-icon', 'aria-hidden': 'true', text: k.status.icon }), ' ' + k.status.label]),
