@@ -213,6 +213,9 @@ var workspaceAware = map[string]bool{
 	"GET /admin/members":             true,
 	"POST /admin/members":            true,
 	"POST /admin/members/remove":     true,
+	"GET /api/v1/tokens":             true,
+	"POST /api/v1/tokens":            true,
+	"DELETE /api/v1/tokens/{name}":   true,
 
 	// These read the KPI definitions through currentDefinitions, which has
 	// no KPIs for workspaces other than the default one.

@@ -111,6 +111,7 @@ func (f *accessFixture) request(t *testing.T, pattern, caller string) *http.Requ
 	path = strings.ReplaceAll(path, "{id}", "revenue")
 	path = strings.ReplaceAll(path, "{email}", "target@example.net")
 	path = strings.ReplaceAll(path, "{token}", "not-a-share-token")
+	path = strings.ReplaceAll(path, "{name}", "no-such-token")
 	for _, wildcard := range []string{"{widget}", "{link}", "{aid}"} {
 		path = strings.ReplaceAll(path, wildcard, "1")
 	}

@@ -63,6 +63,18 @@ type AuthStore interface {
 
 	// DeleteExpiredSessions removes expired sessions and returns how many.
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
+
+	// CreateToken creates an API token and returns it with its secret, with
+	// an audit entry. It returns EINVALID for a bad name or role and
+	// ECONFLICT when an active token has the name.
+	CreateToken(ctx context.Context, workspaceID int64, name string, role auth.Role, actor string) (auth.APIToken, string, error)
+
+	// Tokens returns the API tokens of a workspace, revoked ones included.
+	Tokens(ctx context.Context, workspaceID int64) ([]auth.APIToken, error)
+
+	// RevokeToken revokes the active token with the name, with an audit
+	// entry. It returns ENOTFOUND when no active token has the name.
+	RevokeToken(ctx context.Context, workspaceID int64, name, actor string) error
 }
 
 var _ AuthStore = (*auth.Store)(nil)
