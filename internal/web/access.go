@@ -172,12 +172,15 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 			s.rejectUnauthenticated(w, r, err)
 			return
 		}
+		// From here on, error pages show who is signed in.
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		if need == AccessSession && p.Session == nil {
 			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "%s needs a browser session; API tokens cannot use it", pattern))
 			return
 		}
 		if !p.Role.Allows(need.role()) {
-			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "this needs the %s role in workspace %d; you are %s", need.role(), p.WorkspaceID, p.Role))
+			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "this action needs the %s role in workspace %d, but you are %s; ask an admin of the workspace for the role",
+				need.role(), p.WorkspaceID, p.Role))
 			return
 		}
 		if p.WorkspaceID != auth.DefaultWorkspaceID && !workspaceAware[pattern] {
@@ -191,7 +194,7 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 				return
 			}
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		h.ServeHTTP(w, r)
 	})
 }
 
