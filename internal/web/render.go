@@ -34,7 +34,7 @@ func requestFuncs(r *http.Request) template.FuncMap {
 	}
 	return template.FuncMap{
 		"principal": func() *Principal { return p },
-		"canEdit": func() bool { return p != nil && p.Role.Allows(auth.RoleEditor) },
+		"canEdit":   func() bool { return p != nil && p.Role.Allows(auth.RoleEditor) },
 		"csrfToken": func() string {
 			if p == nil || p.Session == nil {
 				return ""
