@@ -207,6 +207,7 @@ var workspaceAware = map[string]bool{
 	"POST /signout":                  true,
 	"GET /account":                   true,
 	"POST /account/password":         true,
+	"POST /account/workspace":        true,
 	"GET /api/v1/me":                 true,
 	"GET /api/v1/audit":              true,
 	"GET /admin/audit":               true,
