@@ -12,6 +12,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/report"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
+	"github.com/northstar-kpi/northstar/internal/web"
 )
 
 func newReportCmd(g *globals) *cobra.Command {
@@ -85,10 +86,6 @@ each metric kind is broken down.`,
 			if err != nil {
 				return err
 			}
-			ids, err := selectKPIs(defs, only)
-			if err != nil {
-				return err
-			}
 
 			if _, err := os.Stat(g.dbPath); !isPostgresURL(g.dbPath) && errors.Is(err, os.ErrNotExist) {
 				return kpi.Errorf(kpi.EINVALID, "database %s does not exist; import data first with northstar import csv, or pass --db", g.dbPath)
@@ -98,6 +95,15 @@ each metric kind is broken down.`,
 				return err
 			}
 			defer db.Close()
+
+			meta, _ := db.(web.KPIMetaStore)
+			if defs, err = withStoredKPIs(cmd.Context(), defs, meta, time.Now()); err != nil {
+				return err
+			}
+			ids, err := selectKPIs(defs, only)
+			if err != nil {
+				return err
+			}
 
 			ix, err := openIndex(cmd.Context(), db, defs, nil)
 			if err != nil {
@@ -125,7 +131,11 @@ each metric kind is broken down.`,
 					fmt.Fprintf(g.stderr, "explain: kpi %q: computed by the %s path\n", id, pathName(s.Path))
 				}
 				k, _ := defs.KPI(id)
-				items = append(items, report.Item{KPI: k, Series: s})
+				notes, err := seriesAnnotations(cmd.Context(), meta, id, s, defs.Workspace.Location)
+				if err != nil {
+					return err
+				}
+				items = append(items, report.Item{KPI: k, Series: s, Annotations: notes})
 			}
 			return report.Write(g.stdout, format, items, defs.Workspace.Location)
 		},

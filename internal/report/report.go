@@ -37,6 +37,10 @@ func ParseFormat(s string) (string, error) {
 type Item struct {
 	KPI    *kpi.KPI
 	Series *engine.Series
+
+	// Annotations are the notes dated in the series' periods, on the KPI
+	// and on every KPI, by date.
+	Annotations []kpi.Annotation
 }
 
 // CSVHeader lists the CSV columns in order.
@@ -95,12 +99,15 @@ type jsonItem struct {
 	Unit      string         `json:"unit"`
 	Direction kpi.Direction  `json:"direction"`
 	Series    *engine.Series `json:"series"`
+
+	Annotations []jsonAnnotation `json:"annotations"`
 }
 
 func writeJSON(w io.Writer, items []Item) error {
 	out := make([]jsonItem, 0, len(items))
 	for _, it := range items {
-		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series})
+		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series,
+			Annotations: newJSONAnnotations(it.Annotations)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -132,6 +139,7 @@ func writeTable(w io.Writer, items []Item, loc *time.Location) error {
 				period, value, Value(p.Previous, it.KPI.Unit), Change(p.Change, it.Series.ChangeUnit),
 				Value(p.Target, it.KPI.Unit), p.Status.Label())
 		}
+		writeAnnotationLines(tw, it.Annotations)
 	}
 	return tw.Flush()
 }
