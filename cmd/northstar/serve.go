@@ -180,6 +180,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Logger:      m.Logger,
 		Now:         now,
 		KPIMeta:     meta,
+		Dashboards:  m.db,
 	})
 
 	var lc net.ListenConfig

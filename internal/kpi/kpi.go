@@ -167,6 +167,9 @@ type Target struct {
 	Value  *float64
 	Change *float64
 	By     timegrain.Date
+
+	// Milestones are intermediate values by dates before By, in date order.
+	Milestones []Milestone
 }
 
 // Thresholds set how far a value may fall short of the path to its target,
@@ -198,6 +201,18 @@ type KPI struct {
 	// ManagedBy is where the definition lives: the KPI file (ManagedByCode,
 	// also the zero value's meaning) or the database (ManagedByUI).
 	ManagedBy ManagedBy
+
+	// Targets are the later revisions of Target that the KPI file lists,
+	// in the order written. Revisions made through the API are stored apart
+	// (see History).
+	Targets []TargetRevision
+
+	// Benchmarks are reference lines drawn beside the KPI's values.
+	Benchmarks []Benchmark
+
+	// Review is how often the KPI should be reviewed; NoCadence when the
+	// definition does not say.
+	Review Cadence
 }
 
 // ManagedBy is where a KPI's definition is kept and edited.
@@ -286,6 +301,10 @@ const (
 	// pro-rated (unique users, averages, formulas): the users of a whole month
 	// cannot be compared with those of its first week. It is judged when it ends.
 	Pending Status = "pending"
+
+	// Retired marks a period after a review retired the KPI: it is shown,
+	// but not judged against a target.
+	Retired Status = "retired"
 )
 
 // Label returns the status as words for people.
@@ -301,6 +320,8 @@ func (s Status) Label() string {
 		return "no data"
 	case Pending:
 		return "pending"
+	case Retired:
+		return "retired"
 	default:
 		return "no target"
 	}

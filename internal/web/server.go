@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/engine"
@@ -53,6 +54,10 @@ type Config struct {
 	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
 	// the server then serves beside the KPI file's. Nil serves none of them.
 	KPIMeta KPIMetaStore
+
+	// Dashboards keeps dashboards, widgets and share links. Nil serves no
+	// dashboard routes besides the overview at /.
+	Dashboards DashboardStore
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -75,6 +80,10 @@ type Server struct {
 
 	kpiMeta KPIMetaStore
 	catalog *kpiCatalog // nil without kpiMeta
+
+	dashboards DashboardStore
+	defaultsMu sync.Mutex // serialises creating the default dashboards
+	live       *liveHub
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -92,6 +101,8 @@ func NewServer(cfg Config) *Server {
 		assets:      assetHandler(),
 		assetTags:   assetETags(),
 		chartLib:    chartLibraryBundled(),
+		dashboards:  cfg.Dashboards,
+		live:        newLiveHub(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -123,6 +134,8 @@ func NewServer(cfg Config) *Server {
 	if s.kpiMeta != nil {
 		s.registerKPIMetaRoutes()
 	}
+	s.registerDashboardAPIRoutes()
+	s.registerDashboardPageRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s
