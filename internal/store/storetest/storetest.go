@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"KPIMeta", kpiMetaTests},
 		{"TargetsAndReviews", targetTests},
 		{"Dashboards", dashboardTests},
+		{"Alerts", alertTests},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
