@@ -222,6 +222,7 @@ func TestKPICreateInvalid(t *testing.T) {
 		{`{"id": "a", "name": "A", "objective": "nope", "metric": {"kind": "count", "event": "x"}}`, "objective", `"nope" is not a defined objective`},
 		{`{"id": "A-1", "name": "A", "metric": {"kind": "count", "event": "x"}}`, "id", `"A-1" is not a valid id`},
 		{`{"id": "a", "name": "A", "metric": {"kind": "formula", "formula": "orders / nothing"}}`, "metric.formula", "nothing"},
+		{`{"id": "new", "name": "A", "metric": {"kind": "count", "event": "x"}}`, "id", `"new" is reserved for the New KPI page`},
 	}
 	for _, c := range cases {
 		rec := ms.send(http.MethodPost, "/api/v1/kpis", c.body)
