@@ -204,7 +204,7 @@ func (s *Server) handleAnnotationDeleteForm(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	if err := s.kpiMeta.DeleteAnnotation(r.Context(), id); err != nil {
+	if err := s.deleteAnnotation(r, id); err != nil {
 		return err
 	}
 	http.Redirect(w, r, withQuery("/kpis/"+url.PathEscape(k.ID), r.URL.RawQuery)+"#annotations", http.StatusSeeOther)
@@ -223,7 +223,7 @@ func (s *Server) handleFeedbackForm(w http.ResponseWriter, r *http.Request) erro
 	}
 	form := feedbackForm{Text: r.PostFormValue("text"), Author: r.PostFormValue("author"), Source: r.PostFormValue("source")}
 
-	_, err = s.kpiMeta.CreateFeedback(r.Context(), kpi.Feedback{KPI: k.ID, Text: form.Text, Author: form.Author, Source: form.Source})
+	_, err = s.createFeedback(r, kpi.Feedback{KPI: k.ID, Text: form.Text, Author: form.Author, Source: form.Source})
 	if err != nil {
 		if kpi.ErrorCode(err) != kpi.EINVALID {
 			return err
