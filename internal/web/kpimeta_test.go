@@ -614,3 +614,35 @@ func TestKPIMetaRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestKPIPageHidesFormsFromViewers(t *testing.T) {
+	ms := newMetaServer(t)
+	_, viewer, err := ms.auth.(*auth.Store).CreateToken(context.Background(), auth.DefaultWorkspaceID, "page-viewer", auth.RoleViewer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "annotate", ms.send(http.MethodPost, "/api/v1/annotations",
+		`{"kpi_id": "orders", "kind": "release", "date": "2026-03-03", "note": "New checkout"}`), http.StatusCreated)
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/kpis/orders?grain=month&from=2026-02-01&to=2026-03-31", nil)
+	req.Header.Set("Authorization", "Bearer "+viewer)
+	ms.ServeHTTP(rec, req)
+	wantStatus(t, "viewer KPI page", rec, http.StatusOK)
+	page := rec.Body.String()
+	if !strings.Contains(page, "New checkout") {
+		t.Error("the viewer does not see the annotation")
+	}
+	for _, hidden := range []string{"Add an annotation", "Add feedback", `href="/kpis/new"`, ">Delete</button>"} {
+		if strings.Contains(page, hidden) {
+			t.Errorf("the viewer's page shows %s", hidden)
+		}
+	}
+
+	editorPage := ms.send(http.MethodGet, "/kpis/orders", "").Body.String()
+	for _, shown := range []string{"Add an annotation", "Add feedback", `href="/kpis/new"`} {
+		if !strings.Contains(editorPage, shown) {
+			t.Errorf("the editor's page lacks %s", shown)
+		}
+	}
+}
