@@ -46,6 +46,10 @@ type Item struct {
 	KPI    *kpi.KPI
 	Series *engine.Series
 	Trend  *trend.Trend
+
+	// Annotations are the notes dated in the series' periods, on the KPI
+	// and on every KPI, by date.
+	Annotations []kpi.Annotation
 }
 
 // CSVHeader lists the CSV columns in order.
@@ -105,12 +109,15 @@ type jsonItem struct {
 	Direction kpi.Direction  `json:"direction"`
 	Series    *engine.Series `json:"series"`
 	Trend     *trend.Trend   `json:"trend,omitempty"`
+
+	Annotations []jsonAnnotation `json:"annotations"`
 }
 
 func writeJSON(w io.Writer, items []Item) error {
 	out := make([]jsonItem, 0, len(items))
 	for _, it := range items {
-		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series, Trend: it.Trend})
+		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series, Trend: it.Trend,
+			Annotations: newJSONAnnotations(it.Annotations)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -142,6 +149,7 @@ func writeTable(w io.Writer, items []Item, loc *time.Location) error {
 				period, value, Value(p.Previous, it.KPI.Unit), Change(p.Change, it.Series.ChangeUnit),
 				Value(p.Target, it.KPI.Unit), p.Status.Label())
 		}
+		writeAnnotationLines(tw, it.Annotations)
 		if it.Trend != nil {
 			if err := tw.Flush(); err != nil {
 				return err

@@ -75,8 +75,8 @@ type pageBase struct {
 	ChartLibrary        bool
 	ChartLibraryMissing string
 
-	// KPIEditing reports whether KPIs can be made in the UI, which shows the
-	// "New KPI" link.
+	// KPIEditing reports whether the request's principal can make KPIs in
+	// the UI, which shows the "New KPI" link.
 	KPIEditing bool
 }
 
@@ -97,7 +97,7 @@ func (s *Server) newPageBase(r *http.Request, title string) pageBase {
 		AsOf:                formatAsOf(now),
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
-		KPIEditing:          s.kpiMeta != nil,
+		KPIEditing:          s.kpiMeta != nil && canEdit(r),
 	}
 }
 
