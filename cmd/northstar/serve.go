@@ -168,10 +168,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	handler := web.NewServer(web.Config{
 		// TODO: reload the KPI file when it changes. Until then it is read once.
 		Definitions: func() *kpi.Definitions { return defs },
-		Series:      engine.NewWithIndex(m.db, ix, now),
+		Series:      engine.NewWithIndex(m.db, ix, now).WithHistory(m.db),
 		Ingest:      m.db,
 		Logger:      m.Logger,
 		Now:         now,
+		Targets:     m.db,
 	})
 
 	var lc net.ListenConfig

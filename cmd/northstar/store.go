@@ -9,6 +9,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/store/postgres"
 	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+	"github.com/northstar-kpi/northstar/internal/web"
 )
 
 // appStore is the storage the commands use: the engine's reads, the
@@ -26,6 +27,8 @@ type appStore interface {
 	ListWriteKeys(ctx context.Context) ([]store.WriteKey, error)
 	RevokeWriteKey(ctx context.Context, name string) error
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
+
+	web.TargetStore
 
 	Ping(ctx context.Context) error
 	Close() error

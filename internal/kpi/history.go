@@ -233,8 +233,11 @@ func TargetRevisions(k *KPI, h History) []TargetRevision {
 
 // TargetOn returns the index in revisions (as TargetRevisions orders them)
 // of the revision in force at instant t, taking each AppliesFrom as the
-// start of that day in loc, or -1 when none applies yet.
+// start of that day in loc (UTC when nil), or -1 when none applies yet.
 func TargetOn(revisions []TargetRevision, t time.Time, loc *time.Location) int {
+	if loc == nil {
+		loc = time.UTC
+	}
 	in := -1
 	for i, r := range revisions {
 		if r.AppliesFrom.IsZero() || r.AppliesFrom.In(loc).Before(t) {

@@ -36,6 +36,10 @@ type kpiPage struct {
 	ChartKey string
 	Rows     []pointRow
 	NoData   bool // no point of the series has a value
+
+	Review        reviewView
+	TargetHistory []targetRow // newest first
+	Reviews       []reviewRow // newest first
 }
 
 // grainLink switches the KPI page to another grain, keeping the range.
@@ -105,7 +109,12 @@ func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
 	charts := map[string]chartSpec{}
 	if len(series.Points) > 0 {
 		page.ChartKey = "kpi"
-		charts[page.ChartKey] = newChartSpec("series", k, series)
+		spec := newChartSpec("series", k, series)
+		addReferenceLines(&spec, series)
+		charts[page.ChartKey] = spec
+	}
+	if err := s.addPageTargetHistory(r.Context(), defs, k, &page); err != nil {
+		return err
 	}
 	if page.ChartData, err = chartJSON(charts); err != nil {
 		return err
@@ -164,7 +173,11 @@ func directionText(d kpi.Direction) string {
 // targetText describes a KPI's target: "50,000 by 2026-12-31" or "+20% from
 // the baseline by 2026-12-31". It is empty for a KPI without a target.
 func targetText(k *kpi.KPI) string {
-	t := k.Target
+	return targetTextOf(k, k.Target)
+}
+
+// targetTextOf describes the target t of k, like targetText.
+func targetTextOf(k *kpi.KPI, t *kpi.Target) string {
 	if t == nil {
 		return ""
 	}

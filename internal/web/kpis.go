@@ -34,6 +34,10 @@ type kpiJSON struct {
 	Grain       timegrain.Grain `json:"grain"`
 	Target      *targetJSON     `json:"target"`
 
+	// Review is the KPI's review schedule: cadence, whether a review is due,
+	// and the latest review.
+	Review reviewStateJSON `json:"review"`
+
 	// Summary is nil when the series could not be computed for a reason in
 	// the KPI's definition. SummaryError then contains the reason.
 	Summary      *summaryJSON `json:"summary"`
@@ -80,9 +84,11 @@ type summaryJSON struct {
 }
 
 type kpiLinks struct {
-	Self   string `json:"self"`
-	Series string `json:"series"`
-	Page   string `json:"page"`
+	Self    string `json:"self"`
+	Series  string `json:"series"`
+	Page    string `json:"page"`
+	Targets string `json:"targets"`
+	Reviews string `json:"reviews"`
 }
 
 // handleKPIList serves GET /api/v1/kpis.
@@ -95,7 +101,11 @@ func (s *Server) handleKPIList(w http.ResponseWriter, r *http.Request) error {
 		if kpi.ErrorCode(err) == kpi.EINTERNAL {
 			return err
 		}
-		list.KPIs = append(list.KPIs, newKPIJSON(defs, k, series, err))
+		out := newKPIJSON(defs, k, series, err)
+		if err := s.addTargetHistory(r.Context(), defs, k, &out); err != nil {
+			return err
+		}
+		list.KPIs = append(list.KPIs, out)
 	}
 
 	s.writeJSON(w, r, http.StatusOK, list)
@@ -115,7 +125,11 @@ func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	s.writeJSON(w, r, http.StatusOK, newKPIJSON(defs, k, series, err))
+	out := newKPIJSON(defs, k, series, err)
+	if err := s.addTargetHistory(r.Context(), defs, k, &out); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
 }
 
@@ -159,9 +173,11 @@ func newKPIJSON(defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, series
 		Direction:   k.Direction,
 		Grain:       k.Grain,
 		Links: kpiLinks{
-			Self:   "/api/v1/kpis/" + escaped,
-			Series: "/api/v1/kpis/" + escaped + "/series",
-			Page:   "/kpis/" + escaped,
+			Self:    "/api/v1/kpis/" + escaped,
+			Series:  "/api/v1/kpis/" + escaped + "/series",
+			Page:    "/kpis/" + escaped,
+			Targets: "/api/v1/kpis/" + escaped + "/targets",
+			Reviews: "/api/v1/kpis/" + escaped + "/reviews",
 		},
 	}
 

@@ -49,6 +49,10 @@ type Config struct {
 	// IngestLimits bounds ingestion requests. Zero fields take their
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
+
+	// Targets stores target revisions, reviews and review cadences. Nil
+	// serves their lists from the KPI file only and rejects changes.
+	Targets TargetStore
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -68,6 +72,8 @@ type Server struct {
 	assets    http.Handler
 	assetTags map[string]string // entity tags of the embedded assets by path
 	chartLib  bool              // whether the ECharts bundle is embedded
+
+	targets TargetStore
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -85,6 +91,7 @@ func NewServer(cfg Config) *Server {
 		assets:      assetHandler(),
 		assetTags:   assetETags(),
 		chartLib:    chartLibraryBundled(),
+		targets:     cfg.Targets,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -109,6 +116,7 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	s.registerTargetRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s

@@ -126,6 +126,9 @@ type kpiCard struct {
 	ChartKey string   // the sparkline's key in the page's chart data; "" for none
 	Error    string   // the reason the series could not be computed
 	Warnings []string // likely mistakes in the definition, such as an unknown event
+
+	ReviewDue bool // the KPI's review cadence has passed since its latest review
+	Retired   bool // a review retired the KPI
 }
 
 // newKPICard summarises k's series. When seriesErr is not nil the card shows
@@ -181,6 +184,10 @@ type chartSpec struct {
 	Targets      []*float64 `json:"targets,omitempty"`
 	Partial      bool       `json:"partial"`
 	PartialLabel string     `json:"partial_label,omitempty"`
+
+	// Benchmarks and Milestones are drawn on series charts only.
+	Benchmarks []chartLine `json:"benchmarks,omitempty"`
+	Milestones []*float64  `json:"milestones,omitempty"`
 }
 
 // newChartSpec returns the chart data of series. A sparkline carries no

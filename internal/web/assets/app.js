@@ -95,6 +95,9 @@
       if (spec.targets && spec.targets[i] !== null) {
         html += '<br>Target path: ' + escapeHTML(format(spec.targets[i]));
       }
+      if (window.northstarReferenceLines) {
+        html += window.northstarReferenceLines.tooltip(spec, i, format, escapeHTML);
+      }
       return html;
     };
   }
@@ -171,6 +174,9 @@
         lineStyle: { width: 2, color: COLOR_TARGET, type: 'dotted' },
         itemStyle: { color: COLOR_TARGET }
       });
+    }
+    if (window.northstarReferenceLines) {
+      window.northstarReferenceLines.add(spec, series, legend);
     }
 
     return {
