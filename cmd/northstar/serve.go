@@ -159,7 +159,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	ix, err := openIndex(ctx, m.db, defs, m.Logger)
+	// The index declares the properties of the KPIs made in the UI too, so
+	// that they are computed from it after a restart.
+	meta, _ := m.db.(web.KPIMetaStore)
+	indexDefs, err := withStoredKPIs(ctx, defs, meta, now())
+	if err != nil {
+		return err
+	}
+	ix, err := openIndex(ctx, m.db, indexDefs, m.Logger)
 	if err != nil {
 		return err
 	}
@@ -172,6 +179,8 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Ingest:      m.db,
 		Logger:      m.Logger,
 		Now:         now,
+		KPIMeta:     meta,
+		Dashboards:  m.db,
 		Targets:     m.db,
 	})
 

@@ -28,6 +28,7 @@ type appStore interface {
 	RevokeWriteKey(ctx context.Context, name string) error
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
 
+	web.DashboardStore
 	web.TargetStore
 
 	Ping(ctx context.Context) error

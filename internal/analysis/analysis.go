@@ -1,5 +1,9 @@
-// Package analysis holds pure functions on KPI values: change between
-// periods, the path from baseline to target, and status against that path.
+// Package analysis holds pure functions on KPI values and series: change
+// between periods, the path from baseline to target, status against that
+// path, year-over-year change, moving averages, forecasts with prediction
+// intervals, pace against a target, anomaly detection and the breakdown
+// segment that drove a change. It does no I/O and reads no clock: callers
+// pass the points, the grain and the dates.
 package analysis
 
 import (

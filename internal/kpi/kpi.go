@@ -198,6 +198,10 @@ type KPI struct {
 	Target      *Target
 	Thresholds  Thresholds
 
+	// ManagedBy is where the definition lives: the KPI file (ManagedByCode,
+	// also the zero value's meaning) or the database (ManagedByUI).
+	ManagedBy ManagedBy
+
 	// Targets are the later revisions of Target that the KPI file lists,
 	// in the order written. Revisions made through the API are stored apart
 	// (see History).
@@ -210,6 +214,18 @@ type KPI struct {
 	// definition does not say.
 	Review Cadence
 }
+
+// ManagedBy is where a KPI's definition is kept and edited.
+type ManagedBy string
+
+// Places a KPI is managed.
+const (
+	ManagedByCode ManagedBy = "code" // the KPI file, read-only in the UI
+	ManagedByUI   ManagedBy = "ui"   // the database, edited in the UI and the API
+)
+
+// IsManagedByUI reports whether k was made in the UI and may be edited there.
+func (k *KPI) IsManagedByUI() bool { return k.ManagedBy == ManagedByUI }
 
 // IsPercentage reports whether the KPI's unit is a percentage, whose changes
 // are shown in percentage points.

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/engine"
@@ -50,6 +51,14 @@ type Config struct {
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
 
+	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
+	// the server then serves beside the KPI file's. Nil serves none of them.
+	KPIMeta KPIMetaStore
+
+	// Dashboards keeps dashboards, widgets and share links. Nil serves no
+	// dashboard routes besides the overview at /.
+	Dashboards DashboardStore
+
 	// Targets stores target revisions, reviews and review cadences. Nil
 	// serves their lists from the KPI file only and rejects changes.
 	Targets TargetStore
@@ -73,6 +82,13 @@ type Server struct {
 	assetTags map[string]string // entity tags of the embedded assets by path
 	chartLib  bool              // whether the ECharts bundle is embedded
 
+	kpiMeta KPIMetaStore
+	catalog *kpiCatalog // nil without kpiMeta
+
+	dashboards DashboardStore
+	defaultsMu sync.Mutex // serialises creating the default dashboards
+	live       *liveHub
+
 	targets TargetStore
 }
 
@@ -91,6 +107,8 @@ func NewServer(cfg Config) *Server {
 		assets:      assetHandler(),
 		assetTags:   assetETags(),
 		chartLib:    chartLibraryBundled(),
+		dashboards:  cfg.Dashboards,
+		live:        newLiveHub(),
 		targets:     cfg.Targets,
 	}
 	if s.logger == nil {
@@ -104,6 +122,10 @@ func NewServer(cfg Config) *Server {
 	}
 
 	s.ingestLimits = cfg.IngestLimits.WithDefaults()
+	if cfg.KPIMeta != nil {
+		s.kpiMeta = cfg.KPIMeta
+		s.catalog = &kpiCatalog{store: cfg.KPIMeta, logger: s.logger, now: s.now}
+	}
 
 	s.registerHealthRoutes()
 	s.registerMetricsRoutes()
@@ -116,6 +138,11 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	if s.kpiMeta != nil {
+		s.registerKPIMetaRoutes()
+	}
+	s.registerDashboardAPIRoutes()
+	s.registerDashboardPageRoutes()
 	s.registerTargetRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
@@ -153,13 +180,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, notFoundPath(r))
 }
 
-// currentDefinitions returns the definitions in force, or empty ones when none
-// are loaded, so that handlers need not check for nil.
+// currentDefinitions returns the definitions in force, with the KPIs made in
+// the UI, or empty ones when none are loaded, so that handlers need not check
+// for nil.
 func (s *Server) currentDefinitions() *kpi.Definitions {
-	if d := s.definitions(); d != nil {
-		return d
+	d := s.definitions()
+	if d == nil {
+		d = &kpi.Definitions{}
 	}
-	return &kpi.Definitions{}
+	if s.catalog != nil {
+		return s.catalog.definitions(d)
+	}
+	return d
 }
 
 // headerRecorder is a ResponseWriter that keeps the status and headers and

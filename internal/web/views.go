@@ -185,6 +185,10 @@ type chartSpec struct {
 	Partial      bool       `json:"partial"`
 	PartialLabel string     `json:"partial_label,omitempty"`
 
+	// Annotations are the notes dated in the chart's periods, drawn as
+	// markers on the period that contains their date.
+	Annotations []chartAnnotation `json:"annotations,omitempty"`
+
 	// Benchmarks and Milestones are drawn on series charts only.
 	Benchmarks []chartLine `json:"benchmarks,omitempty"`
 	Milestones []*float64  `json:"milestones,omitempty"`

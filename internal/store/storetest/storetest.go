@@ -34,6 +34,7 @@ type Store interface {
 	AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error)
 	SetReviewCadence(ctx context.Context, id string, c kpi.Cadence, at time.Time) error
 	KPIHistory(ctx context.Context, id string) (kpi.History, error)
+	DashboardStore
 
 	Ping(ctx context.Context) error
 	Close() error
@@ -63,7 +64,10 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Alias", aliasTests},
 		{"InsertMeasurements", measurementTests},
 		{"WriteKeys", writeKeyTests},
+		{"KPIMeta", kpiMetaTests},
 		{"TargetsAndReviews", targetTests},
+		{"Dashboards", dashboardTests},
+		{"Alerts", alertTests},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
