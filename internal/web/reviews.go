@@ -185,7 +185,11 @@ func (s *Server) handleReviewCadence(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if k.Review != kpi.NoCadence {
-		return kpi.Errorf(kpi.ECONFLICT, "kpi %q sets review: %s in its definition; change it there", k.ID, k.Review)
+		where := "change review: in the KPI file"
+		if k.IsManagedByUI() {
+			where = "edit the KPI to change it"
+		}
+		return kpi.Errorf(kpi.ECONFLICT, "kpi %q sets review: %s in its definition, so %s", k.ID, k.Review, where)
 	}
 
 	var req cadenceRequest

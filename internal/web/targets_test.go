@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -401,5 +402,45 @@ func TestReferenceLinesAsset(t *testing.T) {
 	rec := ts.send(t, http.MethodGet, "/assets/reference-lines.js", "")
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "northstarReferenceLines") {
 		t.Errorf("GET /assets/reference-lines.js: status %d", rec.Code)
+	}
+}
+
+func TestKPIFormSetsReviewCadence(t *testing.T) {
+	ms := newMetaServer(t)
+	srv := NewServer(Config{
+		Definitions: func() *kpi.Definitions { return ms.defs },
+		Series:      engine.New(ms.db, func() time.Time { return testNow }).WithHistory(ms.db),
+		Now:         func() time.Time { return testNow },
+		KPIMeta:     ms.db,
+		Targets:     ms.db,
+	})
+	ms.Server = srv
+
+	values := url.Values{
+		"id": {"weekly_orders"}, "name": {"Weekly orders"}, "direction": {"up"}, "grain": {"week"},
+		"metric_kind": {"count"}, "metric_event": {"order"}, "review": {"weekly"},
+	}
+	wantStatus(t, "POST /kpis/new", ms.postForm("/kpis/new", values), http.StatusSeeOther)
+
+	k := decodeJSON(t, ms.send(http.MethodGet, "/api/v1/kpis/weekly_orders", ""))
+	review, _ := k["review"].(map[string]any)
+	if review["cadence"] != "weekly" || review["due"] != true {
+		t.Errorf("review of the new KPI = %v, want weekly and due", review)
+	}
+	if edit := ms.send(http.MethodGet, "/kpis/weekly_orders/edit", "").Body.String(); !strings.Contains(edit, `<option value="weekly" selected>weekly</option>`) {
+		t.Errorf("the edit form does not select the weekly cadence")
+	}
+
+	rec := ms.send(http.MethodPut, "/api/v1/kpis/weekly_orders/review", `{"cadence": "monthly"}`)
+	wantStatus(t, "PUT review of a KPI that sets one", rec, http.StatusConflict)
+	if _, msg := apiError(t, rec); !strings.Contains(msg, "edit the KPI to change it") {
+		t.Errorf("message %q does not say to edit the KPI", msg)
+	}
+
+	values.Set("review", "yearly")
+	rec = ms.postForm("/kpis/weekly_orders/edit", values)
+	wantStatus(t, "POST edit with an unknown cadence", rec, http.StatusBadRequest)
+	if !strings.Contains(rec.Body.String(), `id="review-error">&#34;yearly&#34; is not valid (want weekly, monthly or quarterly)`) {
+		t.Errorf("the form does not show the cadence error next to the field")
 	}
 }
