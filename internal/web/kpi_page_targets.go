@@ -112,9 +112,8 @@ type chartLine struct {
 }
 
 // addReferenceLines adds series' benchmark lines and milestones to spec. A
-// constant benchmark has its value at every label; a milestone is drawn at
-// the period whose end it falls in, or is left out when the range does not
-// reach it.
+// constant benchmark has its value at every label. A milestone is drawn at
+// the period that contains its date, and left out when no period does.
 func addReferenceLines(spec *chartSpec, series *engine.Series) {
 	n := len(spec.Labels)
 	for _, b := range series.Benchmarks {

@@ -20,9 +20,9 @@ import (
 )
 
 // TargetStore keeps the target revisions, reviews and review cadences made
-// through the API. KPIHistory returns an empty History for a KPI with none;
-// the Add and Set methods return EINVALID for input they cannot store, and
-// store nothing then.
+// through the API. KPIHistory returns an empty History for a KPI with none.
+// The Add and Set methods return EINVALID for input they cannot store, and
+// then store nothing.
 type TargetStore interface {
 	engine.HistoryReader
 	AddTargetRevision(ctx context.Context, r kpi.TargetRevision) (kpi.TargetRevision, error)
