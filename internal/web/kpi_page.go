@@ -44,6 +44,7 @@ type kpiPage struct {
 	Review        reviewView
 	TargetHistory []targetRow // newest first
 	Reviews       []reviewRow // newest first
+	TargetForms   *targetFormsView
 }
 
 // grainLink switches the KPI page to another grain, keeping the range.
@@ -132,6 +133,7 @@ func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status in
 	if err := s.addPageTargetHistory(r.Context(), defs, k, &page); err != nil {
 		return err
 	}
+	page.TargetForms = s.newTargetFormsView(r, defs, k, forms)
 	if page.ChartData, err = chartJSON(charts); err != nil {
 		return err
 	}

@@ -116,22 +116,27 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 	if err := readTargetsJSON(w, r, &req); err != nil {
 		return err
 	}
-	review, err := req.review(k, s.today(defs))
-	if err != nil {
-		return err
-	}
-	review.CreatedAt = s.now().UTC()
-	if review.Revision != nil {
-		review.Revision.CreatedAt = review.CreatedAt
-	}
-
-	stored, err := s.targets.AddReview(r.Context(), review)
+	stored, err := s.storeReview(r, defs, k, req)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/kpis/"+url.PathEscape(k.ID)+"/reviews")
 	s.writeJSON(w, r, http.StatusCreated, newReviewJSON(stored))
 	return nil
+}
+
+// storeReview stores the review of k that req describes, with its target
+// revision when it adjusts the target.
+func (s *Server) storeReview(r *http.Request, defs *kpi.Definitions, k *kpi.KPI, req reviewRequest) (kpi.Review, error) {
+	review, err := req.review(k, s.today(defs))
+	if err != nil {
+		return review, err
+	}
+	review.CreatedAt = s.now().UTC()
+	if review.Revision != nil {
+		review.Revision.CreatedAt = review.CreatedAt
+	}
+	return s.targets.AddReview(r.Context(), review)
 }
 
 // review converts the request into a review of k.

@@ -144,6 +144,7 @@ func NewServer(cfg Config) *Server {
 	s.registerDashboardAPIRoutes()
 	s.registerDashboardPageRoutes()
 	s.registerTargetRoutes()
+	s.registerTargetFormRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s

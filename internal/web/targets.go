@@ -160,14 +160,7 @@ func (s *Server) handleTargetCreate(w http.ResponseWriter, r *http.Request) erro
 	if err := readTargetsJSON(w, r, &req); err != nil {
 		return err
 	}
-	rev, err := req.revision(k, s.today(defs), "")
-	if err != nil {
-		return err
-	}
-	rev.Author = strings.TrimSpace(req.Author)
-	rev.CreatedAt = s.now().UTC()
-
-	stored, err := s.targets.AddTargetRevision(r.Context(), rev)
+	stored, err := s.recordTargetRevision(r, defs, k, req)
 	if err != nil {
 		return err
 	}
@@ -175,6 +168,17 @@ func (s *Server) handleTargetCreate(w http.ResponseWriter, r *http.Request) erro
 	w.Header().Set("Location", "/api/v1/kpis/"+url.PathEscape(k.ID)+"/targets")
 	s.writeJSON(w, r, http.StatusCreated, newTargetRevisionJSON(stored, false))
 	return nil
+}
+
+// recordTargetRevision stores the revision of k's target that req describes.
+func (s *Server) recordTargetRevision(r *http.Request, defs *kpi.Definitions, k *kpi.KPI, req targetRequest) (kpi.TargetRevision, error) {
+	rev, err := req.revision(k, s.today(defs), "")
+	if err != nil {
+		return rev, err
+	}
+	rev.Author = strings.TrimSpace(req.Author)
+	rev.CreatedAt = s.now().UTC()
+	return s.targets.AddTargetRevision(r.Context(), rev)
 }
 
 // revision converts the request into a revision of k's target. applies_from

@@ -444,3 +444,58 @@ func TestKPIFormSetsReviewCadence(t *testing.T) {
 		t.Errorf("the form does not show the cadence error next to the field")
 	}
 }
+
+func (ts *targetServer) postForm(t *testing.T, target string, values url.Values) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(values.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	ts.srv.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestKPIPageReviewAndTargetForms(t *testing.T) {
+	ts := newTargetServer(t)
+	ts.now = time.Date(2027, 2, 18, 9, 0, 0, 0, time.UTC)
+
+	// A target value that is not a number re-renders the page with the
+	// message, and stores nothing.
+	rec := ts.postForm(t, "/kpis/signups/targets", url.Values{"value": {"lots"}, "by": {"2027-03-31"}, "reason": {"campaign"}})
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("target form with a bad value: status %d, want 400", rec.Code)
+	}
+	if !strings.Contains(rec.Body.String(), `value &#34;lots&#34; is not a number`) {
+		t.Errorf("the page does not show the value error")
+	}
+	if !strings.Contains(rec.Body.String(), `name="reason" value="campaign"`) {
+		t.Errorf("the form does not keep what was sent")
+	}
+
+	rec = ts.postForm(t, "/kpis/signups/targets", url.Values{"value": {"190"}, "by": {"2027-03-31"}, "applies_from": {"2027-02-15"}, "reason": {"campaign"}, "author": {"ana"}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/kpis/signups#target-history" {
+		t.Fatalf("target form: status %d to %q, want 303 to the target history", rec.Code, rec.Header().Get("Location"))
+	}
+
+	rec = ts.postForm(t, "/kpis/signups/reviews", url.Values{"reviewer": {"bo"}, "decision": {"postpone"}})
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `decision &#34;postpone&#34; is not valid`) {
+		t.Errorf("review form with an unknown decision: status %d, want 400 with the message", rec.Code)
+	}
+	rec = ts.postForm(t, "/kpis/signups/reviews", url.Values{"reviewer": {"bo"}, "decision": {"adjust_target"}, "note": {"Lower it"},
+		"target_value": {"160"}, "target_by": {"2027-06-30"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("review form: status %d, want 303; body:\n%s", rec.Code, rec.Body)
+	}
+
+	targets := ts.mustJSON(t, http.MethodGet, "/api/v1/kpis/signups/targets", "", http.StatusOK)
+	list, _ := targets["targets"].([]any)
+	if len(list) != 3 {
+		t.Fatalf("targets = %v, want the file's, the form's and the review's", targets)
+	}
+	if last := list[2].(map[string]any); last["value"] != 160.0 || last["author"] != "bo" || last["reason"] != "Lower it" {
+		t.Errorf("the review's revision = %v", last)
+	}
+	reviews := ts.mustJSON(t, http.MethodGet, "/api/v1/kpis/signups/reviews", "", http.StatusOK)
+	if history, _ := reviews["reviews"].([]any); len(history) != 1 {
+		t.Errorf("reviews = %v, want the one valid review", reviews["reviews"])
+	}
+}
