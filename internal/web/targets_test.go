@@ -341,7 +341,7 @@ func TestKPIPageShowsTargetsAndReviews(t *testing.T) {
 		`{"value": 190, "by": "2027-03-31", "applies_from": "2027-02-15", "reason": "The campaign doubled signups", "author": "ana",
 		  "milestones": [{"date": "2027-02-28", "value": 170}]}`, http.StatusCreated)
 
-	// Never reviewed, so due: the card and the page say so.
+	// Never reviewed, so due: the card and the page show the label.
 	dashboard := ts.send(t, http.MethodGet, "/", "")
 	if dashboard.Code != http.StatusOK {
 		t.Fatalf("GET /: status %d", dashboard.Code)
