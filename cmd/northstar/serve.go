@@ -13,14 +13,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/web"
 )
 
 // defaultAddr is the address `northstar serve` listens on unless --addr is
-// set. It is on the loopback interface only, because the server has no
-// authentication yet.
+// set: the loopback interface only, so that a first run is not exposed.
 const defaultAddr = "127.0.0.1:8080"
 
 // defaultShutdownTimeout bounds how long Close waits for requests in flight.
@@ -28,16 +28,20 @@ const defaultShutdownTimeout = 10 * time.Second
 
 func newServeCmd(g *globals) *cobra.Command {
 	var addr, kpiPath, logFormat string
+	var secureCookies bool
 	cmd := &cobra.Command{
 		Use:   "serve --kpis FILE [--addr HOST:PORT] [--db PATH]",
 		Short: "Serve the dashboard and the JSON API over HTTP",
 		Long: `Serve the dashboard at / and the JSON API under /api/v1/ for the KPIs of
 the KPI file, computed from the events in the database.
 
-The server listens on 127.0.0.1:8080 unless --addr says otherwise. It has no
-authentication yet, so give --addr a non-loopback address only on a network
-where everyone may read every KPI. Port 0 picks a free port; the address in
-use is printed at start. The KPI file is read once at start: restart the
+Everything but /healthz, /readyz, the assets, the sign-in page and the
+ingestion endpoints (which take write keys) needs a signed-in account or an
+API token: create the first account with northstar users create. The
+server listens on 127.0.0.1:8080 unless --addr says otherwise. Serve other
+machines over HTTPS (behind a proxy that terminates TLS, with
+--secure-cookies), because passwords and session cookies cross the network.
+Port 0 picks a free port; the address in use is printed at start. The KPI file is read once at start: restart the
 server after changing it. Ctrl+C (SIGINT) or SIGTERM stops the server after
 the requests in flight finish, waiting at most 10 seconds.`,
 		Example: `  northstar serve --kpis kpis.yaml
@@ -52,13 +56,15 @@ the requests in flight finish, waiting at most 10 seconds.`,
 				return err
 			}
 
-			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger}
+			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger, SecureCookies: secureCookies}
 			return serveUntilDone(cmd.Context(), m, g.stdout)
 		},
 	}
 
 	cmd.Flags().StringVar(&addr, "addr", envOr("NORTHSTAR_ADDR", defaultAddr), "address to listen on, as HOST:PORT (env NORTHSTAR_ADDR)")
 	cmd.Flags().StringVar(&kpiPath, "kpis", os.Getenv("NORTHSTAR_KPIS"), "KPI definitions file in YAML (env NORTHSTAR_KPIS)")
+	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", os.Getenv("NORTHSTAR_SECURE_COOKIES") == "true",
+		"mark the session cookie Secure also on plain HTTP requests, behind a proxy that terminates TLS (env NORTHSTAR_SECURE_COOKIES=true)")
 	cmd.Flags().StringVar(&logFormat, "log-format", envOr("NORTHSTAR_LOG_FORMAT", "text"), "log format on stderr: text or json (env NORTHSTAR_LOG_FORMAT)")
 	return cmd
 }
@@ -116,10 +122,16 @@ type Main struct {
 	// Zero means 10 seconds.
 	ShutdownTimeout time.Duration
 
-	db       appStore
-	listener net.Listener
-	server   *http.Server
-	serveErr chan error
+	// SecureCookies marks the session cookie Secure on plain HTTP requests
+	// too, for a server behind a proxy that terminates TLS.
+	SecureCookies bool
+
+	db        appStore
+	auth      *auth.Store
+	closeAuth func() error
+	listener  net.Listener
+	server    *http.Server
+	serveErr  chan error
 }
 
 // Run opens the database, loads the KPI file, starts listening and serves in
@@ -159,6 +171,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	m.auth, m.closeAuth, err = openAuthStore(m.db, now)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			m.closeAuth()
+		}
+	}()
+
 	// The index declares the properties of the KPIs made in the UI too, so
 	// that they are computed from it after a restart.
 	meta, _ := m.db.(web.KPIMetaStore)
@@ -174,14 +196,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	handler := web.NewServer(web.Config{
 		// TODO: reload the KPI file when it changes. Until then it is read once.
-		Definitions: func() *kpi.Definitions { return defs },
-		Series:      engine.NewWithIndex(m.db, ix, now).WithHistory(m.db),
-		Ingest:      m.db,
-		Logger:      m.Logger,
-		Now:         now,
-		KPIMeta:     meta,
-		Dashboards:  m.db,
-		Targets:     m.db,
+		Definitions:   func() *kpi.Definitions { return defs },
+		Series:        engine.NewWithIndex(m.db, ix, now).WithHistory(m.db),
+		Ingest:        m.db,
+		Logger:        m.Logger,
+		Now:           now,
+		KPIMeta:       meta,
+		Dashboards:    m.db,
+		Auth:          m.auth,
+		SecureCookies: m.SecureCookies,
+		Targets:       m.db,
 	})
 
 	var lc net.ListenConfig
@@ -209,12 +233,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", displayDSN(m.DBPath)),
 		slog.String("kpis", defs.Path), slog.Int("kpi_count", len(defs.KPIs)))
-	if !isLoopback(m.listener.Addr()) {
-		m.Logger.Warn("the server listens beyond this machine and has no authentication: anyone who can reach it can read every KPI",
+	if !isLoopback(m.listener.Addr()) && !m.SecureCookies {
+		m.Logger.Warn("the server listens beyond this machine over plain HTTP: passwords and session cookies cross the network unencrypted; "+
+			"serve it behind a proxy that terminates TLS and pass --secure-cookies",
 			slog.String("addr", m.listener.Addr().String()))
 	}
 	return nil
 }
+
+// Auth returns the account store of the running server, or nil before Run
+// succeeds.
+func (m *Main) Auth() *auth.Store { return m.auth }
 
 // URL returns the base URL of the running server, such as
 // http://127.0.0.1:8080. It returns "" before Run succeeds.
@@ -257,6 +286,12 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("shut down the HTTP server: %w", err))
 		}
 		m.server = nil
+	}
+	if m.closeAuth != nil {
+		if err := m.closeAuth(); err != nil {
+			errs = append(errs, fmt.Errorf("close account store: %w", err))
+		}
+		m.closeAuth, m.auth = nil, nil
 	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {

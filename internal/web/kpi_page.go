@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Server) registerKPIPageRoutes() {
-	s.mux.Handle("GET /kpis/{id}", s.handle(s.handleKPIPage))
+	s.register("GET /kpis/{id}", AccessViewer, s.handle(s.handleKPIPage))
 }
 
 // kpiPage is the data of templates/kpi.html.
@@ -34,6 +34,7 @@ type kpiPage struct {
 	CustomRange bool
 
 	ChartKey string
+	Trend    *trendView
 	Rows     []pointRow
 	NoData   bool // no point of the series has a value
 
@@ -74,7 +75,7 @@ func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
 // renderKPIPage renders the KPI page of the request's {id} with status, and
 // with forms holding what was sent and why it was rejected, if anything was.
 func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status int, forms kpiPageForms) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -92,7 +93,7 @@ func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status in
 	}
 
 	page := kpiPage{
-		pageBase:   s.newPageBase(k.Name),
+		pageBase:   s.newPageBase(r, k.Name),
 		KPI:        k,
 		Direction:  directionText(k.Direction),
 		TargetText: targetText(k),
@@ -121,14 +122,24 @@ func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
+	opts, err := trendOptions(query)
+	if err != nil {
+		return err
+	}
+	tr, err := s.computeTrend(r.Context(), defs, k, series, opts)
+	if err != nil {
+		return err
+	}
 
 	charts := map[string]chartSpec{}
 	if len(series.Points) > 0 {
 		page.ChartKey = "kpi"
 		spec := newChartSpec("series", k, series)
 		spec.Annotations = newChartAnnotations(series, annotations, defs.Workspace.Location)
+		addTrendToChart(&spec, series, tr)
 		addReferenceLines(&spec, series)
 		charts[page.ChartKey] = spec
+		page.Trend = newTrendView(k, series, tr)
 	}
 	if err := s.addPageTargetHistory(r.Context(), defs, k, &page); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
@@ -36,13 +37,18 @@ type targetFormsView struct {
 }
 
 func (s *Server) registerTargetFormRoutes() {
-	s.mux.Handle("POST /kpis/{id}/reviews", s.handle(s.handleReviewForm))
-	s.mux.Handle("POST /kpis/{id}/targets", s.handle(s.handleTargetForm))
+	s.register("POST /kpis/{id}/reviews", AccessEditor, s.handle(s.handleReviewForm))
+	s.register("POST /kpis/{id}/targets", AccessEditor, s.handle(s.handleTargetForm))
 }
 
-// newTargetFormsView returns the forms of k's page, filled with forms.
+// newTargetFormsView returns the forms of k's page, filled with forms. It
+// returns nil when the server stores no reviews, and for a viewer, who may
+// not send them.
 func (s *Server) newTargetFormsView(r *http.Request, defs *kpi.Definitions, k *kpi.KPI, forms kpiPageForms) *targetFormsView {
 	if s.targets == nil {
+		return nil
+	}
+	if p := PrincipalFrom(r.Context()); p == nil || !p.Role.Allows(auth.RoleEditor) {
 		return nil
 	}
 	today := s.today(defs).String()
@@ -89,7 +95,7 @@ func formText(text string) json.RawMessage {
 // handleReviewForm serves POST /kpis/{id}/reviews, the KPI page's review
 // form. It redirects back to the page, or re-renders it with the error.
 func (s *Server) handleReviewForm(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -126,7 +132,7 @@ func (s *Server) handleReviewForm(w http.ResponseWriter, r *http.Request) error 
 // a target revision. It redirects back to the page, or re-renders it with
 // the error.
 func (s *Server) handleTargetForm(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err

@@ -9,12 +9,13 @@ import (
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
+	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
 func (s *Server) registerKPIRoutes() {
-	s.mux.Handle("GET /api/v1/kpis", s.handle(s.handleKPIList))
-	s.mux.Handle("GET /api/v1/kpis/{id}", s.handle(s.handleKPI))
-	s.mux.Handle("GET /api/v1/kpis/{id}/series", s.handle(s.handleKPISeries))
+	s.register("GET /api/v1/kpis", AccessViewer, s.handle(s.handleKPIList))
+	s.register("GET /api/v1/kpis/{id}", AccessViewer, s.handle(s.handleKPI))
+	s.register("GET /api/v1/kpis/{id}/series", AccessViewer, s.handle(s.handleKPISeries))
 }
 
 // kpiList is the body of GET /api/v1/kpis.
@@ -97,7 +98,7 @@ type kpiLinks struct {
 
 // handleKPIList serves GET /api/v1/kpis.
 func (s *Server) handleKPIList(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 
 	list := kpiList{KPIs: make([]kpiJSON, 0, len(defs.KPIs))}
 	for _, k := range defs.KPIs {
@@ -118,7 +119,7 @@ func (s *Server) handleKPIList(w http.ResponseWriter, r *http.Request) error {
 
 // handleKPI serves GET /api/v1/kpis/{id}.
 func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -137,15 +138,20 @@ func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleKPISeries serves GET /api/v1/kpis/{id}/series?grain=&from=&to=.
+// handleKPISeries serves GET /api/v1/kpis/{id}/series?grain=&from=&to=&by=&window=:
+// the series with its trend analysis.
 func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 
 	q, err := parseSeriesQuery(r.URL.Query(), k)
+	if err != nil {
+		return err
+	}
+	opts, err := trendOptions(r.URL.Query())
 	if err != nil {
 		return err
 	}
@@ -158,16 +164,22 @@ func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	tr, err := s.computeTrend(r.Context(), defs, k, series, opts)
+	if err != nil {
+		return err
+	}
 
-	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Annotations: newAnnotationsJSON(annotations)})
+	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Annotations: newAnnotationsJSON(annotations), Trend: tr})
 	return nil
 }
 
 // seriesJSON is the body of GET /api/v1/kpis/{id}/series: the series with
-// the annotations dated in its range, on the KPI and on every KPI.
+// the annotations dated in its range, on the KPI and on every KPI, and its
+// trend analysis.
 type seriesJSON struct {
 	*engine.Series
 	Annotations []annotationJSON `json:"annotations"`
+	Trend       *trend.Trend     `json:"trend"`
 }
 
 // defaultSeries computes k's series at its own grain over the default range.

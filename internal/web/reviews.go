@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
@@ -73,7 +74,7 @@ type reviewList struct {
 // handleReviewList serves GET /api/v1/kpis/{id}/reviews: the KPI's review
 // schedule and its reviews, newest first.
 func (s *Server) handleReviewList(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -103,7 +104,7 @@ type reviewRequest struct {
 // handleReviewCreate serves POST /api/v1/kpis/{id}/reviews: it records a
 // review, and for adjust_target the new target revision with it.
 func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -126,8 +127,12 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 }
 
 // storeReview stores the review of k that req describes, with its target
-// revision when it adjusts the target.
+// revision when it adjusts the target, and records both in the audit log.
+// The reviewer is the signed-in account or API token unless req names one.
 func (s *Server) storeReview(r *http.Request, defs *kpi.Definitions, k *kpi.KPI, req reviewRequest) (kpi.Review, error) {
+	if strings.TrimSpace(req.Reviewer) == "" {
+		req.Reviewer = actorName(r)
+	}
 	review, err := req.review(k, s.today(defs))
 	if err != nil {
 		return review, err
@@ -136,7 +141,20 @@ func (s *Server) storeReview(r *http.Request, defs *kpi.Definitions, k *kpi.KPI,
 	if review.Revision != nil {
 		review.Revision.CreatedAt = review.CreatedAt
 	}
-	return s.targets.AddReview(r.Context(), review)
+
+	before, err := s.targetInForce(r, defs, k)
+	if err != nil {
+		return review, err
+	}
+	stored, err := s.targets.AddReview(r.Context(), review)
+	if err != nil {
+		return stored, err
+	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "create", ObjectType: "review", ObjectID: k.ID, After: newReviewJSON(stored)})
+	if stored.Revision != nil {
+		s.auditTargetChange(r, k, before, *stored.Revision)
+	}
+	return stored, nil
 }
 
 // review converts the request into a review of k.
@@ -154,7 +172,7 @@ func (req reviewRequest) review(k *kpi.KPI, today timegrain.Date) (kpi.Review, e
 		}
 	}
 	if review.Reviewer == "" {
-		return review, kpi.Errorf(kpi.EINVALID, "reviewer is missing (name who reviewed kpi %q)", k.ID)
+		return review, kpi.Errorf(kpi.EINVALID, "reviewer is missing (name who reviewed kpi %q, or sign in)", k.ID)
 	}
 
 	switch {
@@ -181,7 +199,7 @@ type cadenceRequest struct {
 // handleReviewCadence serves PUT /api/v1/kpis/{id}/review: it sets the
 // review cadence of a KPI whose definition sets none.
 func (s *Server) handleReviewCadence(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -210,9 +228,15 @@ func (s *Server) handleReviewCadence(w http.ResponseWriter, r *http.Request) err
 			return err
 		}
 	}
+	h, err := s.kpiHistory(r.Context(), k.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.targets.SetReviewCadence(r.Context(), k.ID, c, s.now().UTC()); err != nil {
 		return err
 	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "update", ObjectType: "review_cadence", ObjectID: k.ID,
+		Before: map[string]kpi.Cadence{"cadence": h.Cadence}, After: map[string]kpi.Cadence{"cadence": c}})
 
 	st, err := s.reviewState(r.Context(), defs, k)
 	if err != nil {

@@ -27,6 +27,9 @@ type fakeSeries struct {
 	errs   map[string]error
 	panics map[string]bool
 	calls  []fakeCall
+
+	// requestStart is the index in calls of the latest request's first call.
+	requestStart int
 }
 
 type fakeCall struct {
@@ -65,14 +68,17 @@ func (f *fakeSeries) Series(_ context.Context, defs *kpi.Definitions, id string,
 	return &c, nil
 }
 
-func (f *fakeSeries) lastCall(t *testing.T) fakeCall {
+// requestCall returns the latest request's first call, which computes the
+// series the request shows. Trend analysis then makes more calls, such as
+// for last year's period.
+func (f *fakeSeries) requestCall(t *testing.T) fakeCall {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.calls) == 0 {
+	if len(f.calls) <= f.requestStart {
 		t.Fatal("the series computer was not called")
 	}
-	return f.calls[len(f.calls)-1]
+	return f.calls[f.requestStart]
 }
 
 func fptr(v float64) *float64 { return &v }
@@ -151,6 +157,20 @@ type testServer struct {
 	*Server
 	fake *fakeSeries
 	logs *bytes.Buffer
+	auth *testAuth
+
+	// token is sent as "Authorization: Bearer" with every request of get
+	// and do; set it to "" for anonymous requests.
+	token string
+}
+
+// newAuthedServer returns a server for cfg with a fresh account store, whose
+// requests carry an admin API token.
+func newAuthedServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	ta := newTestAuth(t)
+	cfg.Auth = ta.store
+	return &testServer{Server: NewServer(cfg), auth: ta, token: ta.adminToken}
 }
 
 func newTestServer(t *testing.T, defs *kpi.Definitions) *testServer {
@@ -161,13 +181,14 @@ func newTestServer(t *testing.T, defs *kpi.Definitions) *testServer {
 		panics: map[string]bool{},
 	}
 	logs := &bytes.Buffer{}
-	srv := NewServer(Config{
+	ts := newAuthedServer(t, Config{
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      fake,
 		Logger:      slog.New(slog.NewTextHandler(&syncWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:         func() time.Time { return testNow },
 	})
-	return &testServer{Server: srv, fake: fake, logs: logs}
+	ts.fake, ts.logs = fake, logs
+	return ts
 }
 
 // syncWriter serialises writes to w, which the browser test's server makes
@@ -189,8 +210,17 @@ func (ts *testServer) get(target string) *httptest.ResponseRecorder {
 }
 
 func (ts *testServer) do(method, target string) *httptest.ResponseRecorder {
+	if ts.fake != nil {
+		ts.fake.mu.Lock()
+		ts.fake.requestStart = len(ts.fake.calls)
+		ts.fake.mu.Unlock()
+	}
+	req := httptest.NewRequest(method, target, nil)
+	if ts.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.token)
+	}
 	rec := httptest.NewRecorder()
-	ts.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	ts.ServeHTTP(rec, req)
 	return rec
 }
 

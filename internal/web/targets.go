@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
@@ -34,11 +35,11 @@ type TargetStore interface {
 const maxTargetBody = 64 << 10
 
 func (s *Server) registerTargetRoutes() {
-	s.mux.Handle("GET /api/v1/kpis/{id}/targets", s.handle(s.handleTargetList))
-	s.mux.Handle("POST /api/v1/kpis/{id}/targets", s.handle(s.handleTargetCreate))
-	s.mux.Handle("GET /api/v1/kpis/{id}/reviews", s.handle(s.handleReviewList))
-	s.mux.Handle("POST /api/v1/kpis/{id}/reviews", s.handle(s.handleReviewCreate))
-	s.mux.Handle("PUT /api/v1/kpis/{id}/review", s.handle(s.handleReviewCadence))
+	s.register("GET /api/v1/kpis/{id}/targets", AccessViewer, s.handle(s.handleTargetList))
+	s.register("POST /api/v1/kpis/{id}/targets", AccessEditor, s.handle(s.handleTargetCreate))
+	s.register("GET /api/v1/kpis/{id}/reviews", AccessViewer, s.handle(s.handleReviewList))
+	s.register("POST /api/v1/kpis/{id}/reviews", AccessEditor, s.handle(s.handleReviewCreate))
+	s.register("PUT /api/v1/kpis/{id}/review", AccessEditor, s.handle(s.handleReviewCadence))
 }
 
 // targetRevisionJSON is one revision of a KPI's target.
@@ -106,7 +107,7 @@ func (s *Server) today(defs *kpi.Definitions) timegrain.Date {
 // handleTargetList serves GET /api/v1/kpis/{id}/targets: every target the
 // KPI has had, in the order they apply.
 func (s *Server) handleTargetList(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -147,7 +148,7 @@ type milestoneRequest struct {
 // handleTargetCreate serves POST /api/v1/kpis/{id}/targets: it stores a new
 // revision of the KPI's target.
 func (s *Server) handleTargetCreate(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -170,15 +171,65 @@ func (s *Server) handleTargetCreate(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
-// recordTargetRevision stores the revision of k's target that req describes.
+// recordTargetRevision stores the revision of k's target that req describes,
+// and records the change in the audit log. The author is the signed-in
+// account or API token unless req names one.
 func (s *Server) recordTargetRevision(r *http.Request, defs *kpi.Definitions, k *kpi.KPI, req targetRequest) (kpi.TargetRevision, error) {
 	rev, err := req.revision(k, s.today(defs), "")
 	if err != nil {
 		return rev, err
 	}
 	rev.Author = strings.TrimSpace(req.Author)
+	if rev.Author == "" {
+		rev.Author = actorName(r)
+	}
 	rev.CreatedAt = s.now().UTC()
-	return s.targets.AddTargetRevision(r.Context(), rev)
+
+	before, err := s.targetInForce(r, defs, k)
+	if err != nil {
+		return rev, err
+	}
+	stored, err := s.targets.AddTargetRevision(r.Context(), rev)
+	if err != nil {
+		return stored, err
+	}
+	s.auditTargetChange(r, k, before, stored)
+	return stored, nil
+}
+
+// actorName returns who made request r: the signed-in account's address or
+// "token:NAME", or "" when the request has no principal.
+func actorName(r *http.Request) string {
+	if p := PrincipalFrom(r.Context()); p != nil {
+		return p.Actor()
+	}
+	return ""
+}
+
+// targetInForce returns k's target revision in force now, or nil when it
+// has none, for the "before" of an audit entry.
+func (s *Server) targetInForce(r *http.Request, defs *kpi.Definitions, k *kpi.KPI) (*targetRevisionJSON, error) {
+	h, err := s.kpiHistory(r.Context(), k.ID)
+	if err != nil {
+		return nil, err
+	}
+	revisions := kpi.TargetRevisions(k, h)
+	i := kpi.TargetOn(revisions, s.now(), defs.Workspace.Location)
+	if i < 0 {
+		return nil, nil
+	}
+	before := newTargetRevisionJSON(revisions[i], true)
+	return &before, nil
+}
+
+// auditTargetChange records a new revision of k's target in the audit log,
+// with the target in force before it.
+func (s *Server) auditTargetChange(r *http.Request, k *kpi.KPI, before *targetRevisionJSON, after kpi.TargetRevision) {
+	entry := auth.AuditEntry{Action: "update", ObjectType: "target", ObjectID: k.ID, After: newTargetRevisionJSON(after, false)}
+	if before != nil {
+		entry.Before = before
+	}
+	s.auditChange(r.Context(), entry)
 }
 
 // revision converts the request into a revision of k's target. applies_from

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -38,11 +39,14 @@ kpis:
 `
 
 // targetServer is a Server over a real SQLite store and engine, with a clock
-// the test moves.
+// the test moves. Requests carry an editor's API token unless the test
+// changes token.
 type targetServer struct {
-	srv *Server
-	db  *sqlite.DB
-	now time.Time
+	srv   *Server
+	db    *sqlite.DB
+	auth  *auth.Store
+	now   time.Time
+	token string
 }
 
 func newTargetServer(t *testing.T) *targetServer {
@@ -74,15 +78,27 @@ func newTargetServer(t *testing.T) *targetServer {
 		t.Fatal(err)
 	}
 
-	ts := &targetServer{db: db}
+	ts := &targetServer{db: db, auth: auth.NewStore(db.SQL(), auth.SQLite, nil)}
 	clock := func() time.Time { return ts.now }
 	ts.srv = NewServer(Config{
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      engine.New(db, clock).WithHistory(db),
 		Now:         clock,
 		Targets:     db,
+		Auth:        ts.auth,
 	})
+	ts.token = ts.newToken(t, "test-editor", auth.RoleEditor)
 	return ts
+}
+
+// newToken creates an API token with role in the default workspace.
+func (ts *targetServer) newToken(t *testing.T, name string, role auth.Role) string {
+	t.Helper()
+	_, secret, err := ts.auth.CreateToken(context.Background(), auth.DefaultWorkspaceID, name, role, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 func (ts *targetServer) send(t *testing.T, method, target, body string) *httptest.ResponseRecorder {
@@ -94,6 +110,7 @@ func (ts *targetServer) send(t *testing.T, method, target, body string) *httptes
 		req = httptest.NewRequest(method, target, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+ts.token)
 	rec := httptest.NewRecorder()
 	ts.srv.ServeHTTP(rec, req)
 	return rec
@@ -287,7 +304,6 @@ func TestTargetAndReviewBadInput(t *testing.T) {
 		{"unknown field", "POST", "/api/v1/kpis/signups/targets", `{"valu": 1, "by": "2027-03-31", "reason": "x"}`, 400, `unknown field "valu"`},
 		{"relative without baseline", "POST", "/api/v1/kpis/orders/targets", `{"change": "+5%", "by": "2027-03-31", "reason": "x"}`, 400, "has no baseline"},
 		{"unknown decision", "POST", "/api/v1/kpis/signups/reviews", `{"reviewer": "bo", "decision": "postpone"}`, 400, `decision "postpone" is not valid (want keep, adjust_target or retire)`},
-		{"review without reviewer", "POST", "/api/v1/kpis/signups/reviews", `{"decision": "keep"}`, 400, "reviewer is missing"},
 		{"review date not a date", "POST", "/api/v1/kpis/signups/reviews", `{"reviewer": "bo", "decision": "keep", "date": "18/02/2027"}`, 400, `date: "18/02/2027" is not a date`},
 		{"adjust without target", "POST", "/api/v1/kpis/signups/reviews", `{"reviewer": "bo", "decision": "adjust_target"}`, 400, "adjust_target needs the new target"},
 		{"adjust with negative target", "POST", "/api/v1/kpis/signups/reviews", `{"reviewer": "bo", "decision": "adjust_target", "target": {"value": -1, "by": "2027-06-30"}}`, 400, "target: value -1 is negative"},
@@ -413,6 +429,7 @@ func TestKPIFormSetsReviewCadence(t *testing.T) {
 		Now:         func() time.Time { return testNow },
 		KPIMeta:     ms.db,
 		Targets:     ms.db,
+		Auth:        auth.NewStore(ms.db.SQL(), auth.SQLite, nil), // the store of ms.token
 	})
 	ms.Server = srv
 
@@ -449,6 +466,7 @@ func (ts *targetServer) postForm(t *testing.T, target string, values url.Values)
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(values.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+ts.token)
 	rec := httptest.NewRecorder()
 	ts.srv.ServeHTTP(rec, req)
 	return rec
@@ -497,5 +515,100 @@ func TestKPIPageReviewAndTargetForms(t *testing.T) {
 	reviews := ts.mustJSON(t, http.MethodGet, "/api/v1/kpis/signups/reviews", "", http.StatusOK)
 	if history, _ := reviews["reviews"].([]any); len(history) != 1 {
 		t.Errorf("reviews = %v, want the one valid review", reviews["reviews"])
+	}
+}
+
+// auditEntries returns the audit log entries about targets and reviews of
+// the default workspace, newest first, read with an admin token. Entries
+// about the tokens the test creates are left out.
+func (ts *targetServer) auditEntries(t *testing.T) []map[string]any {
+	t.Helper()
+	editor := ts.token
+	ts.token = ts.newToken(t, fmt.Sprint("test-admin-", time.Now().UnixNano()), auth.RoleAdmin)
+	defer func() { ts.token = editor }()
+
+	body := ts.mustJSON(t, http.MethodGet, "/api/v1/audit", "", http.StatusOK)
+	list, _ := body["entries"].([]any)
+	out := make([]map[string]any, 0, len(list))
+	for _, e := range list {
+		entry := e.(map[string]any)
+		if entry["object_type"] != "api_token" {
+			out = append(out, entry)
+		}
+	}
+	return out
+}
+
+func TestAuditLogRecordsTargetChange(t *testing.T) {
+	ts := newTargetServer(t)
+	ts.now = time.Date(2027, 2, 18, 9, 0, 0, 0, time.UTC)
+
+	ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/targets",
+		`{"value": 190, "by": "2027-03-31", "applies_from": "2027-02-15", "reason": "campaign"}`, http.StatusCreated)
+
+	entries := ts.auditEntries(t)
+	if len(entries) != 1 {
+		t.Fatalf("audit log = %v, want one entry", entries)
+	}
+	e := entries[0]
+	if e["object_type"] != "target" || e["object_id"] != "signups" || e["action"] != "update" || e["actor"] != "token:test-editor" {
+		t.Errorf("entry = %v, want an update of the target of signups by token:test-editor", e)
+	}
+	before, _ := e["before"].(map[string]any)
+	after, _ := e["after"].(map[string]any)
+	if before["value"] != 130.0 || before["by"] != "2027-03-31" || before["source"] != "file" {
+		t.Errorf("before = %v, want the file's 130 by 2027-03-31", e["before"])
+	}
+	if after["value"] != 190.0 || after["applies_from"] != "2027-02-15" || after["reason"] != "campaign" || after["author"] != "token:test-editor" {
+		t.Errorf("after = %v, want 190 from 2027-02-15 for the campaign by the token", e["after"])
+	}
+
+	// A review that adjusts the target records the review and the change,
+	// whose before is the revision above; the reviewer is the token.
+	ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/reviews",
+		`{"decision": "adjust_target", "note": "Lower it", "target": {"value": 160, "by": "2027-06-30"}}`, http.StatusCreated)
+	entries = ts.auditEntries(t)
+	if len(entries) != 3 {
+		t.Fatalf("audit log has %d entries, want 3: %v", len(entries), entries)
+	}
+	change, review := entries[0], entries[1]
+	if review["object_type"] != "review" || review["after"].(map[string]any)["reviewer"] != "token:test-editor" {
+		t.Errorf("review entry = %v, want a review by token:test-editor", review)
+	}
+	if change["object_type"] != "target" || change["before"].(map[string]any)["value"] != 190.0 || change["after"].(map[string]any)["value"] != 160.0 {
+		t.Errorf("target entry = %v, want 190 before and 160 after", change)
+	}
+}
+
+func TestTargetRoutesNeedEditor(t *testing.T) {
+	ts := newTargetServer(t)
+	ts.now = time.Date(2027, 2, 18, 9, 0, 0, 0, time.UTC)
+	ts.token = ts.newToken(t, "test-viewer", auth.RoleViewer)
+
+	ts.mustJSON(t, http.MethodGet, "/api/v1/kpis/signups/targets", "", http.StatusOK)
+	ts.mustJSON(t, http.MethodGet, "/api/v1/kpis/signups/reviews", "", http.StatusOK)
+	for _, c := range []struct{ method, path, body string }{
+		{http.MethodPost, "/api/v1/kpis/signups/targets", `{"value": 1, "by": "2027-03-31", "reason": "x"}`},
+		{http.MethodPost, "/api/v1/kpis/signups/reviews", `{"decision": "keep"}`},
+		{http.MethodPut, "/api/v1/kpis/orders/review", `{"cadence": "weekly"}`},
+	} {
+		if rec := ts.send(t, c.method, c.path, c.body); rec.Code != http.StatusForbidden {
+			t.Errorf("%s %s as a viewer: status %d, want 403", c.method, c.path, rec.Code)
+		}
+	}
+	for _, table := range []string{"target_revisions", "reviews", "review_cadences"} {
+		var n int
+		if err := ts.db.SQL().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("%s has %d rows after a viewer's requests, want 0", table, n)
+		}
+	}
+
+	// A viewer's KPI page shows the history but not the forms.
+	page := ts.send(t, http.MethodGet, "/kpis/signups", "").Body.String()
+	if strings.Contains(page, "Record a review") || !strings.Contains(page, "Target history") {
+		t.Errorf("a viewer's KPI page should show the target history without the forms")
 	}
 }
