@@ -197,7 +197,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	handler := web.NewServer(web.Config{
 		// TODO: reload the KPI file when it changes. Until then it is read once.
 		Definitions:   func() *kpi.Definitions { return defs },
-		Series:        engine.NewWithIndex(m.db, ix, now),
+		Series:        engine.NewWithIndex(m.db, ix, now).WithHistory(m.db),
 		Ingest:        m.db,
 		Logger:        m.Logger,
 		Now:           now,
@@ -205,6 +205,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Dashboards:    m.db,
 		Auth:          m.auth,
 		SecureCookies: m.SecureCookies,
+		Targets:       m.db,
 	})
 
 	var lc net.ListenConfig

@@ -29,6 +29,7 @@ type appStore interface {
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
 
 	web.DashboardStore
+	web.TargetStore
 
 	Ping(ctx context.Context) error
 	Close() error

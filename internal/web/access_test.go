@@ -97,6 +97,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		Auth:        ta.store,
 		KPIMeta:     ta.db,
 		Dashboards:  ta.db,
+		Targets:     ta.db,
 	})
 	return f
 }

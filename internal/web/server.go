@@ -72,6 +72,10 @@ type Config struct {
 	// requests, for a server behind a proxy that terminates TLS. Requests
 	// that arrive over TLS always get a Secure cookie.
 	SecureCookies bool
+
+	// Targets stores target revisions, reviews and review cadences. Nil
+	// serves their lists from the KPI file only and rejects changes.
+	Targets TargetStore
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -103,6 +107,8 @@ type Server struct {
 	dashboards DashboardStore
 	defaultsMu sync.Mutex // serialises creating the default dashboards
 	live       *liveHub
+
+	targets TargetStore
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -125,6 +131,7 @@ func NewServer(cfg Config) *Server {
 		sessionTTL:    cfg.SessionTTL,
 		secureCookies: cfg.SecureCookies,
 		signInLimits:  newSignInLimiter(),
+		targets:       cfg.Targets,
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux(), server: s}
 	if s.sessionTTL <= 0 {
@@ -164,6 +171,8 @@ func NewServer(cfg Config) *Server {
 	s.registerDashboardPageRoutes()
 	s.registerAccountRoutes()
 	s.registerAuditRoutes()
+	s.registerTargetRoutes()
+	s.registerTargetFormRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s
