@@ -15,6 +15,8 @@ import (
 
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/notify"
+	"github.com/northstar-kpi/northstar/internal/scheduler"
 	"github.com/northstar-kpi/northstar/internal/web"
 )
 
@@ -27,7 +29,10 @@ const defaultAddr = "127.0.0.1:8080"
 const defaultShutdownTimeout = 10 * time.Second
 
 func newServeCmd(g *globals) *cobra.Command {
-	var addr, kpiPath, logFormat string
+	var (
+		addr, kpiPath, logFormat string
+		smtp                     smtpFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "serve --kpis FILE [--addr HOST:PORT] [--db PATH]",
 		Short: "Serve the dashboard and the JSON API over HTTP",
@@ -39,7 +44,12 @@ authentication yet, so give --addr a non-loopback address only on a network
 where everyone may read every KPI. Port 0 picks a free port; the address in
 use is printed at start. The KPI file is read once at start: restart the
 server after changing it. Ctrl+C (SIGINT) or SIGTERM stops the server after
-the requests in flight finish, waiting at most 10 seconds.`,
+the requests in flight finish, waiting at most 10 seconds.
+
+The server also runs the scheduler: it evaluates alert rules every minute
+and sends scheduled reports, on cron schedules in the workspace time zone.
+Alert and report e-mail needs --smtp-addr and --smtp-from; the SMTP
+password is read from NORTHSTAR_SMTP_PASSWORD.`,
 		Example: `  northstar serve --kpis kpis.yaml
   northstar serve --kpis examples/relay-foods/kpis.yaml --db relay.db --addr 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
@@ -52,7 +62,12 @@ the requests in flight finish, waiting at most 10 seconds.`,
 				return err
 			}
 
-			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger}
+			mailer, err := smtp.mailer()
+			if err != nil {
+				return err
+			}
+
+			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger, Mailer: mailer}
 			return serveUntilDone(cmd.Context(), m, g.stdout)
 		},
 	}
@@ -60,6 +75,7 @@ the requests in flight finish, waiting at most 10 seconds.`,
 	cmd.Flags().StringVar(&addr, "addr", envOr("NORTHSTAR_ADDR", defaultAddr), "address to listen on, as HOST:PORT (env NORTHSTAR_ADDR)")
 	cmd.Flags().StringVar(&kpiPath, "kpis", os.Getenv("NORTHSTAR_KPIS"), "KPI definitions file in YAML (env NORTHSTAR_KPIS)")
 	cmd.Flags().StringVar(&logFormat, "log-format", envOr("NORTHSTAR_LOG_FORMAT", "text"), "log format on stderr: text or json (env NORTHSTAR_LOG_FORMAT)")
+	addSMTPFlags(cmd, &smtp)
 	return cmd
 }
 
@@ -116,10 +132,21 @@ type Main struct {
 	// Zero means 10 seconds.
 	ShutdownTimeout time.Duration
 
+	// Mailer sends alert and report e-mail; nil records e-mail deliveries
+	// as failed.
+	Mailer *notify.Mailer
+
+	// NoScheduler, when set, starts no scheduler, for tests that run
+	// jobs themselves with Scheduler().RunDue.
+	NoScheduler bool
+
 	db       appStore
 	listener net.Listener
 	server   *http.Server
 	serveErr chan error
+
+	scheduler *scheduler.Scheduler
+	stopJobs  func()
 }
 
 // Run opens the database, loads the KPI file, starts listening and serves in
@@ -165,20 +192,30 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.db = &indexedStore{appStore: m.db, index: ix, logger: m.Logger, lastSaved: time.Now()}
 
-	handler := web.NewServer(web.Config{
-		// TODO: reload the KPI file when it changes. Until then it is read once.
-		Definitions: func() *kpi.Definitions { return defs },
-		Series:      engine.NewWithIndex(m.db, ix, now),
-		Ingest:      m.db,
-		Logger:      m.Logger,
-		Now:         now,
-	})
-
 	var lc net.ListenConfig
 	m.listener, err = lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another address with --addr)", addr, err)
 	}
+
+	series := engine.NewWithIndex(m.db, ix, now)
+	rules, reports, sched, err := alertServices(m.db, defs, series, m.Mailer, m.URL(), now, m.Logger)
+	if err != nil {
+		m.listener.Close()
+		return err
+	}
+	m.scheduler = sched
+
+	handler := web.NewServer(web.Config{
+		// TODO: reload the KPI file when it changes. Until then it is read once.
+		Definitions: func() *kpi.Definitions { return defs },
+		Series:      series,
+		Ingest:      m.db,
+		Logger:      m.Logger,
+		Now:         now,
+		Alerts:      rules,
+		Reports:     reports,
+	})
 
 	m.server = &http.Server{
 		Handler:           handler,
@@ -196,6 +233,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		close(serveErr)
 	}()
+
+	if !m.NoScheduler {
+		m.startScheduler(sched)
+	}
 
 	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", displayDSN(m.DBPath)),
 		slog.String("kpis", defs.Path), slog.Int("kpi_count", len(defs.KPIs)))
@@ -223,6 +264,10 @@ func (m *Main) URL() string {
 	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
+// Scheduler returns the scheduler of alert evaluation and reports, or nil
+// before Run succeeds.
+func (m *Main) Scheduler() *scheduler.Scheduler { return m.scheduler }
+
 // Done returns a channel that receives the error if serving fails, and is
 // closed when the server stops. It returns nil before Run succeeds.
 func (m *Main) Done() <-chan error { return m.serveErr }
@@ -248,6 +293,8 @@ func (m *Main) Close() error {
 		}
 		m.server = nil
 	}
+	// Jobs use the database, so they stop before it closes.
+	m.stopScheduler()
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database %s: %w", m.DBPath, err))

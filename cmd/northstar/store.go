@@ -27,6 +27,8 @@ type appStore interface {
 	RevokeWriteKey(ctx context.Context, name string) error
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
 
+	alertStore
+
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -194,3 +194,28 @@ func (r *Reports) logger() *slog.Logger {
 	}
 	return r.Logger
 }
+
+// List returns every report schedule, oldest first.
+func (r *Reports) List(ctx context.Context) ([]store.ReportSchedule, error) {
+	return r.Store.ReportSchedules(ctx)
+}
+
+// Delete deletes schedule id, or returns ENOTFOUND.
+func (r *Reports) Delete(ctx context.Context, id int64) error {
+	return r.Store.DeleteReportSchedule(ctx, id)
+}
+
+// NextRun returns the next time schedule s is due, after its last run or
+// its creation, and false when its cron expression no longer parses.
+func (r *Reports) NextRun(s store.ReportSchedule) (time.Time, bool) {
+	sched, err := scheduler.Parse(s.Cron, r.Definitions().Workspace.Location)
+	if err != nil {
+		return time.Time{}, false
+	}
+	from := s.CreatedAt
+	if s.LastRunAt != nil {
+		from = *s.LastRunAt
+	}
+	next := sched.Next(from)
+	return next.UTC(), !next.IsZero()
+}

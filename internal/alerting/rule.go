@@ -341,3 +341,32 @@ func (s *Rules) Update(ctx context.Context, id int64, in RuleInput) (store.Alert
 	r.UpdatedAt = s.Now().UTC().Truncate(time.Microsecond)
 	return s.Store.UpdateAlertRule(ctx, r)
 }
+
+// Get returns rule id, or ENOTFOUND.
+func (s *Rules) Get(ctx context.Context, id int64) (store.AlertRule, error) {
+	return s.Store.AlertRule(ctx, id)
+}
+
+// List returns every rule, oldest first.
+func (s *Rules) List(ctx context.Context) ([]store.AlertRule, error) {
+	return s.Store.AlertRules(ctx)
+}
+
+// Delete deletes rule id and its history, or returns ENOTFOUND.
+func (s *Rules) Delete(ctx context.Context, id int64) error {
+	return s.Store.DeleteAlertRule(ctx, id)
+}
+
+// History returns rule id's transitions and its delivery records, oldest
+// first, or ENOTFOUND.
+func (s *Rules) History(ctx context.Context, id int64) ([]store.AlertEvent, []store.Delivery, error) {
+	events, err := s.Store.AlertHistory(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	deliveries, err := s.Store.Deliveries(ctx, "alert", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return events, deliveries, nil
+}

@@ -63,6 +63,8 @@ type Scheduler struct {
 	location *time.Location
 	logger   *slog.Logger
 
+	runMu sync.Mutex // serializes RunDue, so that no job overlaps itself
+
 	mu   sync.Mutex
 	jobs []*job
 
@@ -108,6 +110,9 @@ func (s *Scheduler) Add(name, spec string, fn JobFunc) error {
 // returns the names of the jobs it ran. A job's error is logged, not
 // returned, so that one failing job does not stop the others.
 func (s *Scheduler) RunDue(ctx context.Context, now time.Time) []string {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+
 	s.mu.Lock()
 	var due []*job
 	for _, j := range s.jobs {

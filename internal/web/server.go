@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
@@ -49,6 +50,14 @@ type Config struct {
 	// IngestLimits bounds ingestion requests. Zero fields take their
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
+
+	// Alerts serves the alert rule API under /api/v1/alerts. Nil serves
+	// no alert routes.
+	Alerts *alerting.Rules
+
+	// Reports serves the report schedule API under
+	// /api/v1/reports/schedules. Nil serves no schedule routes.
+	Reports *alerting.Reports
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -61,6 +70,9 @@ type Server struct {
 	ingest       IngestStore
 	ingestLimits ingest.Limits
 	metrics      *serverMetrics
+
+	alerts  *alerting.Rules
+	reports *alerting.Reports
 
 	mux       *http.ServeMux
 	handler   http.Handler // mux wrapped in the middleware
@@ -85,6 +97,8 @@ func NewServer(cfg Config) *Server {
 		assets:      assetHandler(),
 		assetTags:   assetETags(),
 		chartLib:    chartLibraryBundled(),
+		alerts:      cfg.Alerts,
+		reports:     cfg.Reports,
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -109,6 +123,8 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	s.registerAlertRoutes()
+	s.registerReportScheduleRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/notify"
+	"github.com/northstar-kpi/northstar/internal/scheduler"
+)
+
+// alertStore is what alert rules and report schedules keep in the database.
+type alertStore interface {
+	alerting.RuleStore
+	alerting.ScheduleStore
+}
+
+// smtpFlags are serve's e-mail settings.
+type smtpFlags struct {
+	addr, from, username, password, tls string
+}
+
+func addSMTPFlags(cmd *cobra.Command, f *smtpFlags) {
+	cmd.Flags().StringVar(&f.addr, "smtp-addr", envOr("NORTHSTAR_SMTP_ADDR", ""), "SMTP server for alert and report e-mail, as HOST:PORT; none when empty (env NORTHSTAR_SMTP_ADDR)")
+	cmd.Flags().StringVar(&f.from, "smtp-from", envOr("NORTHSTAR_SMTP_FROM", ""), "sender address of alert and report e-mail (env NORTHSTAR_SMTP_FROM)")
+	cmd.Flags().StringVar(&f.username, "smtp-username", envOr("NORTHSTAR_SMTP_USERNAME", ""), "SMTP user name; no authentication when empty (env NORTHSTAR_SMTP_USERNAME)")
+	cmd.Flags().StringVar(&f.tls, "smtp-tls", envOr("NORTHSTAR_SMTP_TLS", notify.TLSStartTLS), "SMTP encryption: starttls, tls or none (env NORTHSTAR_SMTP_TLS)")
+	// The password comes from the environment only, so that it does not show
+	// in the process list.
+	f.password = envOr("NORTHSTAR_SMTP_PASSWORD", "")
+}
+
+// mailer returns the configured mailer, nil when no server is set, or an
+// EINVALID error for incomplete settings.
+func (f smtpFlags) mailer() (*notify.Mailer, error) {
+	if f.addr == "" {
+		return nil, nil
+	}
+	m := &notify.Mailer{Addr: f.addr, From: f.from, Username: f.username, Password: f.password, TLS: f.tls}
+	if err := m.Validate(); err != nil {
+		return nil, &usageError{err}
+	}
+	return m, nil
+}
+
+// Schedules of the jobs serve runs. Alert rules are evaluated and report
+// schedules checked every minute; each report follows its own cron
+// expression.
+const (
+	alertJobSpec  = "* * * * *"
+	reportJobSpec = "* * * * *"
+)
+
+// alertServices builds the alert and report services and the scheduler
+// that runs them, in the workspace time zone.
+func alertServices(db alertStore, defs *kpi.Definitions, series alerting.SeriesComputer, mailer *notify.Mailer,
+	baseURL string, now func() time.Time, logger *slog.Logger) (*alerting.Rules, *alerting.Reports, *scheduler.Scheduler, error) {
+	definitions := func() *kpi.Definitions { return defs }
+	senders := alerting.Senders{
+		Deliverer: &notify.Deliverer{Recorder: db, Retry: notify.DefaultRetry, Now: now, Logger: logger},
+		Mailer:    mailer,
+		BaseURL:   baseURL,
+	}
+
+	rules := &alerting.Rules{Store: db, Definitions: definitions, Now: now}
+	reports := &alerting.Reports{Store: db, Series: series, Definitions: definitions, Now: now, Senders: senders, Logger: logger}
+	evaluator := &alerting.Evaluator{Store: db, Series: series, Definitions: definitions, Senders: senders, Logger: logger}
+
+	sched := scheduler.New(defs.Workspace.Location, now, logger)
+	if err := sched.Add("alerts", alertJobSpec, evaluator.Evaluate); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := sched.Add("reports", reportJobSpec, reports.RunDue); err != nil {
+		return nil, nil, nil, err
+	}
+	return rules, reports, sched, nil
+}
+
+// startScheduler runs sched in the background until stopScheduler.
+func (m *Main) startScheduler(sched *scheduler.Scheduler) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	m.stopJobs = func() {
+		cancel()
+		<-done
+	}
+	go func() {
+		defer close(done)
+		_ = sched.Run(ctx)
+	}()
+}
+
+// stopScheduler cancels the scheduler and waits for the jobs in flight.
+func (m *Main) stopScheduler() {
+	if m.stopJobs != nil {
+		m.stopJobs()
+		m.stopJobs = nil
+	}
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/notify"
+)
+
+// TestServeEvaluatesAlerts creates an alert rule through the API of a
+// running server and steps its scheduler to a fake time: the rule fires and
+// the signed webhook arrives.
+func TestServeEvaluatesAlerts(t *testing.T) {
+	m, logs := startTestMain(t)
+
+	var (
+		mu     sync.Mutex
+		bodies []map[string]any
+	)
+	const secret = "serve-test-secret"
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !notify.VerifySignature(secret, body, r.Header.Get(notify.SignatureHeader)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var v map[string]any
+		_ = json.Unmarshal(body, &v)
+		mu.Lock()
+		bodies = append(bodies, v)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+
+	// Signups on 2026-03-09, the latest complete day, are 3 by hand count.
+	rule := `{"kpi_id": "signups", "condition": {"kind": "below", "threshold": 5},
+		"notify": {"webhook": {"url": "` + hook.URL + `", "secret": "` + secret + `"}}}`
+	resp, err := http.Post(m.URL()+"/api/v1/alerts", "application/json", strings.NewReader(rule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/alerts: status %d", resp.StatusCode)
+	}
+
+	ran := m.Scheduler().RunDue(context.Background(), serveTestNow.Add(time.Minute))
+	if strings.Join(ran, ",") != "alerts,reports" && strings.Join(ran, ",") != "reports,alerts" {
+		t.Errorf("jobs run = %v, want alerts and reports", ran)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 1 {
+		t.Fatalf("webhook received %d signed notifications, want 1; logs:\n%s", len(bodies), logs)
+	}
+	if bodies[0]["state"] != "firing" || bodies[0]["value"] != 3.0 {
+		t.Errorf("notification = %v, want firing with value 3", bodies[0])
+	}
+
+	var history struct {
+		History []struct {
+			From, To string
+			Value    *float64
+		}
+		Deliveries []struct{ Channel, Status string }
+	}
+	getJSON(t, m.URL()+"/api/v1/alerts/1/history", http.StatusOK, &history)
+	if len(history.History) != 1 || history.History[0].From != "normal" || history.History[0].To != "firing" {
+		t.Errorf("history = %+v, want normal -> firing", history.History)
+	}
+	if len(history.Deliveries) != 1 || history.Deliveries[0].Status != "ok" || history.Deliveries[0].Channel != "webhook" {
+		t.Errorf("deliveries = %+v, want one ok webhook delivery", history.Deliveries)
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Error("the logs contain the webhook secret")
+	}
+}

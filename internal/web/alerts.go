@@ -1,0 +1,256 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// maxAPIBody bounds the JSON body of an alert rule or report schedule.
+const maxAPIBody = 64 << 10
+
+func (s *Server) registerAlertRoutes() {
+	if s.alerts == nil {
+		return
+	}
+	s.mux.Handle("GET /api/v1/alerts", s.handle(s.handleAlertList))
+	s.mux.Handle("POST /api/v1/alerts", s.handle(s.handleAlertCreate))
+	s.mux.Handle("GET /api/v1/alerts/{id}", s.handle(s.handleAlertGet))
+	s.mux.Handle("PUT /api/v1/alerts/{id}", s.handle(s.handleAlertUpdate))
+	s.mux.Handle("DELETE /api/v1/alerts/{id}", s.handle(s.handleAlertDelete))
+	s.mux.Handle("GET /api/v1/alerts/{id}/history", s.handle(s.handleAlertHistory))
+}
+
+// alertRuleJSON is an alert rule in the API. The webhook secret is shown
+// only in the response that creates the rule.
+type alertRuleJSON struct {
+	ID          int64                `json:"id"`
+	KPIID       string               `json:"kpi_id"`
+	Name        string               `json:"name"`
+	Condition   store.AlertCondition `json:"condition"`
+	MinDuration string               `json:"min_duration"`
+	Cooldown    string               `json:"cooldown"`
+	MutedUntil  *time.Time           `json:"muted_until"`
+	Notify      alertChannelsJSON    `json:"notify"`
+	State       alertStateJSON       `json:"state"`
+	CreatedAt   time.Time            `json:"created_at"`
+	UpdatedAt   time.Time            `json:"updated_at"`
+}
+
+type alertChannelsJSON struct {
+	Webhook     *webhookJSON `json:"webhook,omitempty"`
+	ChatWebhook string       `json:"chat_webhook,omitempty"`
+	Emails      []string     `json:"emails"`
+}
+
+type webhookJSON struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret,omitempty"`
+}
+
+type alertStateJSON struct {
+	State          string     `json:"state"`
+	Since          time.Time  `json:"since"`
+	Value          *float64   `json:"value"`
+	KPIStatus      string     `json:"kpi_status"`
+	LastNotifiedAt *time.Time `json:"last_notified_at"`
+	EvaluatedAt    *time.Time `json:"evaluated_at"`
+}
+
+func newAlertRuleJSON(r store.AlertRule, showSecret bool) alertRuleJSON {
+	out := alertRuleJSON{
+		ID: r.ID, KPIID: r.KPIID, Name: r.Name, Condition: r.Condition,
+		MinDuration: r.MinDuration.String(), Cooldown: r.Cooldown.String(), MutedUntil: r.MutedUntil,
+		Notify: alertChannelsJSON{ChatWebhook: r.Channels.ChatWebhook, Emails: r.Channels.Emails},
+		State: alertStateJSON{
+			State: r.State.State, Since: r.State.Since, Value: r.State.Value, KPIStatus: r.State.KPIStatus,
+			LastNotifiedAt: r.State.LastNotifiedAt, EvaluatedAt: r.State.EvaluatedAt,
+		},
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+	}
+	if out.Notify.Emails == nil {
+		out.Notify.Emails = []string{}
+	}
+	if w := r.Channels.Webhook; w != nil {
+		out.Notify.Webhook = &webhookJSON{URL: w.URL}
+		if showSecret {
+			out.Notify.Webhook.Secret = w.Secret
+		}
+	}
+	return out
+}
+
+func (s *Server) handleAlertList(w http.ResponseWriter, r *http.Request) error {
+	rules, err := s.alerts.List(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Alerts []alertRuleJSON `json:"alerts"`
+	}{Alerts: make([]alertRuleJSON, 0, len(rules))}
+	for _, rule := range rules {
+		out.Alerts = append(out.Alerts, newAlertRuleJSON(rule, false))
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleAlertCreate(w http.ResponseWriter, r *http.Request) error {
+	var in alerting.RuleInput
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	rule, err := s.alerts.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/alerts/%d", rule.ID))
+	s.writeJSON(w, r, http.StatusCreated, newAlertRuleJSON(rule, true))
+	return nil
+}
+
+func (s *Server) handleAlertGet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "alert rule")
+	if err != nil {
+		return err
+	}
+	rule, err := s.alerts.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, newAlertRuleJSON(rule, false))
+	return nil
+}
+
+func (s *Server) handleAlertUpdate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "alert rule")
+	if err != nil {
+		return err
+	}
+	var in alerting.RuleInput
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	rule, err := s.alerts.Update(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, newAlertRuleJSON(rule, false))
+	return nil
+}
+
+func (s *Server) handleAlertDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "alert rule")
+	if err != nil {
+		return err
+	}
+	if err := s.alerts.Delete(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// alertEventJSON is one transition in an alert rule's history.
+type alertEventJSON struct {
+	At    time.Time `json:"at"`
+	From  string    `json:"from"`
+	To    string    `json:"to"`
+	Value *float64  `json:"value"`
+	Note  string    `json:"note"`
+}
+
+// deliveryJSON is one recorded notification attempt.
+type deliveryJSON struct {
+	At      time.Time `json:"at"`
+	Channel string    `json:"channel"`
+	Target  string    `json:"target"`
+	Attempt int       `json:"attempt"`
+	Status  string    `json:"status"`
+	Error   string    `json:"error,omitempty"`
+}
+
+func newDeliveriesJSON(list []store.Delivery) []deliveryJSON {
+	out := make([]deliveryJSON, 0, len(list))
+	for _, d := range list {
+		out = append(out, deliveryJSON{At: d.At, Channel: d.Channel, Target: d.Target, Attempt: d.Attempt, Status: d.Status, Error: d.Error})
+	}
+	return out
+}
+
+func (s *Server) handleAlertHistory(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "alert rule")
+	if err != nil {
+		return err
+	}
+	events, deliveries, err := s.alerts.History(r.Context(), id)
+	if err != nil {
+		return err
+	}
+
+	out := struct {
+		History    []alertEventJSON `json:"history"`
+		Deliveries []deliveryJSON   `json:"deliveries"`
+	}{History: make([]alertEventJSON, 0, len(events)), Deliveries: newDeliveriesJSON(deliveries)}
+	for _, e := range events {
+		out.History = append(out.History, alertEventJSON{At: e.At, From: e.From, To: e.To, Value: e.Value, Note: e.Note})
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+// pathID reads the {id} path value as a positive integer.
+func pathID(r *http.Request, what string) (int64, error) {
+	raw := r.PathValue("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, kpi.Errorf(kpi.ENOTFOUND, "%s %q not found (ids are positive integers)", what, raw)
+	}
+	return id, nil
+}
+
+// decodeBody decodes a JSON request body into v, rejecting unknown fields,
+// trailing data and bodies over maxAPIBody, with errors that name the
+// problem.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if dec.More() {
+		return kpi.Errorf(kpi.EINVALID, "request body has data after the JSON object (send one object)")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return kpi.Errorf(kpi.EINVALID, "request body has data after the JSON object (send one object)")
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var (
+		syntax    *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+		maxErr    *http.MaxBytesError
+		unmarshal = err.Error()
+	)
+	switch {
+	case errors.Is(err, io.EOF):
+		return kpi.Errorf(kpi.EINVALID, "request body is empty (send a JSON object)")
+	case errors.As(err, &maxErr):
+		return kpi.Errorf(kpi.ETOOLARGE, "request body is larger than %d bytes", maxAPIBody)
+	case errors.As(err, &syntax):
+		return kpi.Errorf(kpi.EINVALID, "request body is not valid JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typeErr):
+		return kpi.Errorf(kpi.EINVALID, "field %s is a JSON %s, but want %s", typeErr.Field, typeErr.Value, typeErr.Type)
+	}
+	return kpi.Errorf(kpi.EINVALID, "request body: %s", unmarshal)
+}

@@ -1,0 +1,97 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+func (s *Server) registerReportScheduleRoutes() {
+	if s.reports == nil {
+		return
+	}
+	s.mux.Handle("GET /api/v1/reports/schedules", s.handle(s.handleScheduleList))
+	s.mux.Handle("POST /api/v1/reports/schedules", s.handle(s.handleScheduleCreate))
+	s.mux.Handle("DELETE /api/v1/reports/schedules/{id}", s.handle(s.handleScheduleDelete))
+}
+
+// reportScheduleJSON is a report schedule in the API.
+type reportScheduleJSON struct {
+	ID          int64      `json:"id"`
+	Name        string     `json:"name"`
+	Cron        string     `json:"cron"`
+	TimeZone    string     `json:"time_zone"`
+	DashboardID string     `json:"dashboard_id,omitempty"`
+	KPIIDs      []string   `json:"kpi_ids"`
+	Emails      []string   `json:"emails"`
+	ChatWebhook string     `json:"chat_webhook,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	LastRunAt   *time.Time `json:"last_run_at"`
+	NextRunAt   *time.Time `json:"next_run_at"`
+}
+
+func (s *Server) newReportScheduleJSON(sc store.ReportSchedule) reportScheduleJSON {
+	out := reportScheduleJSON{
+		ID: sc.ID, Name: sc.Name, Cron: sc.Cron, DashboardID: sc.DashboardID, KPIIDs: sc.KPIIDs, Emails: sc.Emails,
+		ChatWebhook: sc.ChatWebhook, CreatedAt: sc.CreatedAt, LastRunAt: sc.LastRunAt,
+	}
+	if loc := s.currentDefinitions().Workspace.Location; loc != nil {
+		out.TimeZone = loc.String()
+	} else {
+		out.TimeZone = "UTC"
+	}
+	if next, ok := s.reports.NextRun(sc); ok {
+		out.NextRunAt = &next
+	}
+	if out.KPIIDs == nil {
+		out.KPIIDs = []string{}
+	}
+	if out.Emails == nil {
+		out.Emails = []string{}
+	}
+	return out
+}
+
+func (s *Server) handleScheduleList(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.reports.List(r.Context())
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Schedules []reportScheduleJSON `json:"schedules"`
+	}{Schedules: make([]reportScheduleJSON, 0, len(list))}
+	for _, sc := range list {
+		out.Schedules = append(out.Schedules, s.newReportScheduleJSON(sc))
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) handleScheduleCreate(w http.ResponseWriter, r *http.Request) error {
+	var in alerting.ScheduleInput
+	if err := decodeBody(w, r, &in); err != nil {
+		return err
+	}
+	sc, err := s.reports.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/reports/schedules/%d", sc.ID))
+	s.writeJSON(w, r, http.StatusCreated, s.newReportScheduleJSON(sc))
+	return nil
+}
+
+func (s *Server) handleScheduleDelete(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "report schedule")
+	if err != nil {
+		return err
+	}
+	if err := s.reports.Delete(r.Context(), id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
