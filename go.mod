@@ -15,6 +15,7 @@ require (
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
 	github.com/wneessen/go-mail v0.8.1
+	gonum.org/v1/gonum v0.17.0
 	gopkg.in/segmentio/analytics-go.v3 v3.1.0
 	modernc.org/sqlite v1.62.0
 )

@@ -20,3 +20,9 @@ mkdir -p "$vendor"
 cp node_modules/echarts/dist/echarts.min.js "$vendor/echarts.min.js"
 cp node_modules/echarts/LICENSE "$vendor/echarts.LICENSE"
 echo "assets: copied echarts $(node -p 'require("./node_modules/echarts/package.json").version') into $vendor" >&2
+
+# gridstack lays out and drags the widgets of a dashboard.
+cp node_modules/gridstack/dist/gridstack-all.js "$vendor/gridstack-all.js"
+cp node_modules/gridstack/dist/gridstack.min.css "$vendor/gridstack.min.css"
+cp node_modules/gridstack/LICENSE "$vendor/gridstack.LICENSE"
+echo "assets: copied gridstack $(node -p 'require("./node_modules/gridstack/package.json").version') into $vendor" >&2

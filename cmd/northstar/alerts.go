@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/notify"
 	"github.com/northstar-kpi/northstar/internal/scheduler"
+	"github.com/northstar-kpi/northstar/internal/store"
 )
 
 // alertStore is what alert rules and report schedules keep in the database.
@@ -55,29 +57,79 @@ const (
 	reportJobSpec = "* * * * *"
 )
 
-// alertServices builds the alert and report services and the scheduler
-// that runs them, in the workspace time zone.
-func alertServices(db alertStore, defs *kpi.Definitions, series alerting.SeriesComputer, mailer *notify.Mailer,
-	baseURL string, now func() time.Time, logger *slog.Logger) (*alerting.Rules, *alerting.Reports, *scheduler.Scheduler, error) {
-	definitions := func() *kpi.Definitions { return defs }
+// alertServices are the alert and report services and the scheduler that
+// runs them.
+type alertServices struct {
+	rules     *alerting.Rules
+	reports   *alerting.Reports
+	scheduler *scheduler.Scheduler
+}
+
+// newAlertServices builds the alert and report services and the scheduler
+// that runs them, with cron expressions in loc, the workspace time zone.
+func newAlertServices(db interface {
+	alertStore
+	dashboardReader
+}, loc *time.Location, definitions func() *kpi.Definitions, series alerting.SeriesComputer,
+	mailer *notify.Mailer, baseURL string, now func() time.Time, logger *slog.Logger) (alertServices, error) {
 	senders := alerting.Senders{
 		Deliverer: &notify.Deliverer{Recorder: db, Retry: notify.DefaultRetry, Now: now, Logger: logger},
 		Mailer:    mailer,
 		BaseURL:   baseURL,
 	}
 
-	rules := &alerting.Rules{Store: db, Definitions: definitions, Now: now}
-	reports := &alerting.Reports{Store: db, Series: series, Definitions: definitions, Now: now, Senders: senders, Logger: logger}
+	svc := alertServices{
+		rules: &alerting.Rules{Store: db, Definitions: definitions, Now: now},
+		reports: &alerting.Reports{
+			Store: db, Series: series, Definitions: definitions, Now: now, Senders: senders, Logger: logger,
+			DashboardKPIs: dashboardKPIs(db),
+		},
+		scheduler: scheduler.New(loc, now, logger),
+	}
 	evaluator := &alerting.Evaluator{Store: db, Series: series, Definitions: definitions, Senders: senders, Logger: logger}
 
-	sched := scheduler.New(defs.Workspace.Location, now, logger)
-	if err := sched.Add("alerts", alertJobSpec, evaluator.Evaluate); err != nil {
-		return nil, nil, nil, err
+	if err := svc.scheduler.Add("alerts", alertJobSpec, evaluator.Evaluate); err != nil {
+		return alertServices{}, err
 	}
-	if err := sched.Add("reports", reportJobSpec, reports.RunDue); err != nil {
-		return nil, nil, nil, err
+	if err := svc.scheduler.Add("reports", reportJobSpec, svc.reports.RunDue); err != nil {
+		return alertServices{}, err
 	}
-	return rules, reports, sched, nil
+	return svc, nil
+}
+
+// dashboardReader reads one dashboard with its widgets.
+type dashboardReader interface {
+	Dashboard(ctx context.Context, id int64) (store.Dashboard, error)
+}
+
+// dashboardKPIs returns the function that lists the KPIs on a dashboard's
+// widgets, each once, in layout order.
+func dashboardKPIs(db dashboardReader) func(ctx context.Context, id string) ([]string, error) {
+	return func(ctx context.Context, id string) ([]string, error) {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, kpi.Errorf(kpi.ENOTFOUND, "dashboard %q not found (dashboard ids are positive integers)", id)
+		}
+		d, err := db.Dashboard(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+
+		var ids []string
+		seen := map[string]bool{}
+		for _, w := range d.Widgets {
+			for _, k := range w.KPIs {
+				if !seen[k] {
+					seen[k] = true
+					ids = append(ids, k)
+				}
+			}
+		}
+		if len(ids) == 0 {
+			return nil, kpi.Errorf(kpi.EINVALID, "dashboard %d (%s) shows no KPIs; add KPI widgets or list kpi_ids instead", d.ID, d.Name)
+		}
+		return ids, nil
+	}
 }
 
 // startScheduler runs sched in the background until stopScheduler.

@@ -186,7 +186,14 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
-	ix, err := openIndex(ctx, m.db, defs, m.Logger)
+	// The index declares the properties of the KPIs made in the UI too, so
+	// that they are computed from it after a restart.
+	meta, _ := m.db.(web.KPIMetaStore)
+	indexDefs, err := withStoredKPIs(ctx, defs, meta, now())
+	if err != nil {
+		return err
+	}
+	ix, err := openIndex(ctx, m.db, indexDefs, m.Logger)
 	if err != nil {
 		return err
 	}
@@ -198,23 +205,35 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s: %w (choose another address with --addr)", addr, err)
 	}
 
+	// Alert rules and reports see the KPIs made in the UI too, through the
+	// server's view of the definitions, which is set before any job runs.
+	var handler *web.Server
+	definitions := func() *kpi.Definitions {
+		if handler != nil {
+			return handler.Definitions()
+		}
+		return defs
+	}
+
 	series := engine.NewWithIndex(m.db, ix, now)
-	rules, reports, sched, err := alertServices(m.db, defs, series, m.Mailer, m.URL(), now, m.Logger)
+	services, err := newAlertServices(m.db, defs.Workspace.Location, definitions, series, m.Mailer, m.URL(), now, m.Logger)
 	if err != nil {
 		m.listener.Close()
 		return err
 	}
-	m.scheduler = sched
+	m.scheduler = services.scheduler
 
-	handler := web.NewServer(web.Config{
+	handler = web.NewServer(web.Config{
 		// TODO: reload the KPI file when it changes. Until then it is read once.
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      series,
 		Ingest:      m.db,
 		Logger:      m.Logger,
 		Now:         now,
-		Alerts:      rules,
-		Reports:     reports,
+		KPIMeta:     meta,
+		Dashboards:  m.db,
+		Alerts:      services.rules,
+		Reports:     services.reports,
 	})
 
 	m.server = &http.Server{
@@ -235,7 +254,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	if !m.NoScheduler {
-		m.startScheduler(sched)
+		m.startScheduler(services.scheduler)
 	}
 
 	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", displayDSN(m.DBPath)),

@@ -9,6 +9,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/store/postgres"
 	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+	"github.com/northstar-kpi/northstar/internal/web"
 )
 
 // appStore is the storage the commands use: the engine's reads, the
@@ -28,6 +29,7 @@ type appStore interface {
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
 
 	alertStore
+	web.DashboardStore
 
 	Ping(ctx context.Context) error
 	Close() error

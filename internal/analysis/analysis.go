@@ -1,5 +1,9 @@
-// Package analysis holds pure functions on KPI values: change between
-// periods, the path from baseline to target, and status against that path.
+// Package analysis holds pure functions on KPI values and series: change
+// between periods, the path from baseline to target, status against that
+// path, year-over-year change, moving averages, forecasts with prediction
+// intervals, pace against a target, anomaly detection and the breakdown
+// segment that drove a change. It does no I/O and reads no clock: callers
+// pass the points, the grain and the dates.
 package analysis
 
 import (
@@ -67,4 +71,31 @@ func Judge(value, expected float64, dir kpi.Direction, th kpi.Thresholds) kpi.St
 	default:
 		return kpi.OffTrack
 	}
+}
+
+// PathPoint is a value the path to a target passes through at an instant:
+// the baseline, a milestone or the target.
+type PathPoint struct {
+	At    time.Time
+	Value float64
+}
+
+// PathValueThrough returns the value expected at t on the path of straight
+// segments through points, which must be in time order. Before the first
+// point it is the first value and after the last point the last value. It
+// returns 0 for no points.
+func PathValueThrough(points []PathPoint, t time.Time) float64 {
+	if len(points) == 0 {
+		return 0
+	}
+	for i := 1; i < len(points); i++ {
+		if t.Before(points[i].At) {
+			a, b := points[i-1], points[i]
+			return PathValue(a.Value, b.Value, a.At, b.At, t)
+		}
+	}
+	if t.Before(points[0].At) {
+		return points[0].Value
+	}
+	return points[len(points)-1].Value
 }

@@ -42,6 +42,8 @@ type Engine struct {
 	events EventAggregator
 	index  *ActivityIndex
 	now    func() time.Time
+
+	history HistoryReader // nil when only the KPI file's targets count
 }
 
 // New returns an engine reading from events, with now as its clock.

@@ -64,15 +64,25 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 	if k.ChangeInPoints() {
 		s.ChangeUnit = "pp"
 	}
-	path, err := e.path(ctx, defs, k, view)
+	history, err := e.kpiHistory(ctx, k.ID)
 	if err != nil {
 		return nil, err
 	}
-	if path != nil {
-		s.Goal = &path.goal
+	paths, err := e.paths(ctx, defs, k, history, view)
+	if err != nil {
+		return nil, err
+	}
+	retiredAt, retired := time.Time{}, false
+	if d, ok := history.Retired(); ok {
+		retiredAt, retired = d.In(cal.Location), true
+	}
+	s.Milestones = []Milestone{}
+	if current := paths.at(to); current != nil {
+		s.Goal = &current.goal
 		if k.Baseline != nil {
-			s.Baseline = &path.base
+			s.Baseline = &current.base
 		}
+		s.Milestones = append(s.Milestones, current.milestones...)
 	}
 
 	for i, p := range periods {
@@ -94,9 +104,12 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		}
 
 		// The path starts at the baseline: a period that starts on or before
-		// the baseline date has no target yet.
+		// the baseline date has no target yet. A period is judged against the
+		// target in force when it is judged, at its cutoff, so a revision
+		// changes the periods that end after it applies and no earlier ones.
+		path := paths.at(p.Cutoff)
 		if path != nil && p.Start.After(path.base.At) {
-			expected := analysis.PathValue(path.base.Value, path.goal.Value, path.base.At, path.goal.At, p.Cutoff)
+			expected := analysis.PathValueThrough(path.points, p.Cutoff)
 			if k.Metric.Additive() {
 				expected *= grainShare(cal, k.Grain, p.Start, p.Cutoff)
 			}
@@ -109,6 +122,8 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 			}
 		}
 		switch {
+		case retired && retiredAt.Before(p.Cutoff):
+			pt.Status, pt.Target = kpi.Retired, nil
 		case !cur.ok && cur.pending:
 			pt.Status = kpi.Pending
 		case !cur.ok:
@@ -116,58 +131,11 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		}
 		s.Points[i] = pt
 	}
+
+	if err := e.benchmarks(ctx, defs, k, s, periods); err != nil {
+		return nil, err
+	}
 	return s, nil
-}
-
-// targetPath is a KPI's straight path from its baseline to its target.
-type targetPath struct {
-	base PathPoint
-	goal PathPoint
-}
-
-// path returns k's path to its target, or nil when k has no target. Without
-// a baseline the path is flat at the target value from the start of time. A baseline without a value
-// takes the KPI's value in the period of its grain containing the baseline
-// date.
-func (e *Engine) path(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, view *indexView) (*targetPath, error) {
-	if k.Target == nil {
-		return nil, nil
-	}
-	cal := defs.Workspace.Calendar()
-	goalAt := cal.Next(timegrain.Day, k.Target.By.In(cal.Location)) // "by" a date means by its end
-
-	base := PathPoint{}
-	if k.Baseline != nil {
-		base.At = k.Baseline.Date.In(cal.Location)
-		if k.Baseline.Value != nil {
-			base.Value = *k.Baseline.Value
-		} else {
-			start := cal.Start(k.Grain, base.At)
-			ev := newEvaluator(e.events, defs, k.Grain, []store.Interval{{Start: start, End: cal.Next(k.Grain, start)}})
-			ev.cutoff = e.now() // a cohort's later periods count as they are known today
-			ev.index = view
-			vals, err := ev.metric(ctx, k.Metric)
-			if err != nil {
-				return nil, err
-			}
-			if !vals[0].ok {
-				return nil, kpi.Errorf(kpi.EINVALID, "kpi %q: the baseline on %s has no value (%s); set baseline.value or another baseline.date", k.ID, k.Baseline.Date, vals[0].reason)
-			}
-			base.Value = vals[0].v
-		}
-	}
-
-	goal := PathPoint{At: goalAt}
-	switch {
-	case k.Target.Value != nil:
-		goal.Value = *k.Target.Value
-	case k.Target.Change != nil:
-		goal.Value = base.Value * (1 + *k.Target.Change)
-	}
-	if k.Baseline == nil {
-		base.Value = goal.Value
-	}
-	return &targetPath{base: base, goal: goal}, nil
 }
 
 // grainShare returns how many periods of grain g the span [start, end)

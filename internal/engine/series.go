@@ -63,6 +63,37 @@ type Series struct {
 	// when the KPI has no target, and Baseline when it has no baseline.
 	Baseline *PathPoint `json:"baseline"`
 	Goal     *PathPoint `json:"goal"`
+
+	// Milestones are the intermediate values of the target in force at the
+	// end of the range, each at the end of its date.
+	Milestones []Milestone `json:"milestones"`
+
+	// Benchmarks are the KPI's reference lines: a constant Value (industry,
+	// baseline) or one value per period of Points (last year).
+	Benchmarks []BenchmarkLine `json:"benchmarks"`
+}
+
+// Milestone is an intermediate value on the path to the target, due by the
+// end of Date (YYYY-MM-DD).
+type Milestone struct {
+	Date  string  `json:"date"`
+	Value float64 `json:"value"`
+}
+
+// BenchmarkLine is one benchmark of a series.
+type BenchmarkLine struct {
+	Name   string            `json:"name"`
+	Kind   kpi.BenchmarkKind `json:"kind"`
+	Value  *float64          `json:"value,omitempty"`
+	Points []BenchmarkPoint  `json:"points,omitempty"`
+}
+
+// BenchmarkPoint is the value of a benchmark for the period starting at
+// Start: for last year's line, the KPI's value over the same span a year
+// earlier. Value is nil when that span has no value.
+type BenchmarkPoint struct {
+	Start time.Time `json:"period_start"`
+	Value *float64  `json:"value"`
 }
 
 // PathPoint is one end of the path from baseline to target.

@@ -57,6 +57,9 @@ type fileKPI struct {
 	Baseline    *fileBaseline   `yaml:"baseline"`
 	Target      *fileTarget     `yaml:"target"`
 	Thresholds  *fileThresholds `yaml:"thresholds"`
+	Targets     []fileRevision  `yaml:"targets"`
+	Benchmarks  []fileBenchmark `yaml:"benchmarks"`
+	Review      string          `yaml:"review"`
 }
 
 type fileBaseline struct {
@@ -65,9 +68,33 @@ type fileBaseline struct {
 }
 
 type fileTarget struct {
-	Value  any    `yaml:"value"`
-	Change any    `yaml:"change"`
-	By     string `yaml:"by"`
+	Value      any             `yaml:"value"`
+	Change     any             `yaml:"change"`
+	By         string          `yaml:"by"`
+	Milestones []fileMilestone `yaml:"milestones"`
+}
+
+type fileMilestone struct {
+	Value any    `yaml:"value"`
+	By    string `yaml:"by"`
+}
+
+// fileRevision is one entry of a KPI's targets: list: a target with the date
+// it applies from, and who set it and why.
+type fileRevision struct {
+	Value       any             `yaml:"value"`
+	Change      any             `yaml:"change"`
+	By          string          `yaml:"by"`
+	Milestones  []fileMilestone `yaml:"milestones"`
+	AppliesFrom string          `yaml:"applies_from"`
+	Author      string          `yaml:"author"`
+	Reason      string          `yaml:"reason"`
+}
+
+type fileBenchmark struct {
+	Kind  string `yaml:"kind"`
+	Name  string `yaml:"name"`
+	Value any    `yaml:"value"`
 }
 
 type fileThresholds struct {

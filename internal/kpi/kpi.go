@@ -167,6 +167,9 @@ type Target struct {
 	Value  *float64
 	Change *float64
 	By     timegrain.Date
+
+	// Milestones are intermediate values by dates before By, in date order.
+	Milestones []Milestone
 }
 
 // Thresholds set how far a value may fall short of the path to its target,
@@ -194,7 +197,35 @@ type KPI struct {
 	Baseline    *Baseline
 	Target      *Target
 	Thresholds  Thresholds
+
+	// ManagedBy is where the definition lives: the KPI file (ManagedByCode,
+	// also the zero value's meaning) or the database (ManagedByUI).
+	ManagedBy ManagedBy
+
+	// Targets are the later revisions of Target that the KPI file lists,
+	// in the order written. Revisions made through the API are stored apart
+	// (see History).
+	Targets []TargetRevision
+
+	// Benchmarks are reference lines drawn beside the KPI's values.
+	Benchmarks []Benchmark
+
+	// Review is how often the KPI should be reviewed; NoCadence when the
+	// definition does not say.
+	Review Cadence
 }
+
+// ManagedBy is where a KPI's definition is kept and edited.
+type ManagedBy string
+
+// Places a KPI is managed.
+const (
+	ManagedByCode ManagedBy = "code" // the KPI file, read-only in the UI
+	ManagedByUI   ManagedBy = "ui"   // the database, edited in the UI and the API
+)
+
+// IsManagedByUI reports whether k was made in the UI and may be edited there.
+func (k *KPI) IsManagedByUI() bool { return k.ManagedBy == ManagedByUI }
 
 // IsPercentage reports whether the KPI's unit is a percentage, whose changes
 // are shown in percentage points.
@@ -270,6 +301,10 @@ const (
 	// pro-rated (unique users, averages, formulas): the users of a whole month
 	// cannot be compared with those of its first week. It is judged when it ends.
 	Pending Status = "pending"
+
+	// Retired marks a period after a review retired the KPI: it is shown,
+	// but not judged against a target.
+	Retired Status = "retired"
 )
 
 // Label returns the status as words for people.
@@ -285,6 +320,8 @@ func (s Status) Label() string {
 		return "no data"
 	case Pending:
 		return "pending"
+	case Retired:
+		return "retired"
 	default:
 		return "no target"
 	}

@@ -248,16 +248,7 @@ func (l *loader) convert(doc *fileDoc) *Definitions {
 		names[name] = true
 	}
 	for i, k := range doc.KPIs {
-		path := fmt.Sprintf("$.kpis[%d]", i)
-		switch {
-		case k.ID == "":
-			l.addf(path, "", fmt.Sprintf("kpis[%d].id", i), "missing (every KPI needs an id such as weekly_active_users)")
-		case !idPattern.MatchString(k.ID):
-			l.addf(path+".id", k.ID, "id", "%q is not a valid id (want lower-case letters, digits and _, starting with a letter)", k.ID)
-		case names[k.ID]:
-			l.addf(path+".id", k.ID, "id", "%q is already used by another KPI or metric", k.ID)
-		}
-		names[k.ID] = true
+		l.kpiID(fmt.Sprintf("$.kpis[%d]", i), fmt.Sprintf("kpis[%d].id", i), k.ID, names)
 	}
 
 	for _, name := range metricNames {
@@ -273,6 +264,20 @@ func (l *loader) convert(doc *fileDoc) *Definitions {
 
 	l.checkCycles(defs)
 	return defs
+}
+
+// kpiID checks a KPI's id at the YAML path of its KPI and adds it to names.
+// missingField names the field when the id is missing.
+func (l *loader) kpiID(path, missingField, id string, names map[string]bool) {
+	switch {
+	case id == "":
+		l.addf(path, "", missingField, "missing (every KPI needs an id such as weekly_active_users)")
+	case !idPattern.MatchString(id):
+		l.addf(path+".id", id, "id", "%q is not a valid id (want lower-case letters, digits and _, starting with a letter)", id)
+	case names[id]:
+		l.addf(path+".id", id, "id", "%q is already used by another KPI or metric", id)
+	}
+	names[id] = true
 }
 
 func (l *loader) workspace(w fileWorkspace) Workspace {

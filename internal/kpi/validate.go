@@ -66,6 +66,15 @@ func (l *loader) kpi(path string, f *fileKPI, objectives, names map[string]bool)
 	if f.Thresholds != nil {
 		k.Thresholds = l.thresholds(path+".thresholds", id, f.Thresholds)
 	}
+	k.Targets = l.revisions(path+".targets", id, f.Targets, k)
+	k.Benchmarks = l.benchmarks(path+".benchmarks", id, f.Benchmarks, k.Baseline != nil)
+	if f.Review != "" {
+		c, err := ParseCadence(f.Review)
+		if err != nil {
+			l.addf(path+".review", id, "review", "%q is not valid (want weekly, monthly or quarterly)", f.Review)
+		}
+		k.Review = c
+	}
 	return k
 }
 
@@ -268,38 +277,52 @@ func (l *loader) baseline(path, id string, f *fileBaseline) *Baseline {
 }
 
 func (l *loader) target(path, id string, f *fileTarget, baseline *Baseline) *Target {
+	return l.targetFields(path, id, "target", targetFields{f.Value, f.Change, f.By, f.Milestones}, baseline)
+}
+
+// targetFields are the fields that a target: and an entry of targets: share.
+type targetFields struct {
+	value, change any
+	by            string
+	milestones    []fileMilestone
+}
+
+// targetFields converts a target written at path, whose fields errors name
+// as field.value, field.by and so on.
+func (l *loader) targetFields(path, id, field string, f targetFields, baseline *Baseline) *Target {
 	t := &Target{}
-	if d, ok := l.date(path+".by", id, "target.by", f.By); ok {
+	if d, ok := l.date(path+".by", id, field+".by", f.by); ok {
 		t.By = d
 	}
 
 	switch {
-	case f.Value != nil && f.Change != nil:
-		l.addf(path, id, "target", "set value or change, not both")
-	case f.Value != nil:
-		n, err := number(f.Value)
+	case f.value != nil && f.change != nil:
+		l.addf(path, id, field, "set value or change, not both")
+	case f.value != nil:
+		n, err := number(f.value)
 		if err != nil {
-			l.addf(path+".value", id, "target.value", "%v", err)
+			l.addf(path+".value", id, field+".value", "%v", err)
 		} else {
 			t.Value = &n
 		}
-	case f.Change != nil:
-		c, err := percent(f.Change, false)
+	case f.change != nil:
+		c, err := percent(f.change, false)
 		if err != nil {
-			l.addf(path+".change", id, "target.change", "%v", err)
+			l.addf(path+".change", id, field+".change", "%v", err)
 		} else {
 			t.Change = &c
 		}
 		if baseline == nil {
-			l.addf(path+".change", id, "target.change", "a relative target needs a baseline (add baseline: with a date, and a value unless it should come from the data)")
+			l.addf(path+".change", id, field+".change", "a relative target needs a baseline (add baseline: with a date, and a value unless it should come from the data)")
 		}
 	default:
-		l.addf(path, id, "target", "missing value or change (want value: 50000 or change: +20%%)")
+		l.addf(path, id, field, "missing value or change (want value: 50000 or change: +20%%)")
 	}
 
 	if baseline != nil && !baseline.Date.IsZero() && !t.By.IsZero() && t.By.String() <= baseline.Date.String() {
-		l.addf(path+".by", id, "target.by", "%s is not after the baseline date %s", t.By, baseline.Date)
+		l.addf(path+".by", id, field+".by", "%s is not after the baseline date %s", t.By, baseline.Date)
 	}
+	t.Milestones = l.milestones(path+".milestones", id, field+".milestones", f.milestones, t.By, baseline)
 	return t
 }
 

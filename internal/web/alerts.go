@@ -1,21 +1,14 @@
 package web
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
-
-// maxAPIBody bounds the JSON body of an alert rule or report schedule.
-const maxAPIBody = 64 << 10
 
 func (s *Server) registerAlertRoutes() {
 	if s.alerts == nil {
@@ -28,6 +21,10 @@ func (s *Server) registerAlertRoutes() {
 	s.mux.Handle("DELETE /api/v1/alerts/{id}", s.handle(s.handleAlertDelete))
 	s.mux.Handle("GET /api/v1/alerts/{id}/history", s.handle(s.handleAlertHistory))
 }
+
+// Definitions returns the KPI definitions the server serves: the KPI
+// file's and, with a KPIMeta store, the KPIs made in the UI.
+func (s *Server) Definitions() *kpi.Definitions { return s.currentDefinitions() }
 
 // alertRuleJSON is an alert rule in the API. The webhook secret is shown
 // only in the response that creates the rule.
@@ -118,7 +115,7 @@ func (s *Server) handleAlertCreate(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleAlertGet(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "alert rule")
+	id, err := pathID(r, "id", "alert rule")
 	if err != nil {
 		return err
 	}
@@ -131,7 +128,7 @@ func (s *Server) handleAlertGet(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) handleAlertUpdate(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "alert rule")
+	id, err := pathID(r, "id", "alert rule")
 	if err != nil {
 		return err
 	}
@@ -148,7 +145,7 @@ func (s *Server) handleAlertUpdate(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) handleAlertDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "alert rule")
+	id, err := pathID(r, "id", "alert rule")
 	if err != nil {
 		return err
 	}
@@ -187,7 +184,7 @@ func newDeliveriesJSON(list []store.Delivery) []deliveryJSON {
 }
 
 func (s *Server) handleAlertHistory(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "alert rule")
+	id, err := pathID(r, "id", "alert rule")
 	if err != nil {
 		return err
 	}
@@ -205,52 +202,4 @@ func (s *Server) handleAlertHistory(w http.ResponseWriter, r *http.Request) erro
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
-}
-
-// pathID reads the {id} path value as a positive integer.
-func pathID(r *http.Request, what string) (int64, error) {
-	raw := r.PathValue("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, kpi.Errorf(kpi.ENOTFOUND, "%s %q not found (ids are positive integers)", what, raw)
-	}
-	return id, nil
-}
-
-// decodeBody decodes a JSON request body into v, rejecting unknown fields,
-// trailing data and bodies over maxAPIBody, with errors that name the
-// problem.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAPIBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return bodyError(err)
-	}
-	if dec.More() {
-		return kpi.Errorf(kpi.EINVALID, "request body has data after the JSON object (send one object)")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return kpi.Errorf(kpi.EINVALID, "request body has data after the JSON object (send one object)")
-	}
-	return nil
-}
-
-func bodyError(err error) error {
-	var (
-		syntax    *json.SyntaxError
-		typeErr   *json.UnmarshalTypeError
-		maxErr    *http.MaxBytesError
-		unmarshal = err.Error()
-	)
-	switch {
-	case errors.Is(err, io.EOF):
-		return kpi.Errorf(kpi.EINVALID, "request body is empty (send a JSON object)")
-	case errors.As(err, &maxErr):
-		return kpi.Errorf(kpi.ETOOLARGE, "request body is larger than %d bytes", maxAPIBody)
-	case errors.As(err, &syntax):
-		return kpi.Errorf(kpi.EINVALID, "request body is not valid JSON at byte %d: %v", syntax.Offset, err)
-	case errors.As(err, &typeErr):
-		return kpi.Errorf(kpi.EINVALID, "field %s is a JSON %s, but want %s", typeErr.Field, typeErr.Value, typeErr.Type)
-	}
-	return kpi.Errorf(kpi.EINVALID, "request body: %s", unmarshal)
 }

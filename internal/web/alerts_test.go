@@ -155,7 +155,7 @@ func TestAlertAPIRejectsBadInput(t *testing.T) {
 		{"unknown field", `{"kpi_id": "revenue", "treshold": 1}`, `unknown field "treshold"`, 400},
 		{"not JSON", `kpi_id=revenue`, "not valid JSON", 400},
 		{"empty body", ``, "request body is empty", 400},
-		{"periods not an integer", `{"kpi_id": "revenue", "condition": {"kind": "change", "percent": 5, "periods": "two"}}`, "field condition.periods", 400},
+		{"periods not an integer", `{"kpi_id": "revenue", "condition": {"kind": "change", "percent": 5, "periods": "two"}}`, "condition.periods", 400},
 		{"two objects", `{"kpi_id": "revenue", "condition": {"kind": "above", "threshold": 1}} {}`, "after the JSON object", 400},
 	}
 	for _, tt := range tests {

@@ -154,6 +154,9 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, ep *ingestE
 		return fmt.Errorf("store %s batch from source %q: %w", ep.protocol, key.Name, err)
 	}
 
+	if res.Inserted > 0 {
+		s.live.notify() // open dashboards recompute their widgets
+	}
 	s.metrics.accepted.WithLabelValues(ep.protocol).Add(float64(res.Inserted))
 	s.metrics.deduplicated.WithLabelValues(ep.protocol).Add(float64(res.Duplicates))
 	if len(batch.Errors) > 0 {

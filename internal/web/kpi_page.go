@@ -36,6 +36,10 @@ type kpiPage struct {
 	ChartKey string
 	Rows     []pointRow
 	NoData   bool // no point of the series has a value
+
+	// Meta holds the annotations, feedback and editing links; it is nil when
+	// the server has no KPI meta store.
+	Meta *kpiMetaView
 }
 
 // grainLink switches the KPI page to another grain, keeping the range.
@@ -59,6 +63,12 @@ type pointRow struct {
 // handleKPIPage serves GET /kpis/{id}?grain=&from=&to=: the KPI's chart with
 // its target path, and a table of its periods.
 func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
+	return s.renderKPIPage(w, r, http.StatusOK, kpiPageForms{})
+}
+
+// renderKPIPage renders the KPI page of the request's {id} with status, and
+// with forms holding what was sent and why it was rejected, if anything was.
+func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status int, forms kpiPageForms) error {
 	defs := s.currentDefinitions()
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
@@ -102,15 +112,22 @@ func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
 		page.NoData = page.NoData && p.Value == nil
 	}
 
+	annotations, err := s.addKPIMeta(r, &page, defs, series, forms)
+	if err != nil {
+		return err
+	}
+
 	charts := map[string]chartSpec{}
 	if len(series.Points) > 0 {
 		page.ChartKey = "kpi"
-		charts[page.ChartKey] = newChartSpec("series", k, series)
+		spec := newChartSpec("series", k, series)
+		spec.Annotations = newChartAnnotations(series, annotations, defs.Workspace.Location)
+		charts[page.ChartKey] = spec
 	}
 	if page.ChartData, err = chartJSON(charts); err != nil {
 		return err
 	}
-	return s.renderPage(w, r, http.StatusOK, "kpi", page)
+	return s.renderPage(w, r, status, "kpi", page)
 }
 
 // grainLinks returns a link per grain to the KPI page at that grain, with the

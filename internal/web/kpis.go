@@ -34,6 +34,10 @@ type kpiJSON struct {
 	Grain       timegrain.Grain `json:"grain"`
 	Target      *targetJSON     `json:"target"`
 
+	// ManagedBy is "code" for a KPI of the KPI file, read-only here, and
+	// "ui" for one made in the UI or the API.
+	ManagedBy kpi.ManagedBy `json:"managed_by"`
+
 	// Summary is nil when the series could not be computed for a reason in
 	// the KPI's definition. SummaryError then contains the reason.
 	Summary      *summaryJSON `json:"summary"`
@@ -136,9 +140,20 @@ func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	annotations, err := s.seriesAnnotations(r, k, series.From, series.To)
+	if err != nil {
+		return err
+	}
 
-	s.writeJSON(w, r, http.StatusOK, series)
+	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Annotations: newAnnotationsJSON(annotations)})
 	return nil
+}
+
+// seriesJSON is the body of GET /api/v1/kpis/{id}/series: the series with
+// the annotations dated in its range, on the KPI and on every KPI.
+type seriesJSON struct {
+	*engine.Series
+	Annotations []annotationJSON `json:"annotations"`
 }
 
 // defaultSeries computes k's series at its own grain over the default range.
@@ -158,6 +173,7 @@ func newKPIJSON(defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, series
 		Unit:        k.Unit,
 		Direction:   k.Direction,
 		Grain:       k.Grain,
+		ManagedBy:   kpi.ManagedByCode,
 		Links: kpiLinks{
 			Self:   "/api/v1/kpis/" + escaped,
 			Series: "/api/v1/kpis/" + escaped + "/series",
@@ -165,6 +181,9 @@ func newKPIJSON(defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, series
 		},
 	}
 
+	if k.IsManagedByUI() {
+		out.ManagedBy = kpi.ManagedByUI
+	}
 	if k.Objective != "" {
 		out.Objective = &objectiveJSON{ID: k.Objective, Name: objectiveName(defs, k.Objective)}
 	}

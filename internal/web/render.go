@@ -14,14 +14,14 @@ import (
 var templateFS embed.FS
 
 // pageNames lists the pages in templates/. Each is parsed with layout.html.
-var pageNames = []string{"dashboard", "kpi", "error"}
+var pageNames = []string{"dashboard", "kpi", "error", "kpi_form"}
 
 // mustParseTemplates parses every page with the shared layout. The templates
 // are embedded, so an error here is a defect in the build and panics.
 func mustParseTemplates() map[string]*template.Template {
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
-		pages[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		pages[name] = template.Must(template.New(name).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return pages
 }
@@ -39,6 +39,10 @@ type pageBase struct {
 	// it, the page shows ChartLibraryMissing instead of charts.
 	ChartLibrary        bool
 	ChartLibraryMissing string
+
+	// KPIEditing reports whether KPIs can be made in the UI, which shows the
+	// "New KPI" link.
+	KPIEditing bool
 }
 
 // newPageBase fills the layout's fields for a page titled title.
@@ -54,6 +58,7 @@ func (s *Server) newPageBase(title string) pageBase {
 		AsOf:                formatAsOf(now),
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
+		KPIEditing:          s.kpiMeta != nil,
 	}
 }
 

@@ -85,7 +85,7 @@ func (s *Server) handleScheduleCreate(w http.ResponseWriter, r *http.Request) er
 }
 
 func (s *Server) handleScheduleDelete(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "report schedule")
+	id, err := pathID(r, "id", "report schedule")
 	if err != nil {
 		return err
 	}

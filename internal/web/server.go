@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
@@ -58,6 +59,14 @@ type Config struct {
 	// Reports serves the report schedule API under
 	// /api/v1/reports/schedules. Nil serves no schedule routes.
 	Reports *alerting.Reports
+
+	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
+	// the server then serves beside the KPI file's. Nil serves none of them.
+	KPIMeta KPIMetaStore
+
+	// Dashboards keeps dashboards, widgets and share links. Nil serves no
+	// dashboard routes besides the overview at /.
+	Dashboards DashboardStore
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -80,6 +89,13 @@ type Server struct {
 	assets    http.Handler
 	assetTags map[string]string // entity tags of the embedded assets by path
 	chartLib  bool              // whether the ECharts bundle is embedded
+
+	kpiMeta KPIMetaStore
+	catalog *kpiCatalog // nil without kpiMeta
+
+	dashboards DashboardStore
+	defaultsMu sync.Mutex // serialises creating the default dashboards
+	live       *liveHub
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -99,6 +115,8 @@ func NewServer(cfg Config) *Server {
 		chartLib:    chartLibraryBundled(),
 		alerts:      cfg.Alerts,
 		reports:     cfg.Reports,
+		dashboards:  cfg.Dashboards,
+		live:        newLiveHub(),
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -111,6 +129,10 @@ func NewServer(cfg Config) *Server {
 	}
 
 	s.ingestLimits = cfg.IngestLimits.WithDefaults()
+	if cfg.KPIMeta != nil {
+		s.kpiMeta = cfg.KPIMeta
+		s.catalog = &kpiCatalog{store: cfg.KPIMeta, logger: s.logger, now: s.now}
+	}
 
 	s.registerHealthRoutes()
 	s.registerMetricsRoutes()
@@ -125,6 +147,11 @@ func NewServer(cfg Config) *Server {
 	s.registerKPIPageRoutes()
 	s.registerAlertRoutes()
 	s.registerReportScheduleRoutes()
+	if s.kpiMeta != nil {
+		s.registerKPIMetaRoutes()
+	}
+	s.registerDashboardAPIRoutes()
+	s.registerDashboardPageRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s
@@ -161,13 +188,18 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, notFoundPath(r))
 }
 
-// currentDefinitions returns the definitions in force, or empty ones when none
-// are loaded, so that handlers need not check for nil.
+// currentDefinitions returns the definitions in force, with the KPIs made in
+// the UI, or empty ones when none are loaded, so that handlers need not check
+// for nil.
 func (s *Server) currentDefinitions() *kpi.Definitions {
-	if d := s.definitions(); d != nil {
-		return d
+	d := s.definitions()
+	if d == nil {
+		d = &kpi.Definitions{}
 	}
-	return &kpi.Definitions{}
+	if s.catalog != nil {
+		return s.catalog.definitions(d)
+	}
+	return d
 }
 
 // headerRecorder is a ResponseWriter that keeps the status and headers and

@@ -181,6 +181,10 @@ type chartSpec struct {
 	Targets      []*float64 `json:"targets,omitempty"`
 	Partial      bool       `json:"partial"`
 	PartialLabel string     `json:"partial_label,omitempty"`
+
+	// Annotations are the notes dated in the chart's periods, drawn as
+	// markers on the period that contains their date.
+	Annotations []chartAnnotation `json:"annotations,omitempty"`
 }
 
 // newChartSpec returns the chart data of series. A sparkline carries no

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
 
@@ -28,6 +29,12 @@ type Store interface {
 	ListWriteKeys(ctx context.Context) ([]store.WriteKey, error)
 	RevokeWriteKey(ctx context.Context, name string) error
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
+
+	AddTargetRevision(ctx context.Context, r kpi.TargetRevision) (kpi.TargetRevision, error)
+	AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error)
+	SetReviewCadence(ctx context.Context, id string, c kpi.Cadence, at time.Time) error
+	KPIHistory(ctx context.Context, id string) (kpi.History, error)
+	DashboardStore
 
 	Ping(ctx context.Context) error
 	Close() error
@@ -57,6 +64,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Alias", aliasTests},
 		{"InsertMeasurements", measurementTests},
 		{"WriteKeys", writeKeyTests},
+		{"KPIMeta", kpiMetaTests},
+		{"TargetsAndReviews", targetTests},
+		{"Dashboards", dashboardTests},
 		{"Alerts", alertTests},
 	}
 	for _, s := range suites {

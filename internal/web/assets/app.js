@@ -95,6 +95,11 @@
       if (spec.targets && spec.targets[i] !== null) {
         html += '<br>Target path: ' + escapeHTML(format(spec.targets[i]));
       }
+      (spec.annotations || []).forEach(function (a) {
+        if (a.label === spec.labels[i]) {
+          html += '<br>' + escapeHTML(a.date) + ' ' + escapeHTML(a.kind_label) + ': ' + escapeHTML(a.note);
+        }
+      });
       return html;
     };
   }
@@ -128,6 +133,29 @@
     };
   }
 
+  // Okabe-Ito colours for annotation kinds; the marker's label names the
+  // kind as well, so colour is not the only signal.
+  var ANNOTATION_COLORS = { release: '#009E73', experiment: '#CC79A7', incident: '#D55E00', external: '#56B4E9' };
+
+  // annotationMarkers draws each annotation as a dashed vertical line on the
+  // period that contains its date. The axis tooltip lists its kind and note.
+  function annotationMarkers(annotations) {
+    return {
+      symbol: ['none', 'none'],
+      silent: false,
+      animation: false,
+      data: annotations.map(function (a) {
+        var color = ANNOTATION_COLORS[a.kind] || COLOR_TEXT;
+        return {
+          xAxis: a.label,
+          name: a.kind_label + ': ' + a.note,
+          lineStyle: { color: color, type: 'dashed', width: 1.5 },
+          label: { show: true, position: 'insideEndTop', formatter: a.kind_label, color: color }
+        };
+      })
+    };
+  }
+
   function seriesOption(spec, format) {
     var parts = splitPartial(spec);
     var series = [{
@@ -158,6 +186,10 @@
         lineStyle: { width: 2.5, color: COLOR_VALUE, type: 'dashed' },
         itemStyle: { color: COLOR_VALUE }
       });
+    }
+
+    if (spec.annotations && spec.annotations.length > 0) {
+      series[0].markLine = annotationMarkers(spec.annotations);
     }
 
     var legend = [spec.name];

@@ -1,0 +1,67 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+)
+
+// feedbackJSON is one piece of feedback in API responses.
+type feedbackJSON struct {
+	ID        int64     `json:"id"`
+	KPIID     string    `json:"kpi_id"`
+	Text      string    `json:"text"`
+	Author    string    `json:"author"`
+	Source    string    `json:"source"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newFeedbackJSON(f kpi.Feedback) feedbackJSON {
+	return feedbackJSON{ID: f.ID, KPIID: f.KPI, Text: f.Text, Author: f.Author, Source: f.Source, CreatedAt: f.CreatedAt}
+}
+
+// feedbackRequest is the body of POST /api/v1/kpis/{id}/feedback.
+type feedbackRequest struct {
+	Text   string `json:"text"`
+	Author string `json:"author"`
+	Source string `json:"source"`
+}
+
+// handleFeedbackList serves GET /api/v1/kpis/{id}/feedback, newest first.
+func (s *Server) handleFeedbackList(w http.ResponseWriter, r *http.Request) error {
+	k, err := s.currentDefinitions().KPI(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	list, err := s.kpiMeta.ListFeedback(r.Context(), k.ID)
+	if err != nil {
+		return err
+	}
+
+	out := make([]feedbackJSON, 0, len(list))
+	for _, f := range list {
+		out = append(out, newFeedbackJSON(f))
+	}
+	s.writeJSON(w, r, http.StatusOK, map[string]any{"feedback": out})
+	return nil
+}
+
+// handleFeedbackCreate serves POST /api/v1/kpis/{id}/feedback.
+func (s *Server) handleFeedbackCreate(w http.ResponseWriter, r *http.Request) error {
+	k, err := s.currentDefinitions().KPI(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var req feedbackRequest
+	if err := decodeJSONBody(w, r, &req); err != nil {
+		return err
+	}
+
+	f, err := s.kpiMeta.CreateFeedback(r.Context(), kpi.Feedback{KPI: k.ID, Text: req.Text, Author: req.Author, Source: req.Source})
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusCreated, newFeedbackJSON(f))
+	return nil
+}
