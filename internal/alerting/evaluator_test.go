@@ -71,9 +71,15 @@ func newFixture(t *testing.T, kpis string) *fixture {
 // measure stores the revenue of one March 2026 day, at noon UTC.
 func (f *fixture) measure(t *testing.T, day int, value float64) {
 	t.Helper()
+	f.measureSeries(t, "revenue", day, value)
+}
+
+// measureSeries stores a value of a series on one March 2026 day, at noon UTC.
+func (f *fixture) measureSeries(t *testing.T, series string, day int, value float64) {
+	t.Helper()
 	_, err := f.db.InsertMeasurements(context.Background(), []store.Measurement{{
-		Series: "revenue", Timestamp: time.Date(2026, 3, day, 12, 0, 0, 0, time.UTC), Value: value,
-		Source: "test", MessageID: fmt.Sprintf("revenue-%d", day),
+		Series: series, Timestamp: time.Date(2026, 3, day, 12, 0, 0, 0, time.UTC), Value: value,
+		Source: "test", MessageID: fmt.Sprintf("%s-%d", series, day),
 	}})
 	if err != nil {
 		t.Fatal(err)
