@@ -52,9 +52,11 @@ func (f smtpFlags) mailer() (*notify.Mailer, error) {
 // Schedules of the jobs serve runs. Alert rules are evaluated and report
 // schedules checked every minute; each report follows its own cron
 // expression.
+// Review reminders go out daily at 09:00.
 const (
 	alertJobSpec  = "* * * * *"
 	reportJobSpec = "* * * * *"
+	reviewJobSpec = "0 9 * * *"
 )
 
 // alertServices are the alert and report services and the scheduler that
@@ -94,7 +96,24 @@ func newAlertServices(db interface {
 	if err := svc.scheduler.Add("reports", reportJobSpec, svc.reports.RunDue); err != nil {
 		return alertServices{}, err
 	}
+
+	if history, ok := reviewHistory(db); ok {
+		reviews := &alerting.Reviews{History: history, Definitions: definitions, Senders: senders, Logger: logger}
+		if err := svc.scheduler.Add("reviews", reviewJobSpec, reviews.RunDue); err != nil {
+			return alertServices{}, err
+		}
+	}
 	return svc, nil
+}
+
+// reviewHistory returns the store's review history, looking through the
+// activity index's wrapper, which passes on only the appStore methods.
+func reviewHistory(db any) (alerting.ReviewHistory, bool) {
+	if w, ok := db.(*indexedStore); ok {
+		db = w.appStore
+	}
+	h, ok := db.(alerting.ReviewHistory)
+	return h, ok
 }
 
 // dashboardReader reads one dashboard with its widgets.

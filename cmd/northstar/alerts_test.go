@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +55,12 @@ func TestServeEvaluatesAlerts(t *testing.T) {
 	ran := m.Scheduler().RunDue(context.Background(), serveTestNow.Add(time.Minute))
 	if strings.Join(ran, ",") != "alerts,reports" && strings.Join(ran, ",") != "reports,alerts" {
 		t.Errorf("jobs run = %v, want alerts and reports", ran)
+	}
+
+	// Review reminders run daily at 09:00 in the workspace time zone (UTC).
+	nextMorning := time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC)
+	if ran := m.Scheduler().RunDue(context.Background(), nextMorning); !slices.Contains(ran, "reviews") {
+		t.Errorf("jobs run at %s = %v, want reviews among them", nextMorning, ran)
 	}
 
 	mu.Lock()
