@@ -15,7 +15,8 @@ import (
 	"github.com/northstar-kpi/northstar/internal/store"
 )
 
-// alertStore is what alert rules and report schedules keep in the database.
+// alertStore is the storage of alert rules, their history, deliveries and
+// report schedules.
 type alertStore interface {
 	alerting.RuleStore
 	alerting.ScheduleStore

@@ -30,8 +30,8 @@ const (
 	PeriodCurrent  = "current"  // the current period so far, which may be partial
 )
 
-// Reading is what one evaluation found: the observation for the state
-// machine and the KPI's status, kept to detect status changes.
+// Reading is the result of one evaluation: the observation for the state
+// machine, and the KPI's status, kept to detect status changes.
 type Reading struct {
 	Observation
 	KPIStatus kpi.Status

@@ -20,7 +20,7 @@ import (
 type DigestItem struct {
 	KPI    *kpi.KPI
 	Series *engine.Series
-	Err    string // why the series could not be computed, instead of Series
+	Err    string // the reason the series could not be computed, when Series is nil
 }
 
 // NOTE: this is a plain digest (value, change, status, target and a line
@@ -97,6 +97,7 @@ func newDigestRow(it DigestItem) digestRow {
 	}
 	row.statusCode = p.Status
 	row.Status = row.statusCode.Label()
+
 	if p.Value != nil {
 		row.raw = p.Value
 		row.Value = formatValue(*p.Value, it.KPI.Unit)

@@ -32,9 +32,9 @@ kpis:
 `
 
 // TestReviewReminders reviews weekly KPIs on Monday 2 March 2026, so the
-// next review is due on Monday 9 March: a reminder goes out that day and
-// again a week later while it is still overdue, and only to an owner that is
-// an e-mail address.
+// next review is due on Monday 9 March. A reminder goes out that day and
+// again a week later while the review is overdue. Only an owner that is an
+// e-mail address gets one.
 func TestReviewReminders(t *testing.T) {
 	f := newFixture(t, reviewKPIs)
 	ctx := context.Background()

@@ -76,8 +76,8 @@ func TestParseRejectsInvalidCron(t *testing.T) {
 }
 
 func TestRunStopsAndWaitsForJob(t *testing.T) {
-	// The clock stands one second before a due minute, so Run's first
-	// timer fires after about a second of real time.
+	// The clock is one second before a due minute, so Run's first timer
+	// fires after about a second of real time.
 	start := time.Now().Truncate(time.Minute).Add(time.Minute - time.Second)
 	offset := start.Sub(time.Now())
 	s := New(time.UTC, func() time.Time { return time.Now().Add(offset) }, nil)
