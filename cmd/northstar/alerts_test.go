@@ -63,6 +63,16 @@ func TestServeEvaluatesAlerts(t *testing.T) {
 		t.Errorf("jobs run at %s = %v, want reviews among them", nextMorning, ran)
 	}
 
+	metrics, err := http.Get(m.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	if want := `northstar_scheduler_job_runs_total{job="alerts",result="ok"} 2`; !strings.Contains(string(text), want) {
+		t.Errorf("/metrics lacks %s", want)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if len(bodies) != 1 {

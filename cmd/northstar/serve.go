@@ -234,6 +234,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Dashboards:  m.db,
 		Alerts:      services.rules,
 		Reports:     services.reports,
+		Collectors:  services.scheduler.Collectors(),
 	})
 
 	m.server = &http.Server{

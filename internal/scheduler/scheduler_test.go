@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
@@ -54,6 +56,9 @@ func TestRunDueFollowsCronInWorkspaceZone(t *testing.T) {
 	}
 	if len(runs) != 2 || s.Runs("digest") != 2 {
 		t.Errorf("runs = %v (counted %d), want 2", runs, s.Runs("digest"))
+	}
+	if got := testutil.ToFloat64(s.jobRuns.WithLabelValues("digest", "ok")); got != 2 {
+		t.Errorf("northstar_scheduler_job_runs_total{job=digest,result=ok} = %v, want 2", got)
 	}
 }
 

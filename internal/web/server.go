@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/ingest"
@@ -59,6 +61,10 @@ type Config struct {
 	// Reports serves the report schedule API under
 	// /api/v1/reports/schedules. Nil serves no schedule routes.
 	Reports *alerting.Reports
+
+	// Collectors are more Prometheus metrics to serve on /metrics, such as
+	// the scheduler's.
+	Collectors []prometheus.Collector
 
 	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
 	// the server then serves beside the KPI file's. Nil serves none of them.
@@ -147,6 +153,7 @@ func NewServer(cfg Config) *Server {
 	s.registerKPIPageRoutes()
 	s.registerAlertRoutes()
 	s.registerReportScheduleRoutes()
+	s.metrics.registry.MustRegister(cfg.Collectors...)
 	if s.kpiMeta != nil {
 		s.registerKPIMetaRoutes()
 	}
