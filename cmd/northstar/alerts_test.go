@@ -6,13 +6,18 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/notify"
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 )
 
 // TestServeEvaluatesAlerts creates an alert rule through the API of a
@@ -98,5 +103,45 @@ func TestServeEvaluatesAlerts(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), secret) {
 		t.Error("the logs contain the webhook secret")
+	}
+}
+
+func TestDashboardKPIs(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "northstar.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	d, err := db.CreateDashboard(ctx, store.Dashboard{Name: "Growth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kpis := range [][]string{{"signups"}, {"revenue", "signups"}} {
+		if _, err := db.AddWidget(ctx, store.Widget{DashboardID: d.ID, Kind: "kpi_card", KPIs: kpis, W: 3, H: 2, Y: len(kpis)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	empty, err := db.CreateDashboard(ctx, store.Dashboard{Name: "Empty"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	list := dashboardKPIs(db)
+	ids, err := list(ctx, strconv.FormatInt(d.ID, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ids, ",") != "signups,revenue" {
+		t.Errorf("KPIs = %v, want signups then revenue, each once", ids)
+	}
+	if _, err := list(ctx, strconv.FormatInt(empty.ID, 10)); kpi.ErrorCode(err) != kpi.EINVALID {
+		t.Errorf("a dashboard without KPIs: error %v, want an invalid error", err)
+	}
+	for _, id := range []string{"999", "growth"} {
+		if _, err := list(ctx, id); kpi.ErrorCode(err) != kpi.ENOTFOUND {
+			t.Errorf("dashboard %q: error %v, want not found", id, err)
+		}
 	}
 }
