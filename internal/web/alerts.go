@@ -136,11 +136,20 @@ func (s *Server) handleAlertUpdate(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
+	old, err := s.alerts.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
 	rule, err := s.alerts.Update(r.Context(), id, in)
 	if err != nil {
 		return err
 	}
-	s.writeJSON(w, r, http.StatusOK, newAlertRuleJSON(rule, false))
+
+	// A webhook added without a secret got a new one, which this response
+	// shows once, as the creating one does.
+	generated := rule.Channels.Webhook != nil && (old.Channels.Webhook == nil || old.Channels.Webhook.Secret != rule.Channels.Webhook.Secret) &&
+		in.Notify.Webhook != nil && in.Notify.Webhook.Secret == ""
+	s.writeJSON(w, r, http.StatusOK, newAlertRuleJSON(rule, generated))
 	return nil
 }
 

@@ -117,6 +117,22 @@ func TestAlertAPILifecycle(t *testing.T) {
 		t.Errorf("after PUT name = %v", body["name"])
 	}
 
+	// Adding a webhook without a secret shows the generated one once.
+	rec = a.do(t, "PUT", "/api/v1/alerts/1", `{"kpi_id": "revenue", "name": "Revenue low", "condition": {"kind": "below", "threshold": 900},
+		"notify": {"webhook": {"url": "http://127.0.0.1:9/other"}}}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT with a webhook: status %d, body %s", rec.Code, rec.Body)
+	}
+	hook := decodeJSON(t, rec)["notify"].(map[string]any)["webhook"].(map[string]any)
+	if secret, _ := hook["secret"].(string); len(secret) != 64 {
+		t.Errorf("PUT response webhook = %v, want the generated 64-digit secret", hook)
+	}
+	rec = a.do(t, "PUT", "/api/v1/alerts/1", `{"kpi_id": "revenue", "name": "Revenue low", "condition": {"kind": "below", "threshold": 900},
+		"notify": {"webhook": {"url": "http://127.0.0.1:9/other"}}}`)
+	if strings.Contains(rec.Body.String(), `"secret"`) {
+		t.Errorf("a second PUT shows the kept secret: %s", rec.Body)
+	}
+
 	rec = a.do(t, "GET", "/api/v1/alerts", "")
 	if list := decodeJSON(t, rec)["alerts"].([]any); len(list) != 1 {
 		t.Errorf("list has %d rules, want 1", len(list))
