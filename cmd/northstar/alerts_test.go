@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/notify"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -48,7 +49,18 @@ func TestServeEvaluatesAlerts(t *testing.T) {
 	// Signups on 2026-03-09, the latest complete day, are 3 by hand count.
 	rule := `{"kpi_id": "signups", "condition": {"kind": "below", "threshold": 5},
 		"notify": {"webhook": {"url": "` + hook.URL + `", "secret": "` + secret + `"}}}`
-	resp, err := http.Post(m.URL()+"/api/v1/alerts", "application/json", strings.NewReader(rule))
+	// Changing alert rules needs the editor role.
+	_, editorToken, err := m.Auth().CreateToken(context.Background(), auth.DefaultWorkspaceID, "test-editor", auth.RoleEditor, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, m.URL()+"/api/v1/alerts", strings.NewReader(rule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+editorToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +80,7 @@ func TestServeEvaluatesAlerts(t *testing.T) {
 		t.Errorf("jobs run at %s = %v, want reviews among them", nextMorning, ran)
 	}
 
-	metrics, err := http.Get(m.URL() + "/metrics")
+	metrics, err := authGet(m.URL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	_ "modernc.org/sqlite" // the "sqlite" driver, to inspect an existing file read-only
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/demo"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -133,12 +136,43 @@ func runDemo(ctx context.Context, g *globals, opts demoOptions) error {
 		stats.total.Round(100*time.Millisecond), stats.insert.Round(100*time.Millisecond))
 	fmt.Fprintf(g.stdout, "Wrote the KPI file %s with %d KPIs.\n", kpiPath, len(defs.KPIs))
 
+	password, err := createDemoAdmin(ctx, opts.dbPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "Created the demo admin account. Sign in with\n  e-mail:   %s\n  password: %s\n"+
+		"(shown only now; create more accounts with northstar users create --db %s)\n", demoAdminEmail, password, opts.dbPath)
+
 	if opts.noServe {
 		fmt.Fprintf(g.stdout, "Serve the dashboard with:\n  northstar serve --db %s --kpis %s\n", opts.dbPath, kpiPath)
 		return nil
 	}
 	m := &Main{Addr: opts.addr, DBPath: opts.dbPath, KPIPath: kpiPath, Logger: logger}
 	return serveUntilDone(ctx, m, g.stdout)
+}
+
+// demoAdminEmail is the e-mail address of the demo's admin account.
+const demoAdminEmail = "admin@demo.example.com"
+
+// createDemoAdmin creates the demo's admin account with a random password
+// in the database at dbPath and returns the password.
+func createDemoAdmin(ctx context.Context, dbPath string) (string, error) {
+	raw := make([]byte, 12)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("generate the demo password: %w", err)
+	}
+	password := base64.RawURLEncoding.EncodeToString(raw) // 16 characters
+
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	accounts := auth.NewStore(db.SQL(), auth.SQLite, nil)
+	if _, err := accounts.CreateAccount(ctx, demoAdminEmail, password, auth.DefaultWorkspaceID, auth.RoleAdmin, "demo"); err != nil {
+		return "", fmt.Errorf("create the demo admin account: %w", err)
+	}
+	return password, nil
 }
 
 // demoKPIPath returns the path of the KPI file that goes with the demo

@@ -6,6 +6,8 @@ import (
 	"database/sql"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -369,14 +371,37 @@ func TestDemoServesDashboard(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(url + "/")
+	// Without signing in, the dashboard sends the browser to the sign-in page.
+	anonymous := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, url+"/", nil)
+	req.Header.Set("Accept", "text/html")
+	resp, err := anonymous.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s/: %v", url, err)
 	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin") {
+		t.Errorf("anonymous GET /: status %d to %q, want 303 to /signin", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	// Sign in with the account and password that the demo printed.
+	creds := regexp.MustCompile(`e-mail: +(\S+)\n +password: +(\S+)\n`).FindStringSubmatch(stdout.String())
+	if creds == nil {
+		t.Fatalf("the demo printed no e-mail and password; stdout:\n%s", stdout.String())
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	resp, err = client.PostForm(url+"/signin", neturl.Values{"email": {creds[1]}, "password": {creds[2]}})
+	if err != nil {
+		t.Fatalf("POST %s/signin: %v", url, err)
+	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET %s/: status %d, want 200", url, resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/" {
+		t.Errorf("sign-in ended at %s with status %d, want the dashboard with 200", resp.Request.URL.Path, resp.StatusCode)
 	}
 	for _, want := range []string{"Weekly active users", "Revenue", "Grow subscription revenue"} {
 		if !strings.Contains(string(body), want) {

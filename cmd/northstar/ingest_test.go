@@ -91,6 +91,7 @@ func startIngestMain(t *testing.T) (*Main, string, ingestTestKeys) {
 			t.Errorf("Close: %v", err)
 		}
 	})
+	registerAdminToken(t, m)
 	return m, dbPath, keys
 }
 
@@ -299,7 +300,7 @@ func checkIngestedRows(t *testing.T, dbPath string) {
 // getText requests url and returns its body, checking for status 200.
 func getText(t *testing.T, url string) string {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := authGet(url)
 	if err != nil {
 		t.Fatal(err)
 	}

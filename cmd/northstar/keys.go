@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
@@ -52,6 +53,9 @@ SQLite database file when it does not exist yet.`,
 			return withKeyStore(cmd.Context(), g, true, func(db appStore) error {
 				key, secret, err := db.CreateWriteKey(cmd.Context(), name)
 				if err != nil {
+					return err
+				}
+				if err := auditWriteKey(cmd.Context(), db, "create", name, map[string]any{"id": key.ID, "name": key.Name, "prefix": key.Prefix}); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "Created write key %q. Its secret:\n\n  %s\n\n", key.Name, secret)
@@ -116,6 +120,9 @@ stored. A new key may then take the name.`,
 				if err := db.RevokeWriteKey(cmd.Context(), name); err != nil {
 					return err
 				}
+				if err := auditWriteKey(cmd.Context(), db, "revoke", name, map[string]any{"revoked": true}); err != nil {
+					return err
+				}
 				fmt.Fprintf(g.stdout, "Revoked write key %q.\n", name)
 				return nil
 			})
@@ -123,6 +130,20 @@ stored. A new key may then take the name.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "name of the key to revoke")
 	return cmd
+}
+
+// auditWriteKey records a change to the write key named name in the audit
+// log of the default workspace.
+// NOTE: the entry is written after the change, in its own transaction,
+// because the write key methods of the stores take no transaction.
+func auditWriteKey(ctx context.Context, db appStore, action, name string, after any) error {
+	accounts, closeSQL, err := openAuthStore(db, nil)
+	if err != nil {
+		return err
+	}
+	defer closeSQL()
+	return accounts.Record(ctx, auth.AuditEntry{WorkspaceID: auth.DefaultWorkspaceID, Actor: cliActor, Action: action,
+		ObjectType: "write_key", ObjectID: name, After: after})
 }
 
 // withKeyStore opens the database of --db, runs fn on it and closes it.

@@ -118,6 +118,8 @@ func startSDKServer(t *testing.T) *sdkServer {
 		}
 	})
 
+	registerAdminToken(t, m)
+
 	// Two days ago is complete, and far enough from today that neither
 	// latency nor a retry moves an event to another day.
 	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/notify"
@@ -21,8 +22,7 @@ import (
 )
 
 // defaultAddr is the address `northstar serve` listens on unless --addr is
-// set. It is on the loopback interface only, because the server has no
-// authentication yet.
+// set: the loopback interface only, so that a first run is not exposed.
 const defaultAddr = "127.0.0.1:8080"
 
 // defaultShutdownTimeout bounds how long Close waits for requests in flight.
@@ -31,6 +31,7 @@ const defaultShutdownTimeout = 10 * time.Second
 func newServeCmd(g *globals) *cobra.Command {
 	var (
 		addr, kpiPath, logFormat string
+		secureCookies            bool
 		smtp                     smtpFlags
 	)
 	cmd := &cobra.Command{
@@ -39,10 +40,13 @@ func newServeCmd(g *globals) *cobra.Command {
 		Long: `Serve the dashboard at / and the JSON API under /api/v1/ for the KPIs of
 the KPI file, computed from the events in the database.
 
-The server listens on 127.0.0.1:8080 unless --addr says otherwise. It has no
-authentication yet, so give --addr a non-loopback address only on a network
-where everyone may read every KPI. Port 0 picks a free port; the address in
-use is printed at start. The KPI file is read once at start: restart the
+Everything but /healthz, /readyz, the assets, the sign-in page and the
+ingestion endpoints (which take write keys) needs a signed-in account or an
+API token: create the first account with northstar users create. The
+server listens on 127.0.0.1:8080 unless --addr says otherwise. Serve other
+machines over HTTPS (behind a proxy that terminates TLS, with
+--secure-cookies), because passwords and session cookies cross the network.
+Port 0 picks a free port; the address in use is printed at start. The KPI file is read once at start: restart the
 server after changing it. Ctrl+C (SIGINT) or SIGTERM stops the server after
 the requests in flight finish, waiting at most 10 seconds.
 
@@ -67,13 +71,15 @@ password is read from NORTHSTAR_SMTP_PASSWORD.`,
 				return err
 			}
 
-			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger, Mailer: mailer}
+			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger, SecureCookies: secureCookies, Mailer: mailer}
 			return serveUntilDone(cmd.Context(), m, g.stdout)
 		},
 	}
 
 	cmd.Flags().StringVar(&addr, "addr", envOr("NORTHSTAR_ADDR", defaultAddr), "address to listen on, as HOST:PORT (env NORTHSTAR_ADDR)")
 	cmd.Flags().StringVar(&kpiPath, "kpis", os.Getenv("NORTHSTAR_KPIS"), "KPI definitions file in YAML (env NORTHSTAR_KPIS)")
+	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", os.Getenv("NORTHSTAR_SECURE_COOKIES") == "true",
+		"mark the session cookie Secure also on plain HTTP requests, behind a proxy that terminates TLS (env NORTHSTAR_SECURE_COOKIES=true)")
 	cmd.Flags().StringVar(&logFormat, "log-format", envOr("NORTHSTAR_LOG_FORMAT", "text"), "log format on stderr: text or json (env NORTHSTAR_LOG_FORMAT)")
 	addSMTPFlags(cmd, &smtp)
 	return cmd
@@ -132,6 +138,10 @@ type Main struct {
 	// Zero means 10 seconds.
 	ShutdownTimeout time.Duration
 
+	// SecureCookies marks the session cookie Secure on plain HTTP requests
+	// too, for a server behind a proxy that terminates TLS.
+	SecureCookies bool
+
 	// Mailer sends alert and report e-mail; nil records e-mail deliveries
 	// as failed.
 	Mailer *notify.Mailer
@@ -140,10 +150,12 @@ type Main struct {
 	// jobs themselves with Scheduler().RunDue.
 	NoScheduler bool
 
-	db       appStore
-	listener net.Listener
-	server   *http.Server
-	serveErr chan error
+	db        appStore
+	auth      *auth.Store
+	closeAuth func() error
+	listener  net.Listener
+	server    *http.Server
+	serveErr  chan error
 
 	scheduler *scheduler.Scheduler
 	stopJobs  func()
@@ -186,6 +198,16 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 	}()
 
+	m.auth, m.closeAuth, err = openAuthStore(m.db, now)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			m.closeAuth()
+		}
+	}()
+
 	// The index declares the properties of the KPIs made in the UI too, so
 	// that they are computed from it after a restart.
 	meta, _ := m.db.(web.KPIMetaStore)
@@ -225,16 +247,18 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	handler = web.NewServer(web.Config{
 		// TODO: reload the KPI file when it changes. Until then it is read once.
-		Definitions: func() *kpi.Definitions { return defs },
-		Series:      series,
-		Ingest:      m.db,
-		Logger:      m.Logger,
-		Now:         now,
-		KPIMeta:     meta,
-		Dashboards:  m.db,
-		Alerts:      services.rules,
-		Reports:     services.reports,
-		Collectors:  services.scheduler.Collectors(),
+		Definitions:   func() *kpi.Definitions { return defs },
+		Series:        series,
+		Ingest:        m.db,
+		Logger:        m.Logger,
+		Now:           now,
+		KPIMeta:       meta,
+		Dashboards:    m.db,
+		Auth:          m.auth,
+		SecureCookies: m.SecureCookies,
+		Alerts:        services.rules,
+		Reports:       services.reports,
+		Collectors:    services.scheduler.Collectors(),
 	})
 
 	m.server = &http.Server{
@@ -260,12 +284,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", displayDSN(m.DBPath)),
 		slog.String("kpis", defs.Path), slog.Int("kpi_count", len(defs.KPIs)))
-	if !isLoopback(m.listener.Addr()) {
-		m.Logger.Warn("the server listens beyond this machine and has no authentication: anyone who can reach it can read every KPI",
+	if !isLoopback(m.listener.Addr()) && !m.SecureCookies {
+		m.Logger.Warn("the server listens beyond this machine over plain HTTP: passwords and session cookies cross the network unencrypted; "+
+			"serve it behind a proxy that terminates TLS and pass --secure-cookies",
 			slog.String("addr", m.listener.Addr().String()))
 	}
 	return nil
 }
+
+// Auth returns the account store of the running server, or nil before Run
+// succeeds.
+func (m *Main) Auth() *auth.Store { return m.auth }
 
 // URL returns the base URL of the running server, such as
 // http://127.0.0.1:8080. It returns "" before Run succeeds.
@@ -315,6 +344,12 @@ func (m *Main) Close() error {
 	}
 	// Jobs use the database, so they stop before it closes.
 	m.stopScheduler()
+	if m.closeAuth != nil {
+		if err := m.closeAuth(); err != nil {
+			errs = append(errs, fmt.Errorf("close account store: %w", err))
+		}
+		m.closeAuth, m.auth = nil, nil
+	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close database %s: %w", m.DBPath, err))

@@ -121,13 +121,14 @@ func startTestMain(t *testing.T) (*Main, *bytes.Buffer) {
 			t.Errorf("Close: %v", err)
 		}
 	})
+	registerAdminToken(t, m)
 	return m, logs
 }
 
 // getJSON requests url and decodes its JSON body into v, checking the status.
 func getJSON(t *testing.T, url string, wantStatus int, v any) {
 	t.Helper()
-	resp, err := http.Get(url)
+	resp, err := authGet(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +312,7 @@ func TestServePages(t *testing.T) {
 	m, _ := startTestMain(t)
 
 	for _, path := range []string{"/", "/kpis/signups", "/kpis/revenue?grain=week", "/assets/app.js"} {
-		resp, err := http.Get(m.URL() + path)
+		resp, err := authGet(m.URL() + path)
 		if err != nil {
 			t.Fatal(err)
 		}

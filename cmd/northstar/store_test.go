@@ -84,6 +84,7 @@ func TestServePostgresIngest(t *testing.T) {
 			t.Errorf("Close: %v", err)
 		}
 	})
+	registerAdminToken(t, m)
 	auth := []string{"Authorization", basicAuth(secret)}
 
 	postIngest(t, m.URL()+"/v1/track", `{"event": "Song Played", "anonymousId": "anon-1", "messageId": "s1", "timestamp": "2026-03-09T10:00:00Z"}`,

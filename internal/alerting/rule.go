@@ -338,6 +338,11 @@ func (s *Rules) Update(ctx context.Context, id int64, in RuleInput) (store.Alert
 			return store.AlertRule{}, err
 		}
 	}
+	// The API shows a chat webhook URL redacted; sent back unchanged, it
+	// keeps the stored URL.
+	if old.Channels.ChatWebhook != "" && strings.TrimSpace(in.Notify.ChatWebhook) == notify.RedactURL(old.Channels.ChatWebhook) {
+		r.Channels.ChatWebhook = old.Channels.ChatWebhook
+	}
 	r.ID = id
 	r.UpdatedAt = s.Now().UTC().Truncate(time.Microsecond)
 	return s.Store.UpdateAlertRule(ctx, r)

@@ -89,11 +89,12 @@ type Measurement struct {
 // WriteKey is a credential that lets one source send events and nothing
 // else. Only a hash of the secret is stored; the secret is shown once.
 type WriteKey struct {
-	ID        int64
-	Name      string // the source name stored on the events sent with the key
-	Prefix    string // the first characters of the secret, to recognise it in lists
-	CreatedAt time.Time
-	RevokedAt *time.Time
+	ID          int64
+	WorkspaceID int64
+	Name        string // the source name stored on the events sent with the key
+	Prefix      string // the first characters of the secret, to recognise it in lists
+	CreatedAt   time.Time
+	RevokedAt   *time.Time
 }
 
 // ScanQuery selects events to stream in time order, for the metrics that

@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/notify"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
 
@@ -14,17 +18,28 @@ func (s *Server) registerAlertRoutes() {
 	if s.alerts == nil {
 		return
 	}
-	s.mux.Handle("GET /api/v1/alerts", s.handle(s.handleAlertList))
-	s.mux.Handle("POST /api/v1/alerts", s.handle(s.handleAlertCreate))
-	s.mux.Handle("GET /api/v1/alerts/{id}", s.handle(s.handleAlertGet))
-	s.mux.Handle("PUT /api/v1/alerts/{id}", s.handle(s.handleAlertUpdate))
-	s.mux.Handle("DELETE /api/v1/alerts/{id}", s.handle(s.handleAlertDelete))
-	s.mux.Handle("GET /api/v1/alerts/{id}/history", s.handle(s.handleAlertHistory))
+	s.register("GET /api/v1/alerts", AccessViewer, s.handle(s.handleAlertList))
+	s.register("POST /api/v1/alerts", AccessEditor, s.handle(s.handleAlertCreate))
+	s.register("GET /api/v1/alerts/{id}", AccessViewer, s.handle(s.handleAlertGet))
+	s.register("PUT /api/v1/alerts/{id}", AccessEditor, s.handle(s.handleAlertUpdate))
+	s.register("DELETE /api/v1/alerts/{id}", AccessEditor, s.handle(s.handleAlertDelete))
+	s.register("GET /api/v1/alerts/{id}/history", AccessViewer, s.handle(s.handleAlertHistory))
 }
 
-// Definitions returns the KPI definitions the server serves: the KPI
-// file's and, with a KPIMeta store, the KPIs made in the UI.
-func (s *Server) Definitions() *kpi.Definitions { return s.currentDefinitions() }
+// Definitions returns the KPI definitions the server serves to the default
+// workspace: the KPI file's and, with a KPIMeta store, the KPIs made in the
+// UI. Alert rules and reports are evaluated against them.
+func (s *Server) Definitions() *kpi.Definitions { return s.definitionsIn(context.Background()) }
+
+// redactChatURL returns a chat webhook URL as the API shows it: only its
+// scheme and host, because the path of a Slack incoming webhook URL is the
+// credential that lets anyone post to the channel.
+func redactChatURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	return notify.RedactURL(raw)
+}
 
 // alertRuleJSON is an alert rule in the API. The webhook secret is shown
 // only in the response that creates the rule.
@@ -66,7 +81,7 @@ func newAlertRuleJSON(r store.AlertRule, showSecret bool) alertRuleJSON {
 	out := alertRuleJSON{
 		ID: r.ID, KPIID: r.KPIID, Name: r.Name, Condition: r.Condition,
 		MinDuration: r.MinDuration.String(), Cooldown: r.Cooldown.String(), MutedUntil: r.MutedUntil,
-		Notify: alertChannelsJSON{ChatWebhook: r.Channels.ChatWebhook, Emails: r.Channels.Emails},
+		Notify: alertChannelsJSON{ChatWebhook: redactChatURL(r.Channels.ChatWebhook), Emails: r.Channels.Emails},
 		State: alertStateJSON{
 			State: r.State.State, Since: r.State.Since, Value: r.State.Value, KPIStatus: r.State.KPIStatus,
 			LastNotifiedAt: r.State.LastNotifiedAt, EvaluatedAt: r.State.EvaluatedAt,
@@ -109,6 +124,8 @@ func (s *Server) handleAlertCreate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "create", ObjectType: "alert_rule", ObjectID: strconv.FormatInt(rule.ID, 10),
+		After: newAlertRuleJSON(rule, false)})
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/alerts/%d", rule.ID))
 	s.writeJSON(w, r, http.StatusCreated, newAlertRuleJSON(rule, true))
 	return nil
@@ -149,6 +166,8 @@ func (s *Server) handleAlertUpdate(w http.ResponseWriter, r *http.Request) error
 	// shows once, as the creating one does.
 	generated := rule.Channels.Webhook != nil && (old.Channels.Webhook == nil || old.Channels.Webhook.Secret != rule.Channels.Webhook.Secret) &&
 		in.Notify.Webhook != nil && in.Notify.Webhook.Secret == ""
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "update", ObjectType: "alert_rule", ObjectID: strconv.FormatInt(id, 10),
+		Before: newAlertRuleJSON(old, false), After: newAlertRuleJSON(rule, false)})
 	s.writeJSON(w, r, http.StatusOK, newAlertRuleJSON(rule, generated))
 	return nil
 }
@@ -158,9 +177,15 @@ func (s *Server) handleAlertDelete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	old, err := s.alerts.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
 	if err := s.alerts.Delete(r.Context(), id); err != nil {
 		return err
 	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "alert_rule", ObjectID: strconv.FormatInt(id, 10),
+		Before: newAlertRuleJSON(old, false)})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

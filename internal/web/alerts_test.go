@@ -2,14 +2,15 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store/sqlite"
@@ -27,19 +28,18 @@ kpis:
 `
 
 // alertServer is a Server with the alert and schedule APIs on a migrated
-// SQLite store.
+// SQLite store, with the account store of the same database, and API tokens
+// of each role.
 type alertServer struct {
-	srv *Server
-	db  *sqlite.DB
+	srv    *Server
+	db     *sqlite.DB
+	ta     *testAuth
+	tokens map[auth.Role]string
 }
 
 func newAlertServer(t *testing.T) *alertServer {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "northstar.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	ta := newTestAuth(t)
 	defs, err := kpi.Parse("kpis.yaml", []byte(alertKPIs))
 	if err != nil {
 		t.Fatal(err)
@@ -47,22 +47,35 @@ func newAlertServer(t *testing.T) *alertServer {
 
 	now := func() time.Time { return time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC) }
 	definitions := func() *kpi.Definitions { return defs }
-	eng := engine.New(db, now)
-	return &alertServer{db: db, srv: NewServer(Config{
+	eng := engine.New(ta.db, now)
+	a := &alertServer{db: ta.db, ta: ta, tokens: map[auth.Role]string{auth.RoleAdmin: ta.adminToken}, srv: NewServer(Config{
 		Definitions: definitions,
 		Series:      eng,
 		Now:         now,
-		Alerts:      &alerting.Rules{Store: db, Definitions: definitions, Now: now},
-		Reports:     &alerting.Reports{Store: db, Series: eng, Definitions: definitions, Now: now},
+		Auth:        ta.store,
+		Alerts:      &alerting.Rules{Store: ta.db, Definitions: definitions, Now: now},
+		Reports:     &alerting.Reports{Store: ta.db, Series: eng, Definitions: definitions, Now: now},
 	})}
+	for _, role := range []auth.Role{auth.RoleViewer, auth.RoleEditor} {
+		_, a.tokens[role] = ta.token(t, auth.DefaultWorkspaceID, role, "test-"+string(role))
+	}
+	return a
 }
 
+// do sends a request as an editor.
 func (a *alertServer) do(t *testing.T, method, path, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	return a.doAs(t, auth.RoleEditor, method, path, body)
+}
+
+// doAs sends a request with the API token of role.
+func (a *alertServer) doAs(t *testing.T, role auth.Role, method, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+a.tokens[role])
 	rec := httptest.NewRecorder()
 	a.srv.ServeHTTP(rec, req)
 	return rec
@@ -232,5 +245,93 @@ func TestReportScheduleAPI(t *testing.T) {
 	}
 	if rec = a.do(t, "DELETE", "/api/v1/reports/schedules/1", ""); rec.Code != http.StatusNotFound {
 		t.Errorf("second DELETE: status %d, want 404", rec.Code)
+	}
+}
+
+func TestAlertAPIRolesAndAudit(t *testing.T) {
+	a := newAlertServer(t)
+	const rule = `{"kpi_id": "revenue", "condition": {"kind": "above", "threshold": 5},
+		"notify": {"webhook": {"url": "http://127.0.0.1:9/hook", "secret": "audit-secret"}}}`
+
+	if rec := a.doAs(t, auth.RoleViewer, "POST", "/api/v1/alerts", rule); rec.Code != http.StatusForbidden {
+		t.Errorf("viewer POST: status %d, want 403", rec.Code)
+	}
+	if rec := a.doAs(t, auth.RoleViewer, "POST", "/api/v1/reports/schedules", `{"cron": "@daily", "kpi_ids": ["revenue"], "emails": ["a@example.com"]}`); rec.Code != http.StatusForbidden {
+		t.Errorf("viewer POST schedule: status %d, want 403", rec.Code)
+	}
+	if n := a.count(t, "alert_rules"); n != 0 {
+		t.Fatalf("alert_rules has %d rows after a viewer's POST, want 0", n)
+	}
+
+	if rec := a.do(t, "POST", "/api/v1/alerts", rule); rec.Code != http.StatusCreated {
+		t.Fatalf("editor POST: status %d, body %s", rec.Code, rec.Body)
+	}
+	if rec := a.doAs(t, auth.RoleViewer, "GET", "/api/v1/alerts/1", ""); rec.Code != http.StatusOK {
+		t.Errorf("viewer GET: status %d, want 200", rec.Code)
+	}
+	if rec := a.doAs(t, auth.RoleViewer, "DELETE", "/api/v1/alerts/1", ""); rec.Code != http.StatusForbidden {
+		t.Errorf("viewer DELETE: status %d, want 403", rec.Code)
+	}
+	if rec := a.do(t, "DELETE", "/api/v1/alerts/1", ""); rec.Code != http.StatusNoContent {
+		t.Errorf("editor DELETE: status %d, want 204", rec.Code)
+	}
+
+	entries, err := a.ta.store.AuditLog(context.Background(), auth.DefaultWorkspaceID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		if e.ObjectType != "alert_rule" {
+			continue
+		}
+		actions = append(actions, e.Action)
+		if e.ObjectID != "1" || e.Actor != "token:test-editor" {
+			t.Errorf("audit entry %+v, want rule 1 by token:test-editor", e)
+		}
+		before, _ := e.Before.(json.RawMessage)
+		after, _ := e.After.(json.RawMessage)
+		if e.Action == "create" && !strings.Contains(string(after), `"kpi_id":"revenue"`) {
+			t.Errorf("create entry's after = %s, want the rule", after)
+		}
+		if strings.Contains(string(before)+string(after), "audit-secret") {
+			t.Errorf("audit entry %s %s contains the webhook secret", e.Action, e.ObjectID)
+		}
+	}
+	// The log lists the newest entry first.
+	if strings.Join(actions, ",") != "delete,create" {
+		t.Errorf("audit actions on the rule = %v, want delete then create", actions)
+	}
+}
+
+func TestChatWebhookRedacted(t *testing.T) {
+	a := newAlertServer(t)
+	const token = "T000/B000/XXXXSECRET"
+	rec := a.do(t, "POST", "/api/v1/alerts", `{"kpi_id": "revenue", "condition": {"kind": "above", "threshold": 5},
+		"notify": {"chat_webhook": "http://127.0.0.1:9/services/`+token+`"}}`)
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("POST: status %d, body %s", rec.Code, rec.Body)
+	}
+	rec = a.doAs(t, auth.RoleViewer, "GET", "/api/v1/alerts/1", "")
+	if strings.Contains(rec.Body.String(), token) {
+		t.Errorf("GET shows the chat webhook path: %s", rec.Body)
+	}
+	shown := decodeJSON(t, rec)["notify"].(map[string]any)["chat_webhook"].(string)
+	if shown != "http://127.0.0.1:9/…" {
+		t.Errorf("chat_webhook = %q, want the scheme and host only", shown)
+	}
+
+	// Sending the redacted URL back keeps the stored one.
+	rec = a.do(t, "PUT", "/api/v1/alerts/1", `{"kpi_id": "revenue", "condition": {"kind": "above", "threshold": 6},
+		"notify": {"chat_webhook": "`+shown+`"}}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PUT: status %d, body %s", rec.Code, rec.Body)
+	}
+	var stored string
+	if err := a.db.SQL().QueryRow("SELECT channels FROM alert_rules WHERE id = 1").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stored, token) {
+		t.Errorf("stored channels = %s, want the original chat webhook URL kept", stored)
 	}
 }

@@ -22,11 +22,11 @@ const maxMetaBody = 64 << 10
 // registerKPIMetaRoutes registers the annotation, feedback and KPI editing
 // routes: the API and the pages' forms.
 func (s *Server) registerKPIMetaRoutes() {
-	s.mux.Handle("GET /api/v1/annotations", s.handle(s.handleAnnotationList))
-	s.mux.Handle("POST /api/v1/annotations", s.handle(s.handleAnnotationCreate))
-	s.mux.Handle("DELETE /api/v1/annotations/{id}", s.handle(s.handleAnnotationDelete))
-	s.mux.Handle("GET /api/v1/kpis/{id}/feedback", s.handle(s.handleFeedbackList))
-	s.mux.Handle("POST /api/v1/kpis/{id}/feedback", s.handle(s.handleFeedbackCreate))
+	s.register("GET /api/v1/annotations", AccessViewer, s.handle(s.handleAnnotationList))
+	s.register("POST /api/v1/annotations", AccessEditor, s.handle(s.handleAnnotationCreate))
+	s.register("DELETE /api/v1/annotations/{id}", AccessEditor, s.handle(s.handleAnnotationDelete))
+	s.register("GET /api/v1/kpis/{id}/feedback", AccessViewer, s.handle(s.handleFeedbackList))
+	s.register("POST /api/v1/kpis/{id}/feedback", AccessEditor, s.handle(s.handleFeedbackCreate))
 	s.registerKPIEditRoutes()
 	s.registerKPIFormRoutes()
 }
@@ -74,7 +74,7 @@ func (s *Server) handleAnnotationList(w http.ResponseWriter, r *http.Request) er
 	query := r.URL.Query()
 	q := store.AnnotationQuery{KPI: query.Get("kpi")}
 	if q.KPI != "" {
-		if _, err := s.currentDefinitions().KPI(q.KPI); err != nil {
+		if _, err := s.currentDefinitions(r).KPI(q.KPI); err != nil {
 			return err
 		}
 	}
@@ -122,7 +122,7 @@ func (s *Server) handleAnnotationCreate(w http.ResponseWriter, r *http.Request) 
 // every KPI when kpiID is empty.
 func (s *Server) createAnnotation(r *http.Request, kpiID, kind, date, note, author string) (kpi.Annotation, error) {
 	if kpiID != "" {
-		if _, err := s.currentDefinitions().KPI(kpiID); err != nil {
+		if _, err := s.currentDefinitions(r).KPI(kpiID); err != nil {
 			return kpi.Annotation{}, kpi.Errorf(kpi.EINVALID, "kpi_id: %s; send null for a note on every KPI", kpi.ErrorMessage(err))
 		}
 	}
@@ -168,7 +168,7 @@ func (s *Server) seriesAnnotations(r *http.Request, k *kpi.KPI, from, to time.Ti
 	if s.kpiMeta == nil {
 		return nil, nil
 	}
-	loc := location(s.currentDefinitions())
+	loc := location(s.currentDefinitions(r))
 	q := store.AnnotationQuery{KPI: k.ID, From: timegrain.DateOf(from.In(loc)), To: timegrain.DateOf(to.Add(-time.Nanosecond).In(loc))}
 	return s.kpiMeta.ListAnnotations(r.Context(), q)
 }

@@ -56,7 +56,7 @@ func assetETags() map[string]string {
 }
 
 func (s *Server) registerAssetRoutes() {
-	s.mux.Handle("GET /assets/", s.handle(s.handleAsset))
+	s.register("GET /assets/", AccessPublic, s.handle(s.handleAsset))
 }
 
 // handleAsset serves one embedded file with its entity tag. Browsers must

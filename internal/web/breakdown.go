@@ -22,13 +22,13 @@ type BreakdownComputer interface {
 var _ BreakdownComputer = (*engine.Engine)(nil)
 
 func (s *Server) registerBreakdownRoutes() {
-	s.mux.Handle("GET /api/v1/kpis/{id}/breakdown", s.handle(s.handleKPIBreakdown))
+	s.register("GET /api/v1/kpis/{id}/breakdown", AccessViewer, s.handle(s.handleKPIBreakdown))
 }
 
 // handleKPIBreakdown serves GET /api/v1/kpis/{id}/breakdown?by=&limit=&grain=&from=&to=.
 // The series computer must also be a BreakdownComputer, as the engine is.
 func (s *Server) handleKPIBreakdown(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err

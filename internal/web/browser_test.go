@@ -136,6 +136,34 @@ func (s *browserSession) open(t *testing.T, url string, width, height int) {
 	}
 }
 
+// signIn fills in and submits the sign-in form at baseURL, and waits for
+// the page the form redirects to.
+func (s *browserSession) signIn(t *testing.T, baseURL, email, password string) {
+	t.Helper()
+	s.open(t, baseURL+"/signin", 1280, 900)
+	for selector, value := range map[string]string{"#email": email, "#password": password} {
+		el, err := s.page.Element(selector)
+		if err != nil {
+			t.Fatalf("sign-in page: %v", err)
+		}
+		if err := el.Input(value); err != nil {
+			t.Fatalf("typing into %s: %v", selector, err)
+		}
+	}
+	button, err := s.page.Element(`form[action="/signin"] button[type="submit"]`)
+	if err != nil {
+		t.Fatalf("sign-in page: %v", err)
+	}
+	wait := s.page.WaitNavigation(proto.PageLifecycleEventNameLoad)
+	if err := button.Click(proto.InputMouseButtonLeft, 1); err != nil {
+		t.Fatalf("clicking Sign in: %v", err)
+	}
+	wait()
+	if err := s.page.WaitIdle(5 * time.Second); err != nil {
+		t.Fatalf("after sign-in: %v", err)
+	}
+}
+
 // screenshot saves a full-page PNG into the screenshot directory:
 // $NORTHSTAR_SCREENSHOTS when set, else the test's temporary directory.
 func (s *browserSession) screenshot(t *testing.T, name string) {
@@ -198,6 +226,8 @@ func TestBrowserDashboardAndKPIPage(t *testing.T) {
 	httpServer := httptest.NewServer(ts) // listens on 127.0.0.1 only
 	t.Cleanup(httpServer.Close)
 	b := newBrowser(t)
+	password := ts.auth.account(t, "viewer@example.com", 1, "viewer")
+	b.signIn(t, httpServer.URL, "viewer@example.com", password)
 
 	// The dashboard: a card per KPI, and a sparkline drawn in each card with data.
 	b.open(t, httpServer.URL+"/", 1280, 900)

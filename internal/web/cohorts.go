@@ -23,8 +23,8 @@ type CohortComputer interface {
 var _ CohortComputer = (*engine.Engine)(nil)
 
 func (s *Server) registerCohortRoutes() {
-	s.mux.Handle("GET /api/v1/kpis/{id}/cohorts", s.handle(s.handleKPICohorts))
-	s.mux.Handle("GET /api/v1/kpis/{id}/funnel", s.handle(s.handleKPIFunnel))
+	s.register("GET /api/v1/kpis/{id}/cohorts", AccessViewer, s.handle(s.handleKPICohorts))
+	s.register("GET /api/v1/kpis/{id}/funnel", AccessViewer, s.handle(s.handleKPIFunnel))
 }
 
 // cohortComputer returns the server's series computer as a CohortComputer.
@@ -39,7 +39,7 @@ func (s *Server) cohortComputer() (CohortComputer, error) {
 
 // handleKPICohorts serves GET /api/v1/kpis/{id}/cohorts?from=&to=.
 func (s *Server) handleKPICohorts(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func (s *Server) handleKPICohorts(w http.ResponseWriter, r *http.Request) error 
 
 // handleKPIFunnel serves GET /api/v1/kpis/{id}/funnel?from=&to=.
 func (s *Server) handleKPIFunnel(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err

@@ -68,13 +68,12 @@ kpis:
 		t.Fatal(err)
 	}
 
-	srv := NewServer(Config{
+	return newAuthedServer(t, Config{
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      engine.New(db, func() time.Time { return testNow }),
 		Logger:      slog.New(slog.DiscardHandler),
 		Now:         func() time.Time { return testNow },
 	})
-	return &testServer{Server: srv}
 }
 
 func TestKPICohorts(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 )
 
 func (s *Server) registerDashboardRoutes() {
-	s.mux.Handle("GET /{$}", s.handle(s.handleDashboard))
+	s.register("GET /{$}", AccessViewer, s.handle(s.handleDashboard))
 }
 
 // dashboardPage is the data of templates/dashboard.html.
@@ -30,9 +30,9 @@ type objectiveGroup struct {
 
 // handleDashboard serves GET /: a card per KPI, grouped by objective.
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	page := dashboardPage{
-		pageBase: s.newPageBase("Dashboard"),
+		pageBase: s.newPageBase(r, "Dashboard"),
 		NoKPIs:   len(defs.KPIs) == 0,
 		NoData:   true,
 		KPIFile:  defs.Path,

@@ -108,8 +108,8 @@ const noDataHint = "No data yet: send events to /api/v1/events or import them wi
 // computeDashboard computes every widget of d under the controls c. Errors
 // in a KPI's definition show in its widget; only internal errors fail it.
 func (s *Server) computeDashboard(r *http.Request, d store.Dashboard, c dashboardControls) (dashboardData, error) {
-	out := dashboardData{Dashboard: newDashboardJSON(d, true), AsOf: s.newPageBase("").AsOf, Widgets: make([]widgetData, 0, len(d.Widgets))}
-	defs := s.currentDefinitions()
+	out := dashboardData{Dashboard: newDashboardJSON(d, true), AsOf: s.newPageBase(r, "").AsOf, Widgets: make([]widgetData, 0, len(d.Widgets))}
+	defs := s.currentDefinitions(r)
 	for _, wd := range d.Widgets {
 		data, err := s.computeWidget(r, defs, wd, c)
 		if err != nil {
@@ -299,7 +299,11 @@ func (s *Server) computeFeedback(r *http.Request, k *kpi.KPI, out *widgetData) e
 	path := "/api/v1/kpis/" + url.PathEscape(k.ID) + "/feedback"
 	empty := "No feedback yet: add survey comments, interview notes or support themes with POST " + path + " {\"text\": ..., \"author\": ..., \"source\": ...}."
 
-	req := r.Clone(r.Context())
+	ctx := r.Context()
+	if PrincipalFrom(ctx) == nil {
+		ctx = withSharedRead(ctx) // a share link's request, which has no credentials
+	}
+	req := r.Clone(ctx)
 	req.Method, req.Body, req.ContentLength = http.MethodGet, http.NoBody, 0
 	req.URL = &url.URL{Path: path}
 	req.RequestURI = path
@@ -308,6 +312,8 @@ func (s *Server) computeFeedback(r *http.Request, k *kpi.KPI, out *widgetData) e
 		out.Empty = empty
 		return nil
 	}
+	// ServeMux.Handler finds the handler but sets no path values.
+	req.SetPathValue("id", k.ID)
 	rec := &bufferedResponse{header: http.Header{}}
 	h.ServeHTTP(rec, req)
 	switch {
@@ -358,7 +364,11 @@ func (s *Server) subrequest(r *http.Request, h handlerFunc, k *kpi.KPI, c dashbo
 		q.Set("to", c.To.String())
 	}
 
-	req := r.Clone(r.Context())
+	ctx := r.Context()
+	if PrincipalFrom(ctx) == nil {
+		ctx = withSharedRead(ctx) // a share link's request, which has no credentials
+	}
+	req := r.Clone(ctx)
 	req.Method, req.Body, req.ContentLength = http.MethodGet, http.NoBody, 0
 	req.URL = &url.URL{Path: "/api/v1/kpis/" + url.PathEscape(k.ID), RawQuery: q.Encode()}
 	req.SetPathValue("id", k.ID)

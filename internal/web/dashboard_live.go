@@ -99,7 +99,7 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 			case <-r.Context().Done():
 				return nil
 			case <-ping.C:
-				if !s.sendEvent(w, rc, "ping", map[string]string{"as_of": s.newPageBase("").AsOf}) {
+				if !s.sendEvent(w, rc, "ping", map[string]string{"as_of": s.newPageBase(r, "").AsOf}) {
 					return nil
 				}
 				continue

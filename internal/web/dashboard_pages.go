@@ -19,11 +19,11 @@ func (s *Server) registerDashboardPageRoutes() {
 		return
 	}
 	for _, name := range []string{"dashboards", "board"} {
-		s.templates[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		s.templates[name] = mustParsePage(name)
 	}
-	s.mux.Handle("GET /dashboards", s.handle(s.handleDashboardsPage))
-	s.mux.Handle("GET /dashboards/{id}", s.handle(s.handleBoardPage))
-	s.mux.Handle("GET /tv", s.handle(s.handleTVPage))
+	s.register("GET /dashboards", AccessViewer, s.handle(s.handleDashboardsPage))
+	s.register("GET /dashboards/{id}", AccessViewer, s.handle(s.handleBoardPage))
+	s.register("GET /tv", AccessViewer, s.handle(s.handleTVPage))
 	s.registerShareRoutes()
 }
 
@@ -40,7 +40,7 @@ func (s *Server) handleDashboardsPage(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	page := dashboardsPage{pageBase: s.newPageBase("Dashboards"), NoKPIs: len(s.currentDefinitions().KPIs) == 0}
+	page := dashboardsPage{pageBase: s.newPageBase(r, "Dashboards"), NoKPIs: len(s.currentDefinitions(r).KPIs) == 0}
 	for _, d := range list {
 		page.Dashboards = append(page.Dashboards, newDashboardJSON(d, false))
 	}
@@ -100,7 +100,7 @@ func (s *Server) handleBoardPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	api := "/api/v1/dashboards/" + strconv.FormatInt(d.ID, 10)
 	cfg := boardConfig{Mode: "edit", APIURL: api, DataURL: api + "/data", EventsURL: api + "/events", ExportURL: api + "/export.csv"}
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	for _, k := range defs.KPIs {
 		cfg.KPIs = append(cfg.KPIs, boardKPI{ID: k.ID, Name: kpiName(k), Metric: string(k.Metric.Kind), Objective: k.Objective})
 	}
@@ -164,7 +164,7 @@ func (s *Server) renderBoard(w http.ResponseWriter, r *http.Request, d store.Das
 		return err
 	}
 	page := boardPage{
-		pageBase: s.newPageBase(d.Name),
+		pageBase: s.newPageBase(r, d.Name),
 		Name:     d.Name,
 		Mode:     cfg.Mode,
 		Editable: cfg.Mode == "edit",

@@ -21,10 +21,10 @@ func (s *Server) registerShareRoutes() {
 	if s.dashboards == nil {
 		return
 	}
-	s.mux.Handle("GET /share/{token}", s.handle(s.handleSharePage))
-	s.mux.Handle("GET /share/{token}/data", s.handle(s.handleShareData))
-	s.mux.Handle("GET /share/{token}/events", s.handle(s.handleShareEvents))
-	s.mux.Handle("GET /share/{token}/export.csv", s.handle(s.handleShareExport))
+	s.register("GET /share/{token}", AccessShareToken, s.handle(s.handleSharePage))
+	s.register("GET /share/{token}/data", AccessShareToken, s.handle(s.handleShareData))
+	s.register("GET /share/{token}/events", AccessShareToken, s.handle(s.handleShareEvents))
+	s.register("GET /share/{token}/export.csv", AccessShareToken, s.handle(s.handleShareExport))
 }
 
 // shareLinkJSON is a share link in the API. URL and Token are set only in
@@ -177,7 +177,7 @@ func (s *Server) writeDashboardCSV(w http.ResponseWriter, r *http.Request, d sto
 	if err != nil {
 		return err
 	}
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)

@@ -43,24 +43,24 @@ func (s *Server) registerDashboardAPIRoutes() {
 	if s.dashboards == nil {
 		return
 	}
-	s.mux.Handle("GET /api/v1/dashboards", s.handle(s.handleDashboardList))
-	s.mux.Handle("POST /api/v1/dashboards", s.handle(s.handleDashboardCreate))
-	s.mux.Handle("GET /api/v1/dashboards/{id}", s.handle(s.handleDashboardGet))
-	s.mux.Handle("PATCH /api/v1/dashboards/{id}", s.handle(s.handleDashboardUpdate))
-	s.mux.Handle("DELETE /api/v1/dashboards/{id}", s.handle(s.handleDashboardDelete))
-	s.mux.Handle("POST /api/v1/dashboards/{id}/duplicate", s.handle(s.handleDashboardDuplicate))
-	s.mux.Handle("PUT /api/v1/dashboards/{id}/layout", s.handle(s.handleDashboardLayout))
-	s.mux.Handle("POST /api/v1/dashboards/{id}/widgets", s.handle(s.handleWidgetCreate))
-	s.mux.Handle("PATCH /api/v1/dashboards/{id}/widgets/{widget}", s.handle(s.handleWidgetUpdate))
-	s.mux.Handle("DELETE /api/v1/dashboards/{id}/widgets/{widget}", s.handle(s.handleWidgetDelete))
+	s.register("GET /api/v1/dashboards", AccessViewer, s.handle(s.handleDashboardList))
+	s.register("POST /api/v1/dashboards", AccessEditor, s.handle(s.handleDashboardCreate))
+	s.register("GET /api/v1/dashboards/{id}", AccessViewer, s.handle(s.handleDashboardGet))
+	s.register("PATCH /api/v1/dashboards/{id}", AccessEditor, s.handle(s.handleDashboardUpdate))
+	s.register("DELETE /api/v1/dashboards/{id}", AccessEditor, s.handle(s.handleDashboardDelete))
+	s.register("POST /api/v1/dashboards/{id}/duplicate", AccessEditor, s.handle(s.handleDashboardDuplicate))
+	s.register("PUT /api/v1/dashboards/{id}/layout", AccessEditor, s.handle(s.handleDashboardLayout))
+	s.register("POST /api/v1/dashboards/{id}/widgets", AccessEditor, s.handle(s.handleWidgetCreate))
+	s.register("PATCH /api/v1/dashboards/{id}/widgets/{widget}", AccessEditor, s.handle(s.handleWidgetUpdate))
+	s.register("DELETE /api/v1/dashboards/{id}/widgets/{widget}", AccessEditor, s.handle(s.handleWidgetDelete))
 
-	s.mux.Handle("GET /api/v1/dashboards/{id}/data", s.handle(s.handleDashboardData))
-	s.mux.Handle("GET /api/v1/dashboards/{id}/events", s.handle(s.handleDashboardEvents))
-	s.mux.Handle("GET /api/v1/dashboards/{id}/export.csv", s.handle(s.handleDashboardExport))
+	s.register("GET /api/v1/dashboards/{id}/data", AccessViewer, s.handle(s.handleDashboardData))
+	s.register("GET /api/v1/dashboards/{id}/events", AccessViewer, s.handle(s.handleDashboardEvents))
+	s.register("GET /api/v1/dashboards/{id}/export.csv", AccessViewer, s.handle(s.handleDashboardExport))
 
-	s.mux.Handle("GET /api/v1/dashboards/{id}/share-links", s.handle(s.handleShareLinkList))
-	s.mux.Handle("POST /api/v1/dashboards/{id}/share-links", s.handle(s.handleShareLinkCreate))
-	s.mux.Handle("DELETE /api/v1/dashboards/{id}/share-links/{link}", s.handle(s.handleShareLinkRevoke))
+	s.register("GET /api/v1/dashboards/{id}/share-links", AccessEditor, s.handle(s.handleShareLinkList))
+	s.register("POST /api/v1/dashboards/{id}/share-links", AccessEditor, s.handle(s.handleShareLinkCreate))
+	s.register("DELETE /api/v1/dashboards/{id}/share-links/{link}", AccessEditor, s.handle(s.handleShareLinkRevoke))
 }
 
 // dashboardJSON is a dashboard in the API.
@@ -385,7 +385,7 @@ func (s *Server) handleWidgetCreate(w http.ResponseWriter, r *http.Request) erro
 
 	wd := store.Widget{DashboardID: d.ID, Kind: *in.Kind, W: kind.w, H: kind.h, Y: bottomOf(d)}
 	in.apply(&wd)
-	if err := s.validateWidget(wd); err != nil {
+	if err := s.validateWidget(r.Context(), wd); err != nil {
 		return err
 	}
 	if wd, err = s.dashboards.AddWidget(r.Context(), wd); err != nil {
@@ -414,7 +414,7 @@ func (s *Server) handleWidgetUpdate(w http.ResponseWriter, r *http.Request) erro
 		return kpi.Errorf(kpi.EINVALID, "widget %d is a %s widget and its kind cannot change (add a new %s widget instead)", wd.ID, wd.Kind, *in.Kind)
 	}
 	in.apply(&wd)
-	if err := s.validateWidget(wd); err != nil {
+	if err := s.validateWidget(r.Context(), wd); err != nil {
 		return err
 	}
 	if wd, err = s.dashboards.UpdateWidget(r.Context(), wd); err != nil {

@@ -36,14 +36,15 @@ func newDashboardTestServer(t *testing.T) *testServer {
 		panics: map[string]bool{},
 	}
 	logs := &bytes.Buffer{}
-	srv := NewServer(Config{
+	ts := newAuthedServer(t, Config{
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      fake,
 		Logger:      slog.New(slog.NewTextHandler(&syncWriter{w: logs}, nil)),
 		Now:         func() time.Time { return testNow },
 		Dashboards:  db,
 	})
-	return &testServer{Server: srv, fake: fake, logs: logs}
+	ts.fake, ts.logs = fake, logs
+	return ts
 }
 
 // send serves a request with a JSON body and returns the recorded response.
@@ -52,6 +53,9 @@ func (ts *testServer) send(method, target, body string) *httptest.ResponseRecord
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if ts.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.token)
 	}
 	ts.ServeHTTP(rec, req)
 	return rec
@@ -406,6 +410,7 @@ func TestDashboardEventsStream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/api/v1/dashboards/%d/events", srv.URL, id), nil)
+	req.Header.Set("Authorization", "Bearer "+ts.token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ type feedbackRequest struct {
 
 // handleFeedbackList serves GET /api/v1/kpis/{id}/feedback, newest first.
 func (s *Server) handleFeedbackList(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.currentDefinitions().KPI(r.PathValue("id"))
+	k, err := s.currentDefinitions(r).KPI(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (s *Server) handleFeedbackList(w http.ResponseWriter, r *http.Request) erro
 
 // handleFeedbackCreate serves POST /api/v1/kpis/{id}/feedback.
 func (s *Server) handleFeedbackCreate(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.currentDefinitions().KPI(r.PathValue("id"))
+	k, err := s.currentDefinitions(r).KPI(r.PathValue("id"))
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,10 @@ func errorStatus(err error) (status int, code, message string) {
 		status = http.StatusConflict
 	case kpi.EUNAUTHORIZED:
 		status = http.StatusUnauthorized
+	case kpi.EFORBIDDEN:
+		status = http.StatusForbidden
+	case kpi.ETOOMANY:
+		status = http.StatusTooManyRequests
 	case kpi.ETOOLARGE:
 		status = http.StatusRequestEntityTooLarge
 	case kpi.EUNSUPPORTED:

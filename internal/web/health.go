@@ -12,8 +12,8 @@ import (
 const readyTimeout = 2 * time.Second
 
 func (s *Server) registerHealthRoutes() {
-	s.mux.Handle("GET /healthz", s.handle(s.handleHealth))
-	s.mux.Handle("GET /readyz", s.handle(s.handleReady))
+	s.register("GET /healthz", AccessPublic, s.handle(s.handleHealth))
+	s.register("GET /readyz", AccessPublic, s.handle(s.handleReady))
 }
 
 // handleHealth reports that the process serves HTTP. It checks no dependency.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -141,6 +142,14 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, ep *ingestE
 		if key, err = s.ingest.AuthenticateWriteKey(r.Context(), batch.WriteKey); err != nil {
 			return err
 		}
+	}
+
+	// TODO: store events in the workspace of their write key. Until then
+	// every event belongs to the default workspace, so keys of other
+	// workspaces are rejected rather than mixing their events in.
+	if key.WorkspaceID != auth.DefaultWorkspaceID {
+		return kpi.Errorf(kpi.EFORBIDDEN, "write key %q belongs to workspace %d, but events are kept only for the default workspace (1) for now; "+
+			"send them with a write key of workspace 1", key.Name, key.WorkspaceID)
 	}
 
 	s.metrics.rejected.WithLabelValues(ep.protocol).Add(float64(len(batch.Errors)))

@@ -71,8 +71,9 @@ func (s *Server) registerIngestRoute(path string, ep *ingestEndpoint) {
 	if pattern[len(pattern)-1] == '/' {
 		pattern += "{$}"
 	}
-	s.mux.Handle("POST "+pattern, s.handleIngest(ep))
-	s.mux.HandleFunc("OPTIONS "+pattern, handlePreflight)
+	s.register("POST "+pattern, AccessWriteKey, s.handleIngest(ep))
+	// A CORS preflight carries no credentials, so it is public.
+	s.register("OPTIONS "+pattern, AccessPublic, http.HandlerFunc(handlePreflight))
 }
 
 func segmentEndpoint(call string) *ingestEndpoint {

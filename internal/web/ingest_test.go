@@ -114,9 +114,9 @@ func (f *fakeIngest) Alias(ctx context.Context, calls []store.Alias) error {
 func (f *fakeIngest) AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error) {
 	switch secret {
 	case webKey:
-		return store.WriteKey{ID: 1, Name: "web"}, nil
+		return store.WriteKey{ID: 1, WorkspaceID: 1, Name: "web"}, nil
 	case backendKey:
-		return store.WriteKey{ID: 2, Name: "backend"}, nil
+		return store.WriteKey{ID: 2, WorkspaceID: 1, Name: "backend"}, nil
 	case revokedKey:
 		return store.WriteKey{}, kpi.Errorf(kpi.EUNAUTHORIZED, "write key ns_wk_rev… was revoked")
 	}
@@ -134,20 +134,23 @@ func (f *fakeIngest) storedEvents() []store.Event {
 // ingestServer is a Server over a fakeIngest, with its log in a buffer.
 type ingestServer struct {
 	*Server
-	store *fakeIngest
-	logs  *syncWriter
+	store      *fakeIngest
+	logs       *syncWriter
+	adminToken string // for the routes that need a role, such as /metrics
 }
 
 func newIngestServer(t *testing.T) *ingestServer {
 	t.Helper()
 	fake := newFakeIngest()
 	logs := &syncWriter{w: &bytes.Buffer{}}
+	ta := newTestAuth(t)
 	srv := NewServer(Config{
 		Ingest: fake,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    func() time.Time { return testNow },
+		Auth:   ta.store,
 	})
-	return &ingestServer{Server: srv, store: fake, logs: logs}
+	return &ingestServer{Server: srv, store: fake, logs: logs, adminToken: ta.adminToken}
 }
 
 func (s *ingestServer) logText() string {

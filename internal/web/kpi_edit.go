@@ -2,19 +2,21 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
 
 func (s *Server) registerKPIEditRoutes() {
-	s.mux.Handle("POST /api/v1/kpis", s.handle(s.handleKPICreate))
-	s.mux.Handle("PUT /api/v1/kpis/{id}", s.handle(s.handleKPIUpdate))
-	s.mux.Handle("DELETE /api/v1/kpis/{id}", s.handle(s.handleKPIDelete))
+	s.register("POST /api/v1/kpis", AccessEditor, s.handle(s.handleKPICreate))
+	s.register("PUT /api/v1/kpis/{id}", AccessEditor, s.handle(s.handleKPIUpdate))
+	s.register("DELETE /api/v1/kpis/{id}", AccessEditor, s.handle(s.handleKPIDelete))
 }
 
 // kpiInvalidError reports the findings that stop a KPI from being saved.
@@ -93,7 +95,7 @@ func (s *Server) handleKPICreate(w http.ResponseWriter, r *http.Request) error {
 // out; when present it must be the path's.
 func (s *Server) handleKPIUpdate(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.editableKPI(id); err != nil {
+	if _, err := s.editableKPI(r.Context(), id); err != nil {
 		return err
 	}
 	in, err := readKPIInput(w, r)
@@ -148,7 +150,7 @@ func (s *Server) writeKPISaved(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	series, seriesErr := s.defaultSeries(r.Context(), defs, k)
 	if kpi.ErrorCode(seriesErr) == kpi.EINTERNAL {
 		return seriesErr
@@ -160,8 +162,8 @@ func (s *Server) writeKPISaved(w http.ResponseWriter, r *http.Request, status in
 // editableKPI returns the KPI with the given id when it was made in the UI.
 // It returns ENOTFOUND for an unknown id and ECONFLICT for a KPI of the KPI
 // file, which only the file changes.
-func (s *Server) editableKPI(id string) (*kpi.KPI, error) {
-	defs := s.currentDefinitions()
+func (s *Server) editableKPI(ctx context.Context, id string) (*kpi.KPI, error) {
+	defs := s.definitionsIn(ctx)
 	k, err := defs.KPI(id)
 	if err != nil {
 		return nil, err
@@ -187,7 +189,7 @@ func (s *Server) saveKPI(ctx context.Context, in *kpi.KPIInput, replaces string)
 	s.catalog.writeMu.Lock()
 	defer s.catalog.writeMu.Unlock()
 
-	defs := s.currentDefinitions()
+	defs := s.definitionsIn(ctx)
 	if replaces == "" {
 		if existing, err := defs.KPI(in.ID); err == nil {
 			if !existing.IsManagedByUI() {
@@ -195,7 +197,7 @@ func (s *Server) saveKPI(ctx context.Context, in *kpi.KPIInput, replaces string)
 			}
 			return nil, nil, kpi.Errorf(kpi.ECONFLICT, "id: a KPI with id %q already exists (pick another id, or edit that KPI)", in.ID)
 		}
-	} else if _, err := s.editableKPI(replaces); err != nil {
+	} else if _, err := s.editableKPI(ctx, replaces); err != nil {
 		return nil, nil, err
 	}
 
@@ -209,15 +211,18 @@ func (s *Server) saveKPI(ctx context.Context, in *kpi.KPIInput, replaces string)
 	}
 
 	stored := store.StoredKPI{ID: k.ID, Name: k.Name, Objective: k.Objective, Owner: k.Owner, Unit: k.Unit, Direction: k.Direction, Definition: definition}
+	entry := auth.AuditEntry{Action: "create", ObjectType: "kpi", ObjectID: k.ID, After: json.RawMessage(definition)}
 	if replaces == "" {
 		err = s.kpiMeta.CreateKPI(ctx, stored)
 	} else {
+		entry.Action, entry.Before = "update", s.storedKPIDefinition(ctx, replaces)
 		err = s.kpiMeta.UpdateKPI(ctx, stored)
 	}
 	s.catalog.invalidate()
 	if err != nil {
 		return nil, nil, err
 	}
+	s.auditChange(ctx, entry)
 	return k, findings, nil
 }
 
@@ -227,13 +232,18 @@ func (s *Server) deleteKPI(ctx context.Context, id string) error {
 	s.catalog.writeMu.Lock()
 	defer s.catalog.writeMu.Unlock()
 
-	if _, err := s.editableKPI(id); err != nil {
+	if _, err := s.editableKPI(ctx, id); err != nil {
 		return err
 	}
-	if users := s.currentDefinitions().Dependents(id); len(users) > 0 {
+	if users := s.definitionsIn(ctx).Dependents(id); len(users) > 0 {
 		return kpi.Errorf(kpi.ECONFLICT, "KPI %q is used in the formulas of %s; change those first", id, strings.Join(users, ", "))
 	}
+	before := s.storedKPIDefinition(ctx, id)
 	err := s.kpiMeta.DeleteKPI(ctx, id)
 	s.catalog.invalidate()
-	return err
+	if err != nil {
+		return err
+	}
+	s.auditChange(ctx, auth.AuditEntry{Action: "delete", ObjectType: "kpi", ObjectID: id, Before: before})
+	return nil
 }

@@ -14,14 +14,14 @@ import (
 )
 
 func (s *Server) registerKPIFormRoutes() {
-	s.mux.Handle("GET /kpis/new", s.handle(s.handleKPINewPage))
-	s.mux.Handle("POST /kpis/new", s.handle(s.handleKPINewForm))
-	s.mux.Handle("GET /kpis/{id}/edit", s.handle(s.handleKPIEditPage))
-	s.mux.Handle("POST /kpis/{id}/edit", s.handle(s.handleKPIEditForm))
-	s.mux.Handle("POST /kpis/{id}/delete", s.handle(s.handleKPIDeleteForm))
-	s.mux.Handle("POST /kpis/{id}/annotations", s.handle(s.handleAnnotationForm))
-	s.mux.Handle("POST /kpis/{id}/annotations/{aid}/delete", s.handle(s.handleAnnotationDeleteForm))
-	s.mux.Handle("POST /kpis/{id}/feedback", s.handle(s.handleFeedbackForm))
+	s.register("GET /kpis/new", AccessEditor, s.handle(s.handleKPINewPage))
+	s.register("POST /kpis/new", AccessEditor, s.handle(s.handleKPINewForm))
+	s.register("GET /kpis/{id}/edit", AccessEditor, s.handle(s.handleKPIEditPage))
+	s.register("POST /kpis/{id}/edit", AccessEditor, s.handle(s.handleKPIEditForm))
+	s.register("POST /kpis/{id}/delete", AccessEditor, s.handle(s.handleKPIDeleteForm))
+	s.register("POST /kpis/{id}/annotations", AccessEditor, s.handle(s.handleAnnotationForm))
+	s.register("POST /kpis/{id}/annotations/{aid}/delete", AccessEditor, s.handle(s.handleAnnotationDeleteForm))
+	s.register("POST /kpis/{id}/feedback", AccessEditor, s.handle(s.handleFeedbackForm))
 }
 
 // kpiFormPage is the data of templates/kpi_form.html.
@@ -90,7 +90,7 @@ func (s *Server) handleKPINewForm(w http.ResponseWriter, r *http.Request) error 
 
 func (s *Server) handleKPIEditPage(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.editableKPI(id); err != nil {
+	if _, err := s.editableKPI(r.Context(), id); err != nil {
 		return err
 	}
 	in := s.catalog.input(id)
@@ -98,13 +98,13 @@ func (s *Server) handleKPIEditPage(w http.ResponseWriter, r *http.Request) error
 		return kpi.Errorf(kpi.ENOTFOUND, "KPI %q not found", id)
 	}
 
-	_, findings := s.currentDefinitions().CheckKPI(in, id, s.now())
+	_, findings := s.currentDefinitions(r).CheckKPI(in, id, s.now())
 	return s.renderKPIForm(w, r, http.StatusOK, id, formValuesOf(in), findings)
 }
 
 func (s *Server) handleKPIEditForm(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if _, err := s.editableKPI(id); err != nil {
+	if _, err := s.editableKPI(r.Context(), id); err != nil {
 		return err
 	}
 	if err := parseForm(w, r); err != nil {
@@ -147,9 +147,9 @@ func (s *Server) kpiFormError(w http.ResponseWriter, r *http.Request, editing st
 }
 
 func (s *Server) renderKPIForm(w http.ResponseWriter, r *http.Request, status int, editing string, values kpiFormValues, findings []kpi.Finding) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	page := kpiFormPage{
-		pageBase: s.newPageBase("New KPI"),
+		pageBase: s.newPageBase(r, "New KPI"),
 		Action:   "/kpis/new",
 		Cancel:   "/",
 		Values:   values,

@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Server) registerKPIPageRoutes() {
-	s.mux.Handle("GET /kpis/{id}", s.handle(s.handleKPIPage))
+	s.register("GET /kpis/{id}", AccessViewer, s.handle(s.handleKPIPage))
 }
 
 // kpiPage is the data of templates/kpi.html.
@@ -69,7 +69,7 @@ func (s *Server) handleKPIPage(w http.ResponseWriter, r *http.Request) error {
 // renderKPIPage renders the KPI page of the request's {id} with status, and
 // with forms holding what was sent and why it was rejected, if anything was.
 func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status int, forms kpiPageForms) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status in
 	}
 
 	page := kpiPage{
-		pageBase:   s.newPageBase(k.Name),
+		pageBase:   s.newPageBase(r, k.Name),
 		KPI:        k,
 		Direction:  directionText(k.Direction),
 		TargetText: targetText(k),

@@ -165,7 +165,7 @@ func location(defs *kpi.Definitions) *time.Location {
 // annotation form. It redirects back to the page, or re-renders it with the
 // error beside the field.
 func (s *Server) handleAnnotationForm(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.currentDefinitions().KPI(r.PathValue("id"))
+	k, err := s.currentDefinitions(r).KPI(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (s *Server) handleAnnotationForm(w http.ResponseWriter, r *http.Request) er
 
 // handleAnnotationDeleteForm serves POST /kpis/{id}/annotations/{aid}/delete.
 func (s *Server) handleAnnotationDeleteForm(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.currentDefinitions().KPI(r.PathValue("id"))
+	k, err := s.currentDefinitions(r).KPI(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (s *Server) handleAnnotationDeleteForm(w http.ResponseWriter, r *http.Reque
 // handleFeedbackForm serves POST /kpis/{id}/feedback, the KPI page's
 // feedback form.
 func (s *Server) handleFeedbackForm(w http.ResponseWriter, r *http.Request) error {
-	k, err := s.currentDefinitions().KPI(r.PathValue("id"))
+	k, err := s.currentDefinitions(r).KPI(r.PathValue("id"))
 	if err != nil {
 		return err
 	}

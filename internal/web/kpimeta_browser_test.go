@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/go-rod/rod"
 	"github.com/go-rod/rod/lib/proto"
+
+	"github.com/northstar-kpi/northstar/internal/auth"
 )
 
 // fill types text into the field matched by selector, replacing its value.
@@ -81,6 +84,11 @@ func TestBrowserAnnotationFeedbackAndKPIForm(t *testing.T) {
 	httpServer := httptest.NewServer(ms) // listens on 127.0.0.1 only
 	t.Cleanup(httpServer.Close)
 	b := newBrowser(t)
+	const editor, password = "editor@example.com", "correct horse battery"
+	if _, err := ms.auth.(*auth.Store).CreateAccount(context.Background(), editor, password, 1, auth.RoleEditor, "test"); err != nil {
+		t.Fatal(err)
+	}
+	b.signIn(t, httpServer.URL, editor, password)
 	kpiPage := httpServer.URL + "/kpis/orders?grain=month&from=2026-02-01&to=2026-03-31"
 
 	// Add an incident on the orders KPI through the form on its page.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -38,8 +39,9 @@ kpis:
 // metaServer is a server over a real engine and a fresh SQLite database.
 type metaServer struct {
 	*Server
-	db   *sqlite.DB
-	defs *kpi.Definitions
+	db    *sqlite.DB
+	defs  *kpi.Definitions
+	token string // an editor's API token, sent by send and postForm
 }
 
 // newMetaServer stores these orders, in UTC:
@@ -94,9 +96,14 @@ func newMetaServer(t *testing.T) *metaServer {
 		t.Fatal(err)
 	}
 	srv := newMetaServerOn(db, defs, engine.NewWithIndex(db, ix, func() time.Time { return testNow }))
-	return &metaServer{Server: srv, db: db, defs: defs}
+	_, token, err := srv.auth.(*auth.Store).CreateToken(ctx, auth.DefaultWorkspaceID, "test-editor", auth.RoleEditor, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &metaServer{Server: srv, db: db, defs: defs, token: token}
 }
 
+// newMetaServerOn returns a server on db, whose account store is in db too.
 func newMetaServerOn(db *sqlite.DB, defs *kpi.Definitions, series SeriesComputer) *Server {
 	return NewServer(Config{
 		Definitions: func() *kpi.Definitions { return defs },
@@ -104,6 +111,7 @@ func newMetaServerOn(db *sqlite.DB, defs *kpi.Definitions, series SeriesComputer
 		Logger:      slog.New(slog.DiscardHandler),
 		Now:         func() time.Time { return testNow },
 		KPIMeta:     db,
+		Auth:        auth.NewStore(db.SQL(), auth.SQLite, nil),
 	})
 }
 
@@ -113,6 +121,7 @@ func (ms *metaServer) send(method, target, body string) *httptest.ResponseRecord
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	req.Header.Set("Authorization", "Bearer "+ms.token)
 	ms.ServeHTTP(rec, req)
 	return rec
 }
@@ -121,6 +130,7 @@ func (ms *metaServer) postForm(target string, values url.Values) *httptest.Respo
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(values.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+ms.token)
 	ms.ServeHTTP(rec, req)
 	return rec
 }
@@ -318,7 +328,9 @@ func TestUIKPISeries(t *testing.T) {
 	// A new server over the same database serves the stored KPIs.
 	restarted := newMetaServerOn(ms.db, ms.defs, engine.New(ms.db, func() time.Time { return testNow }))
 	rec = httptest.NewRecorder()
-	restarted.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/kpis/per_buyer", nil))
+	req := httptest.NewRequest(http.MethodGet, "/api/v1/kpis/per_buyer", nil)
+	req.Header.Set("Authorization", "Bearer "+ms.token)
+	restarted.ServeHTTP(rec, req)
 	wantStatus(t, "per_buyer after a restart", rec, http.StatusOK)
 }
 

@@ -12,9 +12,9 @@ import (
 )
 
 func (s *Server) registerKPIRoutes() {
-	s.mux.Handle("GET /api/v1/kpis", s.handle(s.handleKPIList))
-	s.mux.Handle("GET /api/v1/kpis/{id}", s.handle(s.handleKPI))
-	s.mux.Handle("GET /api/v1/kpis/{id}/series", s.handle(s.handleKPISeries))
+	s.register("GET /api/v1/kpis", AccessViewer, s.handle(s.handleKPIList))
+	s.register("GET /api/v1/kpis/{id}", AccessViewer, s.handle(s.handleKPI))
+	s.register("GET /api/v1/kpis/{id}/series", AccessViewer, s.handle(s.handleKPISeries))
 }
 
 // kpiList is the body of GET /api/v1/kpis.
@@ -91,7 +91,7 @@ type kpiLinks struct {
 
 // handleKPIList serves GET /api/v1/kpis.
 func (s *Server) handleKPIList(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 
 	list := kpiList{KPIs: make([]kpiJSON, 0, len(defs.KPIs))}
 	for _, k := range defs.KPIs {
@@ -108,7 +108,7 @@ func (s *Server) handleKPIList(w http.ResponseWriter, r *http.Request) error {
 
 // handleKPI serves GET /api/v1/kpis/{id}.
 func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
 
 // handleKPISeries serves GET /api/v1/kpis/{id}/series?grain=&from=&to=.
 func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
-	defs := s.currentDefinitions()
+	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
 	if err != nil {
 		return err

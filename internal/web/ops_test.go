@@ -35,8 +35,10 @@ func TestReady(t *testing.T) {
 }
 
 func (s *ingestServer) get(target string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	req.Header.Set("Authorization", "Bearer "+s.adminToken)
 	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+	s.ServeHTTP(rec, req)
 	return rec
 }
 

@@ -14,16 +14,46 @@ import (
 var templateFS embed.FS
 
 // pageNames lists the pages in templates/. Each is parsed with layout.html.
-var pageNames = []string{"dashboard", "kpi", "error", "kpi_form"}
+var pageNames = []string{"dashboard", "kpi", "error", "kpi_form", "signin", "account", "audit", "members"}
+
+// requestFuncs are the template functions that depend on the request.
+// Parsing binds placeholders; renderPage binds them to the request on a
+// clone of the page's template.
+//
+//   - principal returns the request's *Principal, or nil.
+//   - csrfToken returns the session's CSRF token for a form's csrf_token
+//     field, or "" without a session.
+func requestFuncs(r *http.Request) template.FuncMap {
+	var p *Principal
+	if r != nil {
+		p = PrincipalFrom(r.Context())
+	}
+	return template.FuncMap{
+		"principal": func() *Principal { return p },
+		"csrfToken": func() string {
+			if p == nil || p.Session == nil {
+				return ""
+			}
+			return p.Session.CSRFToken
+		},
+	}
+}
 
 // mustParseTemplates parses every page with the shared layout. The templates
 // are embedded, so an error here is a defect in the build and panics.
 func mustParseTemplates() map[string]*template.Template {
 	pages := make(map[string]*template.Template, len(pageNames))
 	for _, name := range pageNames {
-		pages[name] = template.Must(template.New(name).Funcs(templateFuncs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		pages[name] = mustParsePage(name)
 	}
 	return pages
+}
+
+// mustParsePage parses templates/NAME.html with the shared layout and the
+// template functions. It panics on an error, a defect in the build.
+func mustParsePage(name string) *template.Template {
+	return template.Must(template.New(name).Funcs(templateFuncs).Funcs(requestFuncs(nil)).
+		ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 }
 
 // pageBase holds what the layout of every page shows.
@@ -46,15 +76,19 @@ type pageBase struct {
 }
 
 // newPageBase fills the layout's fields for a page titled title.
-func (s *Server) newPageBase(title string) pageBase {
-	defs := s.currentDefinitions()
+func (s *Server) newPageBase(r *http.Request, title string) pageBase {
+	defs := s.currentDefinitions(r)
 	now := s.now()
 	if loc := defs.Workspace.Location; loc != nil {
 		now = now.In(loc)
 	}
+	workspace := ""
+	if PrincipalFrom(r.Context()) != nil {
+		workspace = defs.Workspace.Name
+	}
 	return pageBase{
 		Title:               title,
-		Workspace:           defs.Workspace.Name,
+		Workspace:           workspace,
 		AsOf:                formatAsOf(now),
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
@@ -78,8 +112,13 @@ func chartJSON(charts map[string]chartSpec) (template.JS, error) {
 // renderPage executes the named page into a buffer and writes it with
 // status, so that a template error becomes an error page and not half a page.
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, name string, data any) error {
+	// The parsed templates are never executed, so they can be cloned.
+	t, err := s.templates[name].Clone()
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := s.templates[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+	if err := t.Funcs(requestFuncs(r)).ExecuteTemplate(&buf, "layout", data); err != nil {
 		return err
 	}
 
@@ -100,7 +139,7 @@ type errorPage struct {
 // render, it logs that and writes the message as plain text.
 func (s *Server) renderErrorPage(w http.ResponseWriter, r *http.Request, status int, message string) {
 	page := errorPage{
-		pageBase: s.newPageBase(http.StatusText(status)),
+		pageBase: s.newPageBase(r, http.StatusText(status)),
 		Status:   status,
 		Message:  message,
 	}

@@ -3,9 +3,11 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
 
@@ -13,9 +15,9 @@ func (s *Server) registerReportScheduleRoutes() {
 	if s.reports == nil {
 		return
 	}
-	s.mux.Handle("GET /api/v1/reports/schedules", s.handle(s.handleScheduleList))
-	s.mux.Handle("POST /api/v1/reports/schedules", s.handle(s.handleScheduleCreate))
-	s.mux.Handle("DELETE /api/v1/reports/schedules/{id}", s.handle(s.handleScheduleDelete))
+	s.register("GET /api/v1/reports/schedules", AccessViewer, s.handle(s.handleScheduleList))
+	s.register("POST /api/v1/reports/schedules", AccessEditor, s.handle(s.handleScheduleCreate))
+	s.register("DELETE /api/v1/reports/schedules/{id}", AccessEditor, s.handle(s.handleScheduleDelete))
 }
 
 // reportScheduleJSON is a report schedule in the API.
@@ -36,9 +38,9 @@ type reportScheduleJSON struct {
 func (s *Server) newReportScheduleJSON(sc store.ReportSchedule) reportScheduleJSON {
 	out := reportScheduleJSON{
 		ID: sc.ID, Name: sc.Name, Cron: sc.Cron, DashboardID: sc.DashboardID, KPIIDs: sc.KPIIDs, Emails: sc.Emails,
-		ChatWebhook: sc.ChatWebhook, CreatedAt: sc.CreatedAt, LastRunAt: sc.LastRunAt,
+		ChatWebhook: redactChatURL(sc.ChatWebhook), CreatedAt: sc.CreatedAt, LastRunAt: sc.LastRunAt,
 	}
-	if loc := s.currentDefinitions().Workspace.Location; loc != nil {
+	if loc := s.Definitions().Workspace.Location; loc != nil {
 		out.TimeZone = loc.String()
 	} else {
 		out.TimeZone = "UTC"
@@ -79,6 +81,8 @@ func (s *Server) handleScheduleCreate(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "create", ObjectType: "report_schedule", ObjectID: strconv.FormatInt(sc.ID, 10),
+		After: s.newReportScheduleJSON(sc)})
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/reports/schedules/%d", sc.ID))
 	s.writeJSON(w, r, http.StatusCreated, s.newReportScheduleJSON(sc))
 	return nil
@@ -89,9 +93,18 @@ func (s *Server) handleScheduleDelete(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	var before any
+	if list, err := s.reports.List(r.Context()); err == nil {
+		for _, sc := range list {
+			if sc.ID == id {
+				before = s.newReportScheduleJSON(sc)
+			}
+		}
+	}
 	if err := s.reports.Delete(r.Context(), id); err != nil {
 		return err
 	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "report_schedule", ObjectID: strconv.FormatInt(id, 10), Before: before})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
@@ -73,6 +74,19 @@ type Config struct {
 	// Dashboards keeps dashboards, widgets and share links. Nil serves no
 	// dashboard routes besides the overview at /.
 	Dashboards DashboardStore
+
+	// Auth keeps accounts, sessions, API tokens and the audit log. Nil
+	// means nobody can sign in: every route that needs a role answers 401.
+	Auth AuthStore
+
+	// SessionTTL is how long a session lasts after sign-in. Zero means 12
+	// hours.
+	SessionTTL time.Duration
+
+	// SecureCookies marks the session cookie Secure even on plain HTTP
+	// requests, for a server behind a proxy that terminates TLS. Requests
+	// that arrive over TLS always get a Secure cookie.
+	SecureCookies bool
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -89,7 +103,12 @@ type Server struct {
 	alerts  *alerting.Rules
 	reports *alerting.Reports
 
-	mux       *http.ServeMux
+	auth          AuthStore
+	sessionTTL    time.Duration
+	secureCookies bool
+	signInLimits  *signInLimiter
+
+	mux       *routeMux
 	handler   http.Handler // mux wrapped in the middleware
 	templates map[string]*template.Template
 	assets    http.Handler
@@ -108,21 +127,28 @@ type Server struct {
 // embedded templates and panics if they are broken, which is a build defect.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		definitions: cfg.Definitions,
-		series:      cfg.Series,
-		logger:      cfg.Logger,
-		now:         cfg.Now,
-		ingest:      cfg.Ingest,
-		metrics:     newServerMetrics(),
-		mux:         http.NewServeMux(),
-		templates:   mustParseTemplates(),
-		assets:      assetHandler(),
-		assetTags:   assetETags(),
-		chartLib:    chartLibraryBundled(),
-		alerts:      cfg.Alerts,
-		reports:     cfg.Reports,
-		dashboards:  cfg.Dashboards,
-		live:        newLiveHub(),
+		definitions:   cfg.Definitions,
+		series:        cfg.Series,
+		logger:        cfg.Logger,
+		now:           cfg.Now,
+		ingest:        cfg.Ingest,
+		metrics:       newServerMetrics(),
+		templates:     mustParseTemplates(),
+		assets:        assetHandler(),
+		assetTags:     assetETags(),
+		chartLib:      chartLibraryBundled(),
+		dashboards:    cfg.Dashboards,
+		live:          newLiveHub(),
+		auth:          cfg.Auth,
+		sessionTTL:    cfg.SessionTTL,
+		secureCookies: cfg.SecureCookies,
+		signInLimits:  newSignInLimiter(),
+		alerts:        cfg.Alerts,
+		reports:       cfg.Reports,
+	}
+	s.mux = &routeMux{ServeMux: http.NewServeMux(), server: s}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = defaultSessionTTL
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -159,6 +185,8 @@ func NewServer(cfg Config) *Server {
 	}
 	s.registerDashboardAPIRoutes()
 	s.registerDashboardPageRoutes()
+	s.registerAccountRoutes()
+	s.registerAuditRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s
@@ -195,10 +223,22 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, notFoundPath(r))
 }
 
-// currentDefinitions returns the definitions in force, with the KPIs made in
-// the UI, or empty ones when none are loaded, so that handlers need not check
-// for nil.
-func (s *Server) currentDefinitions() *kpi.Definitions {
+// currentDefinitions returns the definitions in force in the request's
+// workspace: see definitionsIn.
+func (s *Server) currentDefinitions(r *http.Request) *kpi.Definitions {
+	return s.definitionsIn(r.Context())
+}
+
+// definitionsIn returns the definitions in force in the workspace of ctx's
+// Principal, with the KPIs made in the UI, or empty ones when none are
+// loaded, so that handlers need not check for nil.
+// NOTE: the KPI file and the KPIs made in the UI belong to the default
+// workspace, so members of every other workspace see no KPIs until KPIs are
+// stored per workspace.
+func (s *Server) definitionsIn(ctx context.Context) *kpi.Definitions {
+	if p := PrincipalFrom(ctx); p != nil && p.WorkspaceID != auth.DefaultWorkspaceID {
+		return &kpi.Definitions{}
+	}
 	d := s.definitions()
 	if d == nil {
 		d = &kpi.Definitions{}

@@ -151,6 +151,20 @@ type testServer struct {
 	*Server
 	fake *fakeSeries
 	logs *bytes.Buffer
+	auth *testAuth
+
+	// token is sent as "Authorization: Bearer" with every request of get
+	// and do; set it to "" for anonymous requests.
+	token string
+}
+
+// newAuthedServer returns a server for cfg with a fresh account store, whose
+// requests carry an admin API token.
+func newAuthedServer(t *testing.T, cfg Config) *testServer {
+	t.Helper()
+	ta := newTestAuth(t)
+	cfg.Auth = ta.store
+	return &testServer{Server: NewServer(cfg), auth: ta, token: ta.adminToken}
 }
 
 func newTestServer(t *testing.T, defs *kpi.Definitions) *testServer {
@@ -161,13 +175,14 @@ func newTestServer(t *testing.T, defs *kpi.Definitions) *testServer {
 		panics: map[string]bool{},
 	}
 	logs := &bytes.Buffer{}
-	srv := NewServer(Config{
+	ts := newAuthedServer(t, Config{
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      fake,
 		Logger:      slog.New(slog.NewTextHandler(&syncWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:         func() time.Time { return testNow },
 	})
-	return &testServer{Server: srv, fake: fake, logs: logs}
+	ts.fake, ts.logs = fake, logs
+	return ts
 }
 
 // syncWriter serialises writes to w, which the browser test's server makes
@@ -189,8 +204,12 @@ func (ts *testServer) get(target string) *httptest.ResponseRecorder {
 }
 
 func (ts *testServer) do(method, target string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, nil)
+	if ts.token != "" {
+		req.Header.Set("Authorization", "Bearer "+ts.token)
+	}
 	rec := httptest.NewRecorder()
-	ts.ServeHTTP(rec, httptest.NewRequest(method, target, nil))
+	ts.ServeHTTP(rec, req)
 	return rec
 }
 

@@ -71,7 +71,7 @@ func parseWidgetOptions(raw json.RawMessage) (widgetOptions, error) {
 
 // validateWidget checks wd against its kind and the KPI definitions in
 // force. Positions are checked by the store.
-func (s *Server) validateWidget(wd store.Widget) error {
+func (s *Server) validateWidget(ctx context.Context, wd store.Widget) error {
 	kind, ok := widgetKinds[wd.Kind]
 	if !ok {
 		return kpi.Errorf(kpi.EINVALID, "widget kind %q is unknown (use one of %s)", wd.Kind, strings.Join(widgetKindNames(), ", "))
@@ -99,7 +99,7 @@ func (s *Server) validateWidget(wd store.Widget) error {
 		return kpi.Errorf(kpi.EINVALID, "a %s widget shows at most %d KPIs; got %d", wd.Kind, kind.maxKPIs, n)
 	}
 
-	defs := s.currentDefinitions()
+	defs := s.definitionsIn(ctx)
 	for i, id := range wd.KPIs {
 		k, err := defs.KPI(id)
 		if err != nil {
@@ -151,7 +151,7 @@ func (s *Server) listDashboards(ctx context.Context) ([]store.Dashboard, error) 
 		}
 	}
 
-	defs := s.currentDefinitions()
+	defs := s.definitionsIn(ctx)
 	created := false
 	for _, o := range defs.Objectives {
 		if have[o.ID] {

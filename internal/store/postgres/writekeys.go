@@ -87,8 +87,9 @@ func (db *DB) RevokeWriteKey(ctx context.Context, name string) error {
 	return nil
 }
 
-// AuthenticateWriteKey returns the active write key whose secret is secret.
-// It returns EUNAUTHORIZED when the secret is unknown or its key revoked.
+// AuthenticateWriteKey returns the active write key whose secret is secret,
+// in any workspace. It returns EUNAUTHORIZED when the secret is unknown or
+// its key revoked.
 func (db *DB) AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error) {
 	var (
 		key       store.WriteKey
@@ -96,9 +97,9 @@ func (db *DB) AuthenticateWriteKey(ctx context.Context, secret string) (store.Wr
 		revokedAt *int64
 	)
 	err := db.pool.QueryRow(ctx, `
-		SELECT id, name, prefix, created_at, revoked_at FROM write_keys
-		WHERE workspace_id = $1 AND secret_hash = $2`,
-		workspaceID, store.HashWriteKeySecret(secret)).Scan(&key.ID, &key.Name, &key.Prefix, &createdAt, &revokedAt)
+		SELECT id, workspace_id, name, prefix, created_at, revoked_at FROM write_keys
+		WHERE secret_hash = $1`,
+		store.HashWriteKeySecret(secret)).Scan(&key.ID, &key.WorkspaceID, &key.Name, &key.Prefix, &createdAt, &revokedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.WriteKey{}, kpi.Errorf(kpi.EUNAUTHORIZED, "unknown write key")
 	}

@@ -42,10 +42,17 @@
     });
   }
 
+  // csrfToken returns the session's CSRF token from the page's meta tag,
+  // which the server requires on every request that changes data.
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : '';
+  }
+
   // api sends a JSON request and resolves with the decoded body, or rejects
   // with the server's error message.
   function api(method, url, body) {
-    var opts = { method: method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+    var opts = { method: method, headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken() }, credentials: 'same-origin' };
     if (body !== undefined) {
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
