@@ -316,14 +316,14 @@ func TestChatWebhookRedacted(t *testing.T) {
 	if strings.Contains(rec.Body.String(), token) {
 		t.Errorf("GET shows the chat webhook path: %s", rec.Body)
 	}
-	shown := decodeJSON(t, rec)["notify"].(map[string]any)["chat_webhook"].(string)
-	if shown != "http://127.0.0.1:9/…" {
-		t.Errorf("chat_webhook = %q, want the scheme and host only", shown)
+	redacted := decodeJSON(t, rec)["notify"].(map[string]any)["chat_webhook"].(string)
+	if redacted != "http://127.0.0.1:9/…" {
+		t.Errorf("chat_webhook = %q, want the scheme and host only", redacted)
 	}
 
 	// Sending the redacted URL back keeps the stored one.
 	rec = a.do(t, "PUT", "/api/v1/alerts/1", `{"kpi_id": "revenue", "condition": {"kind": "above", "threshold": 6},
-		"notify": {"chat_webhook": "`+shown+`"}}`)
+		"notify": {"chat_webhook": "`+redacted+`"}}`)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("PUT: status %d, body %s", rec.Code, rec.Body)
 	}
