@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,18 +13,20 @@ import (
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/report"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
+	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
 func newReportCmd(g *globals) *cobra.Command {
 	var (
 		kpiPath, grainFlag, fromFlag, toFlag, formatFlag string
+		outputFlag                                       string
 		only                                             []string
 		breakdownFlag                                    string
 		limitFlag                                        int
 		explain                                          bool
 	)
 	cmd := &cobra.Command{
-		Use:   "report --kpis FILE [--db PATH] [--grain day|week|month|quarter] [--from DATE] [--to DATE] [--format table|csv|json] [--kpi ID --breakdown PROPERTY [--limit N]]",
+		Use:   "report --kpis FILE [--db PATH] [--grain day|week|month|quarter] [--from DATE] [--to DATE] [--format table|csv|json|html|pdf] [--output FILE] [--kpi ID --breakdown PROPERTY [--limit N]]",
 		Short: "Compute KPIs and print them with their targets and statuses",
 		Long: `Compute every KPI of the KPI file (or those named with --kpi) over the
 events in the database, period by period, and print each period's value,
@@ -40,6 +43,20 @@ of the KPI file's workspace. Dates are YYYY-MM-DD and inclusive. Without
 starts 30 days, 13 weeks, 12 months or 8 quarters earlier. A period that
 extends past the end of the report (or past now) is marked partial, and it
 is compared with the same elapsed span of the period before.
+
+The table ends each KPI with its trend analysis (docs/trends.md): the change
+of the latest complete period from the one before and from the same period a
+year before, the forecast for the period of the target's date (or the next
+period) with its 95% prediction interval, pace against the target, anomalies
+and, for a KPI with a breakdown property, the segment that changed most. JSON
+output has the same under "trend".
+
+--format html and --format pdf write one document, the digest that scheduled
+reports send: each KPI's value, status, change, year-over-year change,
+forecast and pace, with a chart per KPI (a PNG, embedded in the HTML file),
+then the reviews due today, the annotations dated from --from to today and
+the feedback recorded since --from. They show no per-period table, cohort
+table or funnel steps.
 
 CSV columns, in order: kpi,period_start,value,previous,change,target,status,partial.
 change is in percent, or in percentage points for KPIs whose unit is "%".
@@ -59,7 +76,8 @@ segment for counts, sums and averages, and part of "(other)" for the other
 kinds. CSV columns: kpi,period_start,segment,value. docs/metrics.md says how
 each metric kind is broken down.`,
 		Example: `  northstar report --kpis examples/relay-foods/kpis.yaml --from 2009-01-01 --to 2010-03-09
-  northstar report --kpis kpis.yaml --grain week --format csv > weekly.csv`,
+  northstar report --kpis kpis.yaml --grain week --format csv > weekly.csv
+  northstar report --kpis kpis.yaml --format pdf --output kpis.pdf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if kpiPath == "" {
@@ -79,6 +97,9 @@ each metric kind is broken down.`,
 			}
 			if err := checkBreakdownFlags(cmd, breakdownFlag, limitFlag, only); err != nil {
 				return err
+			}
+			if breakdownFlag != "" && report.IsDocument(format) {
+				return &usageError{fmt.Errorf("--format %s does not show breakdowns (use table, csv or json with --breakdown)", format)}
 			}
 
 			defs, err := kpi.LoadFile(kpiPath)
@@ -107,7 +128,7 @@ each metric kind is broken down.`,
 			if breakdownFlag != "" {
 				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format})
 			}
-			if len(ids) == 1 {
+			if len(ids) == 1 && !report.IsDocument(format) {
 				if done, err := writeKPIDetail(cmd.Context(), g, eng, defs, ids[0], r, format); done {
 					return err
 				}
@@ -125,7 +146,14 @@ each metric kind is broken down.`,
 					fmt.Fprintf(g.stderr, "explain: kpi %q: computed by the %s path\n", id, pathName(s.Path))
 				}
 				k, _ := defs.KPI(id)
-				items = append(items, report.Item{KPI: k, Series: s})
+				tr, err := trend.Compute(cmd.Context(), eng, defs, k, s, trend.Options{})
+				if err != nil {
+					return fmt.Errorf("kpi %q: trend analysis: %w", id, err)
+				}
+				items = append(items, report.Item{KPI: k, Series: s, Trend: tr})
+			}
+			if report.IsDocument(format) {
+				return writeReportDocument(cmd.Context(), g, db, format, outputFlag, defs, items)
 			}
 			return report.Write(g.stdout, format, items, defs.Workspace.Location)
 		},
@@ -135,7 +163,8 @@ each metric kind is broken down.`,
 	cmd.Flags().StringVar(&grainFlag, "grain", "month", "period length: day, week, month or quarter")
 	cmd.Flags().StringVar(&fromFlag, "from", "", "first date to report, YYYY-MM-DD (default: a grain-dependent number of periods before --to)")
 	cmd.Flags().StringVar(&toFlag, "to", "", "last date to report, YYYY-MM-DD, inclusive (default: the day of the newest event)")
-	cmd.Flags().StringVar(&formatFlag, "format", "table", "output format: table, csv or json")
+	cmd.Flags().StringVar(&formatFlag, "format", "table", "output format: table, csv, json, html or pdf")
+	cmd.Flags().StringVarP(&outputFlag, "output", "o", "", "write the report to this `FILE` instead of standard output")
 	cmd.Flags().StringSliceVar(&only, "kpi", nil, "report only this KPI id (repeatable)")
 	cmd.Flags().StringVar(&breakdownFlag, "breakdown", "", "break each --kpi down by this event `PROPERTY`, such as country or plan")
 	cmd.Flags().IntVar(&limitFlag, "limit", engine.DefaultBreakdownLimit, "with --breakdown, the number of segments shown by name; the rest are pooled into (other)")
@@ -190,4 +219,48 @@ func selectKPIs(defs *kpi.Definitions, only []string) ([]string, error) {
 		ids = append(ids, k.ID)
 	}
 	return ids, nil
+}
+
+// writeReportDocument writes items as an HTML or PDF document to output, or
+// to standard output when output is empty. When db keeps annotations,
+// feedback and reviews, the document also lists the reviews due today, the
+// annotations dated from the start of the report to today, and the feedback
+// recorded since the start of the report.
+func writeReportDocument(ctx context.Context, g *globals, db any, format, output string, defs *kpi.Definitions, items []report.Item) error {
+	now := time.Now()
+	in := report.DigestInput{
+		Title:       "KPI report",
+		Workspace:   defs.Workspace.Name,
+		GeneratedAt: now,
+		Location:    defs.Workspace.Location,
+		Items:       items,
+	}
+	if src, ok := db.(report.SectionSource); ok && len(items) > 0 {
+		from := items[0].Series.From
+		for _, it := range items[1:] {
+			if it.Series.From.Before(from) {
+				from = it.Series.From
+			}
+		}
+		if err := in.AddSections(ctx, src, from, now); err != nil {
+			return err
+		}
+	}
+	doc, err := report.Digest(ctx, in)
+	if err != nil {
+		return err
+	}
+
+	body := []byte(doc.InlineHTML)
+	if format == report.PDF {
+		body = doc.PDF
+	}
+	if output == "" {
+		_, err := g.stdout.Write(body)
+		return err
+	}
+	if err := os.WriteFile(output, body, 0o644); err != nil {
+		return fmt.Errorf("writing the report: %w", err)
+	}
+	return nil
 }

@@ -34,7 +34,7 @@ type Anomaly struct {
 	Expected float64   `json:"expected"`
 
 	// Score is the robust z-score of the residual: (residual − median) divided
-	// by the residuals' scale. Its sign says whether the value is high or low.
+	// by the residuals' scale. It is positive for a value above the expected one.
 	Score float64 `json:"score"`
 }
 
@@ -44,9 +44,10 @@ type Anomaly struct {
 //
 //	r(t) = y(t) − b·t − m(season of t)
 //
-// where b is the Theil–Sen slope (the median of the slopes between pairs of
-// periods a whole number of seasonal cycles apart, so that the season cancels
-// out) and m(s) is the median of y(t) − b·t over the periods of season s.
+// where b is the Theil–Sen slope and m(s) is the median of y(t) − b·t over
+// the periods of season s. The slope is the median of the slopes between
+// pairs of periods a whole number of seasonal cycles apart, so that the
+// season cancels out.
 // The scale is 1.4826·MAD of the residuals, or 1.2533 times their mean
 // absolute deviation when the MAD is 0 (more than half the residuals equal);
 // when both are 0 nothing is flagged. Medians make the fit robust: a spike
@@ -54,19 +55,71 @@ type Anomaly struct {
 //
 // Seasons are the days of the week at the day grain, so a quiet weekend is
 // not flagged, and are used only when every weekday has at least three
-// values; other grains are fitted without seasons. Periods without a value
-// are skipped. A series with fewer than 7 values returns no anomalies.
+// values; other grains are fitted without seasons. A series without weekday
+// terms whose values are all positive is analysed as log y(t) instead when
+// that fits better (smaller MAD times the median value), so that growth by a
+// constant rate is not flagged. Periods without a value are skipped. A
+// series with fewer than 7 values returns no anomalies.
 //
-// NOTE: the trend is one straight line over the whole series, so a series
-// whose growth bends strongly can flag periods at its ends.
+// NOTE: the trend is one straight line (on y or log y) over the whole
+// series, so a series whose growth bends otherwise, such as one that
+// saturates, can flag periods at its ends.
 func Anomalies(g timegrain.Grain, points []Point) []Anomaly {
 	obs := observations(g, points)
 	if len(obs) < 7 {
 		return nil
 	}
+	found, spread := anomaliesOf(g, obs)
+	if allPositive(obs) && !weeklySeasons(g, obs) {
+		// Steady growth by a constant rate curves away from any straight line,
+		// which flags its newest periods and hides spikes in a wide spread.
+		// On log y such growth is a straight line, so use that scale when the
+		// series fits it better: when the MAD of its residuals, scaled back
+		// to the values by their median, is the smaller one. Series with
+		// weekday terms stay on their own scale, because a weekly pattern of
+		// fixed amounts is not one on log y.
+		logObs := slices.Clone(obs)
+		values := make([]float64, len(obs))
+		for i := range logObs {
+			values[i] = obs[i].value
+			logObs[i].value = math.Log(obs[i].value)
+		}
+		logFound, logSpread := anomaliesOf(g, logObs)
+		if logSpread*median(values) < spread {
+			found = logFound
+			for i := range found {
+				found[i].Value = math.Exp(found[i].Value)
+				found[i].Expected = math.Exp(found[i].Expected)
+			}
+		}
+	}
+
+	var out []Anomaly
+	for _, a := range found {
+		out = append(out, a.Anomaly)
+	}
+	return out
+}
+
+// weeklySeasons reports whether Anomalies fits weekday terms to obs: for a
+// day series in which every weekday has at least three values.
+func weeklySeasons(g timegrain.Grain, obs []observation) bool {
+	return g == timegrain.Day && seasonsCovered(g, obs, 3)
+}
+
+// indexedAnomaly is an anomaly with the period index of its observation.
+type indexedAnomaly struct {
+	Anomaly
+	index int
+}
+
+// anomaliesOf applies the method of Anomalies to obs, on the scale of their
+// values. It also returns 1.4826·MAD of the residuals, which is 0 when more
+// than half of them are equal.
+func anomaliesOf(g timegrain.Grain, obs []observation) ([]indexedAnomaly, float64) {
 
 	cycle := 1
-	seasonal := g == timegrain.Day && seasonsCovered(g, obs, 3)
+	seasonal := weeklySeasons(g, obs)
 	if seasonal {
 		cycle = seasonLength(g)
 	}
@@ -101,22 +154,23 @@ func Anomalies(g timegrain.Grain, points []Point) []Anomaly {
 	for i, r := range residuals {
 		deviations[i] = math.Abs(r - center)
 	}
-	scale := madToSigma * median(deviations)
+	mad := madToSigma * median(deviations)
+	scale := mad
 	if scale == 0 {
 		scale = meanADToSigma * mean(deviations)
 	}
 	if scale == 0 || math.IsNaN(scale) {
-		return nil
+		return nil, mad
 	}
 
-	var out []Anomaly
+	var out []indexedAnomaly
 	for i, o := range obs {
 		score := (residuals[i] - center) / scale
 		if math.Abs(score) > AnomalyThreshold {
-			out = append(out, Anomaly{At: o.at, Value: o.value, Expected: expected[i] + center, Score: score})
+			out = append(out, indexedAnomaly{Anomaly{At: o.at, Value: o.value, Expected: expected[i] + center, Score: score}, o.index})
 		}
 	}
-	return out
+	return out, mad
 }
 
 // theilSenSlope returns the median slope between pairs of observations whose

@@ -11,10 +11,13 @@ import (
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
-// Forecast methods, as named in ForecastResult.Method.
+// Forecast methods, as named in ForecastResult.Method. The log methods fit
+// the logarithm of the values, so their trend is a constant growth rate.
 const (
-	MethodLinear         = "ols-linear-trend"
-	MethodLinearSeasonal = "ols-linear-trend-seasonal"
+	MethodLinear            = "ols-linear-trend"
+	MethodLinearSeasonal    = "ols-linear-trend-seasonal"
+	MethodLogLinear         = "ols-log-linear-trend"
+	MethodLogLinearSeasonal = "ols-log-linear-trend-seasonal"
 )
 
 // DefaultLevel is the coverage of a forecast's prediction interval when the
@@ -58,15 +61,45 @@ type ForecastResult struct {
 // and has few parameters to estimate.
 //
 // Seasonal terms are fitted only when every season has at least two values
-// and n−p ≥ 2 (so at least 14 days, 24 months or 8 quarters); otherwise the
+// and n−p ≥ 2, so at least 14 days, 24 months or 8 quarters. Otherwise the
 // fit is the trend alone, which needs at least 3 values. With fewer values
 // Forecast returns an error wrapping ErrTooFewValues. level is the interval's
 // coverage in (0, 1); 0 means DefaultLevel.
 //
-// The trend is assumed linear over the whole series: a series whose growth
-// bends (saturating, exponential) gets intervals that are too narrow far
-// ahead.
+// When every value is positive, the same model is also fitted to log y(t),
+// which makes the trend a constant growth rate and the seasonal terms
+// factors, and the fit with the smaller leave-one-out error (PRESS, the sum
+// of the squared errors of each value predicted by the fit without it,
+// measured on the values themselves) is used; a tie keeps the linear fit.
+// The log fit's value and interval are exp of the log-scale ones: the
+// interval keeps its coverage, and the value is the forecast's median.
+//
+// The trend is assumed straight (or of constant growth) over the whole
+// series: a series whose growth bends otherwise, such as one that
+// saturates, gets intervals that are too narrow far ahead.
 func Forecast(g timegrain.Grain, points []Point, at time.Time, level float64) (*ForecastResult, error) {
+	m, err := FitForecast(g, points, level)
+	if err != nil {
+		return nil, err
+	}
+	f := m.Predict(at)
+	return &f, nil
+}
+
+// ForecastModel is a fitted forecast that predicts any period: fit once with
+// FitForecast, then call Predict for each period to draw.
+type ForecastModel struct {
+	grain  timegrain.Grain
+	origin time.Time // the first point's start, where period numbers start
+	level  float64
+	fit    *olsFit
+	n      int
+	t      float64 // the Student's t quantile of the interval
+}
+
+// FitForecast fits the model that Forecast describes to points. It returns
+// the errors Forecast returns.
+func FitForecast(g timegrain.Grain, points []Point, level float64) (*ForecastModel, error) {
 	if level == 0 {
 		level = DefaultLevel
 	}
@@ -79,44 +112,61 @@ func Forecast(g timegrain.Grain, points []Point, at time.Time, level float64) (*
 	}
 
 	seasonal := seasonsCovered(g, obs, 2) && len(obs)-(1+seasonLength(g)) >= 2
-	target := observation{
-		at:     at,
-		index:  periodIndex(g, points[0].Start, at) - periodIndex(g, points[0].Start, points[0].Start),
-		season: seasonOf(g, at),
-	}
-
-	fit, err := fitOLS(g, obs, seasonal)
-	if err != nil && seasonal {
-		seasonal = false
-		fit, err = fitOLS(g, obs, false)
-	}
+	fit, err := fitTrend(g, obs, seasonal, false)
 	if err != nil {
 		return nil, err
 	}
-
-	x0 := fit.row(target)
-	value := mat.Dot(x0, fit.coef)
-	var xv mat.VecDense
-	xv.MulVec(fit.inverse, x0)
-	leverage := mat.Dot(x0, &xv)
+	if allPositive(obs) {
+		logFit, err := fitTrend(g, obs, seasonal, true)
+		if err == nil && logFit.press < fit.press*(1-1e-9) {
+			fit = logFit
+		}
+	}
 
 	df := float64(len(obs) - fit.params)
-	quantile := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-level)/2)
-	half := quantile * fit.stderr * math.Sqrt(1+leverage)
+	return &ForecastModel{
+		grain:  g,
+		origin: points[0].Start,
+		level:  level,
+		fit:    fit,
+		n:      len(obs),
+		t:      distuv.StudentsT{Mu: 0, Sigma: 1, Nu: df}.Quantile(1 - (1-level)/2),
+	}, nil
+}
 
-	method := MethodLinear
-	if seasonal {
-		method = MethodLinearSeasonal
+// Predict returns the forecast of the period of the model's grain that
+// contains at, with its prediction interval.
+func (m *ForecastModel) Predict(at time.Time) ForecastResult {
+	target := observation{
+		at:     at,
+		index:  periodIndex(m.grain, m.origin, at) - periodIndex(m.grain, m.origin, m.origin),
+		season: seasonOf(m.grain, at),
 	}
-	return &ForecastResult{
+	x0 := m.fit.row(target)
+	value := mat.Dot(x0, m.fit.coef)
+	var xv mat.VecDense
+	xv.MulVec(m.fit.inverse, x0)
+	leverage := mat.Dot(x0, &xv)
+	half := m.t * m.fit.stderr * math.Sqrt(1+leverage)
+
+	low, high := value-half, value+half
+	method := MethodLinear
+	if m.fit.logScale {
+		value, low, high = math.Exp(value), math.Exp(low), math.Exp(high)
+		method = MethodLogLinear
+	}
+	if m.fit.seasonal {
+		method += "-seasonal"
+	}
+	return ForecastResult{
 		At:           at,
 		Value:        value,
-		Low:          value - half,
-		High:         value + half,
-		Level:        level,
+		Low:          low,
+		High:         high,
+		Level:        m.level,
 		Method:       method,
-		Observations: len(obs),
-	}, nil
+		Observations: m.n,
+	}
 }
 
 // olsFit is a least-squares fit of a trend with optional seasonal dummies.
@@ -128,6 +178,30 @@ type olsFit struct {
 	coef     *mat.VecDense
 	inverse  *mat.SymDense // (XᵀX)⁻¹
 	stderr   float64       // s, the residual standard error
+	logScale bool          // whether the fit is of log y
+
+	// press is the sum of the squared leave-one-out errors, measured on the
+	// values (not their logs), or +Inf when a value decides its own fit.
+	press float64
+}
+
+// fitTrend fits the trend with seasonal terms when seasonal is set, and
+// falls back to the trend alone when the seasonal fit is singular.
+func fitTrend(g timegrain.Grain, obs []observation, seasonal, logScale bool) (*olsFit, error) {
+	fit, err := fitOLS(g, obs, seasonal, logScale)
+	if err != nil && seasonal {
+		fit, err = fitOLS(g, obs, false, logScale)
+	}
+	return fit, err
+}
+
+func allPositive(obs []observation) bool {
+	for _, o := range obs {
+		if !(o.value > 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // row returns the regression row of o: 1, the centred period index, and one
@@ -142,8 +216,8 @@ func (f *olsFit) row(o observation) *mat.VecDense {
 	return r
 }
 
-func fitOLS(g timegrain.Grain, obs []observation, seasonal bool) (*olsFit, error) {
-	f := &olsFit{grain: g, seasonal: seasonal, params: 2}
+func fitOLS(g timegrain.Grain, obs []observation, seasonal, logScale bool) (*olsFit, error) {
+	f := &olsFit{grain: g, seasonal: seasonal, params: 2, logScale: logScale}
 	if seasonal {
 		f.params = 1 + seasonLength(g)
 	}
@@ -157,7 +231,11 @@ func fitOLS(g timegrain.Grain, obs []observation, seasonal bool) (*olsFit, error
 	y := mat.NewVecDense(n, nil)
 	for i, o := range obs {
 		x.SetRow(i, f.row(o).RawVector().Data)
-		y.SetVec(i, o.value)
+		if logScale {
+			y.SetVec(i, math.Log(o.value))
+		} else {
+			y.SetVec(i, o.value)
+		}
 	}
 
 	var xtx mat.SymDense
@@ -181,5 +259,23 @@ func fitOLS(g timegrain.Grain, obs []observation, seasonal bool) (*olsFit, error
 	residual.SubVec(y, &fitted)
 	sse := mat.Dot(&residual, &residual)
 	f.stderr = math.Sqrt(sse / float64(n-f.params))
+
+	// The leave-one-out prediction of row i is y_i − e_i/(1 − h_ii), where
+	// h_ii = x_iᵀ(XᵀX)⁻¹x_i, so no refit is needed.
+	for i, o := range obs {
+		row := x.RowView(i)
+		var xv mat.VecDense
+		xv.MulVec(f.inverse, row)
+		leverage := mat.Dot(row, &xv)
+		if 1-leverage < 1e-9 {
+			f.press = math.Inf(1)
+			break
+		}
+		loo := y.AtVec(i) - residual.AtVec(i)/(1-leverage)
+		if logScale {
+			loo = math.Exp(loo)
+		}
+		f.press += (o.value - loo) * (o.value - loo)
+	}
 	return f, nil
 }

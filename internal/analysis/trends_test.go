@@ -511,3 +511,91 @@ func TestTopContributor(t *testing.T) {
 		t.Errorf("TopContributor without change = %+v, want nil", got)
 	}
 }
+
+func TestForecastModelPredict(t *testing.T) {
+	points := daySeries(28, func(i int) *float64 { return ptr(300 + 4*float64(i) + weekly[day(i).Weekday()]) })
+	m, err := FitForecast(timegrain.Day, points, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{28, 30, 45, 100} {
+		got := m.Predict(day(i))
+		if want := 300 + 4*float64(i) + weekly[day(i).Weekday()]; !near(got.Value, want, 1e-6) {
+			t.Errorf("day %d: value = %g, want %g", i, got.Value, want)
+		}
+	}
+}
+
+// BenchmarkTrendFunctions runs the analysis of one series of MaxPeriods
+// days (4,000): anomalies, one fit and a prediction per period.
+func BenchmarkTrendFunctions(b *testing.B) {
+	points := daySeries(4000, func(i int) *float64 {
+		return ptr(1000 + 0.5*float64(i) + weekly[day(i).Weekday()] + float64((i*7919)%13))
+	})
+	for b.Loop() {
+		Anomalies(timegrain.Day, points)
+		m, err := FitForecast(timegrain.Day, points, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range 4000 {
+			m.Predict(day(4000 + i))
+		}
+	}
+}
+
+func TestForecastConstantGrowth(t *testing.T) {
+	// 20 % more each month from 100 in 2026-01: December (month 11) is
+	// 100·1.2¹¹ = 743.0083706879999, which no straight line reaches.
+	points := make([]Point, 8)
+	for i := range points {
+		points[i] = Point{Start: time.Date(2026, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC), Value: ptr(100 * math.Pow(1.2, float64(i)))}
+	}
+	got, err := Forecast(timegrain.Month, points, time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != MethodLogLinear {
+		t.Errorf("method = %s, want %s", got.Method, MethodLogLinear)
+	}
+	if !near(got.Value, 743.0083706879999, 1e-6) {
+		t.Errorf("value = %.10g, want 743.0083707", got.Value)
+	}
+	if width := got.High - got.Low; !(width >= 0 && width < 1e-6) {
+		t.Errorf("interval = [%g, %g], want a width under 1e-6", got.Low, got.High)
+	}
+
+	// With a value of 0 the log fit is impossible, and the linear one is used.
+	points[0].Value = ptr(0)
+	got, err = Forecast(timegrain.Month, points, time.Date(2026, time.December, 1, 0, 0, 0, 0, time.UTC), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != MethodLinear {
+		t.Errorf("with a 0: method = %s, want %s", got.Method, MethodLinear)
+	}
+}
+
+func TestAnomaliesConstantGrowth(t *testing.T) {
+	// 15 % more each month for two years: no month is unusual, but the
+	// newest months lie far above any straight line through the series.
+	growth := func(i int) float64 { return 100 * math.Pow(1.15, float64(i)) }
+	month := func(i int) time.Time { return time.Date(2025, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC) }
+	points := make([]Point, 24)
+	for i := range points {
+		points[i] = Point{Start: month(i), Value: ptr(growth(i))}
+	}
+	if linear, _ := anomaliesOf(timegrain.Month, observations(timegrain.Month, points)); len(linear) == 0 {
+		t.Fatal("a straight-line fit flags no month: the case does not test the log scale")
+	}
+	if got := Anomalies(timegrain.Month, points); len(got) != 0 {
+		t.Errorf("anomalies = %+v, want none", got)
+	}
+
+	// A month at three times its growth path is flagged on both scales.
+	points[12].Value = ptr(3 * growth(12))
+	got := Anomalies(timegrain.Month, points)
+	if len(got) != 1 || !got[0].At.Equal(month(12)) {
+		t.Errorf("anomalies = %+v, want 2026-01 only", got)
+	}
+}

@@ -57,6 +57,7 @@ type fileKPI struct {
 	Baseline    *fileBaseline   `yaml:"baseline"`
 	Target      *fileTarget     `yaml:"target"`
 	Thresholds  *fileThresholds `yaml:"thresholds"`
+	Breakdown   string          `yaml:"breakdown"`
 	Targets     []fileRevision  `yaml:"targets"`
 	Benchmarks  []fileBenchmark `yaml:"benchmarks"`
 	Review      string          `yaml:"review"`

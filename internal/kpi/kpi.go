@@ -213,6 +213,11 @@ type KPI struct {
 	// Review is how often the KPI should be reviewed; NoCadence when the
 	// definition does not say.
 	Review Cadence
+
+	// Breakdown is the event property that trend analysis breaks the KPI down
+	// by to name the segment behind a change, such as "country". Empty means
+	// none.
+	Breakdown string
 }
 
 // ManagedBy is where a KPI's definition is kept and edited.

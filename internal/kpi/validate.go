@@ -21,6 +21,7 @@ func (l *loader) kpi(path string, f *fileKPI, objectives, names map[string]bool)
 		Direction:   Up,
 		Grain:       timegrain.Month,
 		Thresholds:  DefaultThresholds,
+		Breakdown:   strings.TrimSpace(f.Breakdown),
 	}
 
 	if k.Name == "" {

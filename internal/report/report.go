@@ -15,28 +15,37 @@ import (
 
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
-// Formats.
+// Formats. HTML and PDF are documents built by Digest; the others are
+// written by Write.
 const (
 	Table = "table"
 	CSV   = "csv"
 	JSON  = "json"
+	HTML  = "html"
+	PDF   = "pdf"
 )
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (string, error) {
 	switch s {
-	case Table, CSV, JSON:
+	case Table, CSV, JSON, HTML, PDF:
 		return s, nil
 	}
-	return "", kpi.Errorf(kpi.EINVALID, "format %q is not valid (want table, csv or json)", s)
+	return "", kpi.Errorf(kpi.EINVALID, "format %q is not valid (want table, csv, json, html or pdf)", s)
 }
 
-// Item is one KPI with its computed series.
+// IsDocument reports whether format is a document format, html or pdf.
+func IsDocument(format string) bool { return format == HTML || format == PDF }
+
+// Item is one KPI with its computed series and, when computed, the series'
+// trend analysis.
 type Item struct {
 	KPI    *kpi.KPI
 	Series *engine.Series
+	Trend  *trend.Trend
 }
 
 // CSVHeader lists the CSV columns in order.
@@ -95,12 +104,13 @@ type jsonItem struct {
 	Unit      string         `json:"unit"`
 	Direction kpi.Direction  `json:"direction"`
 	Series    *engine.Series `json:"series"`
+	Trend     *trend.Trend   `json:"trend,omitempty"`
 }
 
 func writeJSON(w io.Writer, items []Item) error {
 	out := make([]jsonItem, 0, len(items))
 	for _, it := range items {
-		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series})
+		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series, Trend: it.Trend})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -131,6 +141,14 @@ func writeTable(w io.Writer, items []Item, loc *time.Location) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n",
 				period, value, Value(p.Previous, it.KPI.Unit), Change(p.Change, it.Series.ChangeUnit),
 				Value(p.Target, it.KPI.Unit), p.Status.Label())
+		}
+		if it.Trend != nil {
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, line := range TrendLines(it.KPI, it.Series, it.Trend, loc) {
+				fmt.Fprintln(w, line)
+			}
 		}
 	}
 	return tw.Flush()

@@ -294,8 +294,8 @@ func TestBrowserDashboardAndKPIPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := legend.Value.String(); got != "Revenue,Target path" {
-		t.Errorf("chart legend %q, want Revenue,Target path", got)
+	if got := legend.Value.String(); got != "Revenue,Target path,Moving average (3)" {
+		t.Errorf("chart legend %q, want Revenue,Target path,Moving average (3)", got)
 	}
 
 	// Hovering over the chart shows the tooltip with the period's value and

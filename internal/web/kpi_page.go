@@ -34,6 +34,7 @@ type kpiPage struct {
 	CustomRange bool
 
 	ChartKey string
+	Trend    *trendView
 	Rows     []pointRow
 	NoData   bool // no point of the series has a value
 
@@ -116,13 +117,23 @@ func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status in
 	if err != nil {
 		return err
 	}
+	opts, err := trendOptions(query)
+	if err != nil {
+		return err
+	}
+	tr, err := s.computeTrend(r.Context(), defs, k, series, opts)
+	if err != nil {
+		return err
+	}
 
 	charts := map[string]chartSpec{}
 	if len(series.Points) > 0 {
 		page.ChartKey = "kpi"
 		spec := newChartSpec("series", k, series)
 		spec.Annotations = newChartAnnotations(series, annotations, defs.Workspace.Location)
+		addTrendToChart(&spec, series, tr)
 		charts[page.ChartKey] = spec
+		page.Trend = newTrendView(k, series, tr)
 	}
 	if page.ChartData, err = chartJSON(charts); err != nil {
 		return err

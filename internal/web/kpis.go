@@ -9,6 +9,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
+	"github.com/northstar-kpi/northstar/internal/trend"
 )
 
 func (s *Server) registerKPIRoutes() {
@@ -123,7 +124,8 @@ func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// handleKPISeries serves GET /api/v1/kpis/{id}/series?grain=&from=&to=.
+// handleKPISeries serves GET /api/v1/kpis/{id}/series?grain=&from=&to=&by=&window=:
+// the series with its trend analysis.
 func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	defs := s.currentDefinitions(r)
 	k, err := defs.KPI(r.PathValue("id"))
@@ -132,6 +134,10 @@ func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	q, err := parseSeriesQuery(r.URL.Query(), k)
+	if err != nil {
+		return err
+	}
+	opts, err := trendOptions(r.URL.Query())
 	if err != nil {
 		return err
 	}
@@ -144,16 +150,22 @@ func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	tr, err := s.computeTrend(r.Context(), defs, k, series, opts)
+	if err != nil {
+		return err
+	}
 
-	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Annotations: newAnnotationsJSON(annotations)})
+	s.writeJSON(w, r, http.StatusOK, seriesJSON{Series: series, Annotations: newAnnotationsJSON(annotations), Trend: tr})
 	return nil
 }
 
 // seriesJSON is the body of GET /api/v1/kpis/{id}/series: the series with
-// the annotations dated in its range, on the KPI and on every KPI.
+// the annotations dated in its range, on the KPI and on every KPI, and its
+// trend analysis.
 type seriesJSON struct {
 	*engine.Series
 	Annotations []annotationJSON `json:"annotations"`
+	Trend       *trend.Trend     `json:"trend"`
 }
 
 // defaultSeries computes k's series at its own grain over the default range.

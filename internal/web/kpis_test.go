@@ -166,7 +166,7 @@ func TestKPIGet(t *testing.T) {
 	if summary["value"] != 11234.5 || summary["status"] != "at_risk" {
 		t.Errorf("summary = %v, want value 11234.5 and status at_risk", summary)
 	}
-	if c := ts.fake.lastCall(t); c.Grain != timegrain.Month {
+	if c := ts.fake.requestCall(t); c.Grain != timegrain.Month {
 		t.Errorf("summary grain %s, want the KPI's grain month", c.Grain)
 	}
 }
@@ -194,7 +194,7 @@ func TestKPISeries(t *testing.T) {
 		t.Fatalf("status %d, body:\n%s", rec.Code, rec.Body)
 	}
 
-	c := ts.fake.lastCall(t)
+	c := ts.fake.requestCall(t)
 	want := engine.Range{From: timegrain.Date{Year: 2026, Month: 3, Day: 1}, To: timegrain.Date{Year: 2026, Month: 3, Day: 10}}
 	if c.ID != "signups" || c.Grain != timegrain.Week || c.Range != want {
 		t.Errorf("series called with %+v, want signups, week, %+v", c, want)
@@ -244,7 +244,7 @@ func TestKPISeriesDefaults(t *testing.T) {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status %d, body:\n%s", rec.Code, rec.Body)
 	}
-	c := ts.fake.lastCall(t)
+	c := ts.fake.requestCall(t)
 	if c.Grain != timegrain.Month || c.Range != (engine.Range{}) {
 		t.Errorf("series called with grain %s range %+v, want the KPI's grain month and the default range", c.Grain, c.Range)
 	}

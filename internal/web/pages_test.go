@@ -160,7 +160,7 @@ func TestKPIPage(t *testing.T) {
 	ts := newTestServer(t, testDefinitions())
 	body := htmlPage(t, ts.get("/kpis/revenue?grain=month&from=2026-02-01&to=2026-03-10"))
 
-	c := ts.fake.lastCall(t)
+	c := ts.fake.requestCall(t)
 	if c.ID != "revenue" || c.Grain != timegrain.Month || c.Range.From.String() != "2026-02-01" || c.Range.To.String() != "2026-03-10" {
 		t.Errorf("series called with %+v", c)
 	}
@@ -200,7 +200,7 @@ func TestKPIPageDefaults(t *testing.T) {
 
 	body = htmlPage(t, ts.get("/kpis/churn"))
 
-	if c := ts.fake.lastCall(t); c.Grain != timegrain.Month || !c.Range.From.IsZero() || !c.Range.To.IsZero() {
+	if c := ts.fake.requestCall(t); c.Grain != timegrain.Month || !c.Range.From.IsZero() || !c.Range.To.IsZero() {
 		t.Errorf("series called with %+v, want month and the default range", c)
 	}
 	assertContains(t, body, "lower is better", "none set", `<a href="/kpis/churn?grain=day">day</a>`)

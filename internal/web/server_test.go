@@ -27,6 +27,9 @@ type fakeSeries struct {
 	errs   map[string]error
 	panics map[string]bool
 	calls  []fakeCall
+
+	// requestStart is the index in calls of the latest request's first call.
+	requestStart int
 }
 
 type fakeCall struct {
@@ -65,14 +68,17 @@ func (f *fakeSeries) Series(_ context.Context, defs *kpi.Definitions, id string,
 	return &c, nil
 }
 
-func (f *fakeSeries) lastCall(t *testing.T) fakeCall {
+// requestCall returns the latest request's first call, which computes the
+// series the request shows. Trend analysis then makes more calls, such as
+// for last year's period.
+func (f *fakeSeries) requestCall(t *testing.T) fakeCall {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.calls) == 0 {
+	if len(f.calls) <= f.requestStart {
 		t.Fatal("the series computer was not called")
 	}
-	return f.calls[len(f.calls)-1]
+	return f.calls[f.requestStart]
 }
 
 func fptr(v float64) *float64 { return &v }
@@ -204,6 +210,11 @@ func (ts *testServer) get(target string) *httptest.ResponseRecorder {
 }
 
 func (ts *testServer) do(method, target string) *httptest.ResponseRecorder {
+	if ts.fake != nil {
+		ts.fake.mu.Lock()
+		ts.fake.requestStart = len(ts.fake.calls)
+		ts.fake.mu.Unlock()
+	}
 	req := httptest.NewRequest(method, target, nil)
 	if ts.token != "" {
 		req.Header.Set("Authorization", "Bearer "+ts.token)

@@ -185,6 +185,17 @@ type chartSpec struct {
 	// Annotations are the notes dated in the chart's periods, drawn as
 	// markers on the period that contains their date.
 	Annotations []chartAnnotation `json:"annotations,omitempty"`
+
+	// Trend analysis of a series chart (addTrendToChart). The forecast arrays
+	// cover Labels followed by ForecastLabels, the periods after the series.
+	ForecastLabels      []string       `json:"forecast_labels,omitempty"`
+	MovingAverage       []*float64     `json:"moving_average,omitempty"`
+	MovingAverageWindow int            `json:"moving_average_window,omitempty"`
+	Forecast            []*float64     `json:"forecast,omitempty"`
+	ForecastLow         []*float64     `json:"forecast_low,omitempty"`
+	ForecastHigh        []*float64     `json:"forecast_high,omitempty"`
+	ForecastLevel       float64        `json:"forecast_level,omitempty"`
+	Anomalies           []chartAnomaly `json:"anomalies,omitempty"`
 }
 
 // newChartSpec returns the chart data of series. A sparkline carries no

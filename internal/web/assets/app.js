@@ -250,6 +250,9 @@
       }
       var format = valueFormatter(spec.unit);
       var option = spec.kind === 'sparkline' ? sparklineOption(spec, format) : seriesOption(spec, format);
+      if (spec.kind === 'series' && window.NorthstarTrend) {
+        window.NorthstarTrend.decorate(option, spec, format);
+      }
       var chart = window.echarts.init(el, null, { renderer: 'canvas' });
       chart.setOption(option);
       charts.push(chart);
