@@ -11,6 +11,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/notify"
+	"github.com/northstar-kpi/northstar/internal/report"
 	"github.com/northstar-kpi/northstar/internal/scheduler"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
@@ -85,7 +86,7 @@ func newAlertServices(db interface {
 		rules: &alerting.Rules{Store: db, Definitions: definitions, Now: now},
 		reports: &alerting.Reports{
 			Store: db, Series: series, Definitions: definitions, Now: now, Senders: senders, Logger: logger,
-			DashboardKPIs: dashboardKPIs(db),
+			DashboardKPIs: dashboardKPIs(db), Sections: digestSections(db),
 		},
 		scheduler: scheduler.New(loc, now, logger),
 	}
@@ -107,14 +108,25 @@ func newAlertServices(db interface {
 	return svc, nil
 }
 
-// reviewHistory returns the store's review history, looking through the
-// activity index's wrapper, which passes on only the appStore methods.
+// reviewHistory returns the store's review history.
 func reviewHistory(db any) (alerting.ReviewHistory, bool) {
-	if w, ok := db.(*indexedStore); ok {
-		db = w.appStore
-	}
-	h, ok := db.(alerting.ReviewHistory)
+	h, ok := unwrapStore(db).(alerting.ReviewHistory)
 	return h, ok
+}
+
+// digestSections returns the store's annotations, feedback and reviews.
+func digestSections(db any) report.SectionSource {
+	s, _ := unwrapStore(db).(report.SectionSource)
+	return s
+}
+
+// unwrapStore looks through the activity index's wrapper, which passes on
+// only the appStore methods.
+func unwrapStore(db any) any {
+	if w, ok := db.(*indexedStore); ok {
+		return w.appStore
+	}
+	return db
 }
 
 // dashboardReader reads one dashboard with its widgets.
