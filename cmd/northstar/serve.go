@@ -50,10 +50,11 @@ Port 0 picks a free port; the address in use is printed at start. The KPI file i
 server after changing it. Ctrl+C (SIGINT) or SIGTERM stops the server after
 the requests in flight finish, waiting at most 10 seconds.
 
-The server also runs the scheduler: it evaluates alert rules every minute
-and sends scheduled reports, on cron schedules in the workspace time zone.
-Alert and report e-mail needs --smtp-addr and --smtp-from; the SMTP
-password is read from NORTHSTAR_SMTP_PASSWORD.`,
+The server also runs the scheduler: it evaluates alert rules every minute,
+sends scheduled reports on their cron schedules, and e-mails review
+reminders daily at 09:00, all in the workspace time zone. E-mail needs
+--smtp-addr and --smtp-from; the SMTP password is read from
+NORTHSTAR_SMTP_PASSWORD. See docs/alerts.md.`,
 		Example: `  northstar serve --kpis kpis.yaml
   northstar serve --kpis examples/relay-foods/kpis.yaml --db relay.db --addr 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
