@@ -87,13 +87,12 @@ kpis:
 		t.Fatal(err)
 	}
 
-	srv := NewServer(Config{
+	return newAuthedServer(t, Config{
 		Definitions: func() *kpi.Definitions { return defs },
 		Series:      engine.New(db, func() time.Time { return testNow }),
 		Logger:      slog.New(slog.DiscardHandler),
 		Now:         func() time.Time { return testNow },
 	})
-	return &testServer{Server: srv}
 }
 
 // trendBody mirrors the documented trend object of the series JSON.
@@ -307,6 +306,8 @@ func TestBrowserKPIPageTrend(t *testing.T) {
 	httpServer := httptest.NewServer(ts) // listens on 127.0.0.1 only
 	t.Cleanup(httpServer.Close)
 	b := newBrowser(t)
+	password := ts.auth.account(t, "viewer@example.com", 1, "viewer")
+	b.signIn(t, httpServer.URL, "viewer@example.com", password)
 
 	b.open(t, httpServer.URL+"/kpis/signups?grain=day&from=2026-01-27&to=2026-03-10", 1280, 900)
 	b.checkChartDrawn(t, `[data-chart="kpi"]`)
