@@ -23,6 +23,7 @@ type ScheduleStore interface {
 	DeleteReportSchedule(ctx context.Context, id int64) error
 	MarkReportScheduleRun(ctx context.Context, s store.ReportSchedule) error
 	RecordDelivery(ctx context.Context, d store.Delivery) error
+	Deliveries(ctx context.Context, kind string, refID int64) ([]store.Delivery, error)
 }
 
 // ScheduleInput is a report schedule as a client sends it.
@@ -258,6 +259,21 @@ func (r *Reports) logger() *slog.Logger {
 // List returns every report schedule, oldest first.
 func (r *Reports) List(ctx context.Context) ([]store.ReportSchedule, error) {
 	return r.Store.ReportSchedules(ctx)
+}
+
+// Deliveries returns the delivery records of schedule id, oldest first, or
+// ENOTFOUND for an unknown schedule.
+func (r *Reports) Deliveries(ctx context.Context, id int64) ([]store.Delivery, error) {
+	list, err := r.Store.ReportSchedules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range list {
+		if s.ID == id {
+			return r.Store.Deliveries(ctx, "report", id)
+		}
+	}
+	return nil, kpi.Errorf(kpi.ENOTFOUND, "report schedule %d not found", id)
 }
 
 // Delete deletes schedule id, or returns ENOTFOUND.

@@ -240,6 +240,14 @@ func TestReportScheduleAPI(t *testing.T) {
 	if list := decodeJSON(t, rec)["schedules"].([]any); len(list) != 1 {
 		t.Errorf("list has %d schedules, want 1", len(list))
 	}
+	rec = a.doAs(t, auth.RoleViewer, "GET", "/api/v1/reports/schedules/1/deliveries", "")
+	if d, ok := decodeJSON(t, rec)["deliveries"].([]any); rec.Code != http.StatusOK || !ok || len(d) != 0 {
+		t.Errorf("deliveries: status %d, body %s, want 200 with an empty list", rec.Code, rec.Body)
+	}
+	if rec = a.do(t, "GET", "/api/v1/reports/schedules/7/deliveries", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("deliveries of an unknown schedule: status %d, want 404", rec.Code)
+	}
+
 	if rec = a.do(t, "DELETE", "/api/v1/reports/schedules/1", ""); rec.Code != http.StatusNoContent {
 		t.Errorf("DELETE: status %d", rec.Code)
 	}

@@ -18,6 +18,7 @@ func (s *Server) registerReportScheduleRoutes() {
 	s.register("GET /api/v1/reports/schedules", AccessViewer, s.handle(s.handleScheduleList))
 	s.register("POST /api/v1/reports/schedules", AccessEditor, s.handle(s.handleScheduleCreate))
 	s.register("DELETE /api/v1/reports/schedules/{id}", AccessEditor, s.handle(s.handleScheduleDelete))
+	s.register("GET /api/v1/reports/schedules/{id}/deliveries", AccessViewer, s.handle(s.handleScheduleDeliveries))
 }
 
 // reportScheduleJSON is a report schedule in the API.
@@ -106,5 +107,20 @@ func (s *Server) handleScheduleDelete(w http.ResponseWriter, r *http.Request) er
 	}
 	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "report_schedule", ObjectID: strconv.FormatInt(id, 10), Before: before})
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleScheduleDeliveries(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id", "report schedule")
+	if err != nil {
+		return err
+	}
+	list, err := s.reports.Deliveries(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, struct {
+		Deliveries []deliveryJSON `json:"deliveries"`
+	}{Deliveries: newDeliveriesJSON(list)})
 	return nil
 }
