@@ -15,7 +15,6 @@ import (
 
 	"github.com/go-rod/rod/lib/proto"
 
-	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -307,7 +306,7 @@ func TestBrowserKPIPageTrend(t *testing.T) {
 	httpServer := httptest.NewServer(ts) // listens on 127.0.0.1 only
 	t.Cleanup(httpServer.Close)
 	b := newBrowser(t)
-	password := ts.auth.account(t, "viewer@example.com", 1, auth.RoleViewer)
+	password := ts.auth.account(t, "viewer@example.com", 1, "viewer")
 	b.signIn(t, httpServer.URL, "viewer@example.com", password)
 
 	b.open(t, httpServer.URL+"/kpis/signups?grain=day&from=2026-01-27&to=2026-03-10", 1280, 900)
