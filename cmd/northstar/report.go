@@ -36,7 +36,11 @@ baseline to target, and the status: on_track, at_risk, off_track, no_data
 (the period has no value), no_target (the KPI has no target, or the period
 starts on or before the baseline date), or pending (the period is not over
 and its value cannot be pro-rated, as for unique users; it is judged when it
-ends). docs/kpi-file.md explains how status is computed.
+ends), or retired (a review retired the KPI; it is not judged). Each period
+is judged against the target in force when it ended, so a revised target
+changes only later periods. docs/kpi-file.md explains how status is
+computed. The table and JSON formats also show each KPI's review schedule:
+its cadence and whether a review is due today.
 
 Periods are days, weeks, months or quarters in the time zone and week start
 of the KPI file's workspace. Dates are YYYY-MM-DD and inclusive. Without
@@ -130,7 +134,7 @@ each metric kind is broken down.`,
 			if err != nil {
 				return err
 			}
-			eng := engine.NewWithIndex(db, ix, time.Now)
+			eng := engine.NewWithIndex(db, ix, time.Now).WithHistory(db)
 			if breakdownFlag != "" {
 				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format})
 			}
@@ -152,6 +156,10 @@ each metric kind is broken down.`,
 					fmt.Fprintf(g.stderr, "explain: kpi %q: computed by the %s path\n", id, pathName(s.Path))
 				}
 				k, _ := defs.KPI(id)
+				review, err := reviewState(cmd.Context(), db, defs, k, time.Now())
+				if err != nil {
+					return err
+				}
 				tr, err := trend.Compute(cmd.Context(), eng, defs, k, s, trend.Options{})
 				if err != nil {
 					return fmt.Errorf("kpi %q: trend analysis: %w", id, err)
@@ -160,7 +168,7 @@ each metric kind is broken down.`,
 				if err != nil {
 					return err
 				}
-				items = append(items, report.Item{KPI: k, Series: s, Trend: tr, Annotations: notes})
+				items = append(items, report.Item{KPI: k, Series: s, Trend: tr, Annotations: notes, Review: review})
 			}
 			if report.IsDocument(format) {
 				return writeReportDocument(cmd.Context(), g, db, format, outputFlag, defs, items)
@@ -179,6 +187,21 @@ each metric kind is broken down.`,
 	cmd.Flags().StringVar(&breakdownFlag, "breakdown", "", "break each --kpi down by this event `PROPERTY`, such as country or plan")
 	cmd.Flags().IntVar(&limitFlag, "limit", engine.DefaultBreakdownLimit, "with --breakdown, the number of segments shown by name; the rest are pooled into (other)")
 	return cmd
+}
+
+// reviewState returns k's review schedule on the day of now in the
+// workspace's time zone.
+func reviewState(ctx context.Context, h engine.HistoryReader, defs *kpi.Definitions, k *kpi.KPI, now time.Time) (*kpi.ReviewState, error) {
+	history, err := h.KPIHistory(ctx, k.ID)
+	if err != nil {
+		return nil, fmt.Errorf("kpi %q: read reviews: %w", k.ID, err)
+	}
+	loc := defs.Workspace.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	st := kpi.ReviewStateOn(kpi.CadenceOf(k, history), history, timegrain.DateOf(now.In(loc)))
+	return &st, nil
 }
 
 // pathName returns the words for a Series.Path.

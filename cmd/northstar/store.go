@@ -28,7 +28,9 @@ type appStore interface {
 	RevokeWriteKey(ctx context.Context, name string) error
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
 
+	alertStore
 	web.DashboardStore
+	web.TargetStore
 
 	Ping(ctx context.Context) error
 	Close() error

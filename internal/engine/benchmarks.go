@@ -22,6 +22,9 @@ func (e *Engine) benchmarks(ctx context.Context, defs *kpi.Definitions, k *kpi.K
 		case kpi.IndustryBenchmark:
 			line.Value = ptr(b.Value)
 		case kpi.BaselineBenchmark:
+			if k.Baseline == nil {
+				continue // the loader rejects a baseline benchmark without a baseline
+			}
 			if s.Baseline == nil {
 				base, err := e.baseline(ctx, defs, k, nil)
 				if err != nil {

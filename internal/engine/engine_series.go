@@ -74,7 +74,7 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 	}
 	retiredAt, retired := time.Time{}, false
 	if d, ok := history.Retired(); ok {
-		retiredAt, retired = d.In(cal.Location), true
+		retiredAt, retired = d.In(calendarLocation(cal)), true
 	}
 	s.Milestones = []Milestone{}
 	if current := paths.at(to); current != nil {

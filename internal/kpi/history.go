@@ -109,7 +109,7 @@ func addMonths(d timegrain.Date, n int) timegrain.Date {
 	return timegrain.Date{Year: first.Year(), Month: first.Month(), Day: min(d.Day, lastDay)}
 }
 
-// Decision is what a review decided.
+// Decision is the outcome of a review.
 type Decision string
 
 // Review decisions.
@@ -144,7 +144,7 @@ type Review struct {
 	CreatedAt time.Time
 }
 
-// History is what is stored about a KPI beyond its definition: the target
+// History is the stored record of a KPI beyond its definition: the target
 // revisions and reviews made through the API, and a review cadence set
 // there. Revisions are in the order they were stored, reviews by date.
 type History struct {
@@ -233,8 +233,11 @@ func TargetRevisions(k *KPI, h History) []TargetRevision {
 
 // TargetOn returns the index in revisions (as TargetRevisions orders them)
 // of the revision in force at instant t, taking each AppliesFrom as the
-// start of that day in loc, or -1 when none applies yet.
+// start of that day in loc (UTC when nil), or -1 when none applies yet.
 func TargetOn(revisions []TargetRevision, t time.Time, loc *time.Location) int {
+	if loc == nil {
+		loc = time.UTC
+	}
 	in := -1
 	for i, r := range revisions {
 		if r.AppliesFrom.IsZero() || r.AppliesFrom.In(loc).Before(t) {

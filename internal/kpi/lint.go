@@ -159,9 +159,16 @@ func (l *linter) kpi(path string, k *KPI) {
 	switch {
 	case k.Target == nil:
 		l.add(SeverityWarning, path+".target", k.ID, "target", "missing: without a target the KPI is never on or off track; add target: with value: (or change: and a baseline) and by: YYYY-MM-DD")
-	case !k.Target.By.IsZero() && k.Target.By.String() < l.today.String():
-		l.add(SeverityWarning, path+".target.by", k.ID, "target.by", "%s is in the past (today is %s in %s); set the next target with a later date, or retire the KPI",
-			k.Target.By, l.today, l.defs.Workspace.Location)
+	default:
+		// The latest revision in the file replaces the first target's date.
+		by, byPath, byField := k.Target.By, path+".target.by", "target.by"
+		if n := len(k.Targets); n > 0 {
+			by, byPath, byField = k.Targets[n-1].Target.By, fmt.Sprintf("%s.targets[%d].by", path, n-1), fmt.Sprintf("targets[%d].by", n-1)
+		}
+		if !by.IsZero() && by.String() < l.today.String() {
+			l.add(SeverityWarning, byPath, k.ID, byField, "%s is in the past (today is %s in %s); set the next target with a later date, or retire the KPI",
+				by, l.today, l.defs.Workspace.Location)
+		}
 	}
 
 	if k.Metric.Compiled == nil {

@@ -92,6 +92,20 @@ func TestLint(t *testing.T) {
 				Message: "2026-02-27 is in the past (today is 2026-02-28 in America/New_York); set the next target with a later date, or retire the KPI"}},
 		},
 		{
+			// A revision in the file moves the deadline, so the first
+			// target's past date is no longer a problem, but the revision's is.
+			name: "revised target date in the past",
+			yaml: lintHeader + strings.Replace(revenueKPI, "2026-12-31", "2026-01-31", 1) +
+				"    targets:\n      - {value: 900, by: 2026-02-27, applies_from: 2026-01-15, reason: slower season}\n",
+			want: []Finding{{Severity: SeverityWarning, Line: 15, KPI: "revenue", Field: "targets[0].by",
+				Message: "2026-02-27 is in the past (today is 2026-02-28 in America/New_York); set the next target with a later date, or retire the KPI"}},
+		},
+		{
+			name: "revised target date ahead",
+			yaml: lintHeader + strings.Replace(revenueKPI, "2026-12-31", "2026-01-31", 1) +
+				"    targets:\n      - {value: 900, by: 2026-06-30, applies_from: 2026-01-15, reason: slower season}\n",
+		},
+		{
 			// The date is already over in UTC, but not in the workspace's zone.
 			name: "target date today",
 			yaml: lintHeader + strings.Replace(revenueKPI, "2026-12-31", "2026-02-28", 1),

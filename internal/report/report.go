@@ -50,6 +50,9 @@ type Item struct {
 	// Annotations are the notes dated in the series' periods, on the KPI
 	// and on every KPI, by date.
 	Annotations []kpi.Annotation
+
+	// Review is the KPI's review schedule, or nil when it is not known.
+	Review *kpi.ReviewState
 }
 
 // CSVHeader lists the CSV columns in order.
@@ -109,15 +112,59 @@ type jsonItem struct {
 	Direction kpi.Direction  `json:"direction"`
 	Series    *engine.Series `json:"series"`
 	Trend     *trend.Trend   `json:"trend,omitempty"`
+	Review    *jsonReview    `json:"review,omitempty"`
 
 	Annotations []jsonAnnotation `json:"annotations"`
+}
+
+// jsonReview is a KPI's review schedule in the JSON report.
+type jsonReview struct {
+	Cadence    kpi.Cadence `json:"cadence"`
+	Due        bool        `json:"due"`
+	NextDue    string      `json:"next_due,omitempty"`
+	LastReview string      `json:"last_review,omitempty"` // YYYY-MM-DD
+}
+
+func newJSONReview(st *kpi.ReviewState) *jsonReview {
+	if st == nil {
+		return nil
+	}
+	out := &jsonReview{Cadence: st.Cadence, Due: st.Due}
+	if st.NextDue != nil {
+		out.NextDue = st.NextDue.String()
+	}
+	if st.LastReview != nil {
+		out.LastReview = st.LastReview.Date.String()
+	}
+	return out
+}
+
+// reviewLine describes a review schedule in words: "review: monthly, due
+// (last review 2027-02-18)". It is empty without a cadence.
+func reviewLine(st *kpi.ReviewState) string {
+	if st == nil || st.Cadence == kpi.NoCadence {
+		return ""
+	}
+	line := "review: " + string(st.Cadence)
+	switch {
+	case st.Due:
+		line += ", due"
+	case st.NextDue != nil:
+		line += ", next by " + st.NextDue.String()
+	}
+	if st.LastReview != nil {
+		line += " (last review " + st.LastReview.Date.String() + ")"
+	} else {
+		line += " (never reviewed)"
+	}
+	return line
 }
 
 func writeJSON(w io.Writer, items []Item) error {
 	out := make([]jsonItem, 0, len(items))
 	for _, it := range items {
 		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series, Trend: it.Trend,
-			Annotations: newJSONAnnotations(it.Annotations)})
+			Annotations: newJSONAnnotations(it.Annotations), Review: newJSONReview(it.Review)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -135,6 +182,9 @@ func writeTable(w io.Writer, items []Item, loc *time.Location) error {
 			title += " (" + it.KPI.Unit + ")"
 		}
 		fmt.Fprintf(tw, "%s — %s, by %s\n", it.KPI.ID, title, it.Series.Grain)
+		if line := reviewLine(it.Review); line != "" {
+			fmt.Fprintln(tw, line)
+		}
 		fmt.Fprintln(tw, "period\tvalue\tprevious\tchange\ttarget\tstatus\t")
 		for _, p := range it.Series.Points {
 			period := p.Start.In(loc).Format(time.DateOnly)

@@ -10,11 +10,11 @@ import (
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
-// ValidateTargetRevision returns an EINVALID error when r cannot be stored:
-// it needs a KPI, exactly one of a value or a change, finite and not
-// negative (a change not below -100 %), a by date, an applies_from date and
-// a reason. Milestones need finite values that are not negative, and dates
-// in increasing order before the by date.
+// ValidateTargetRevision returns an EINVALID error when r cannot be stored.
+// A revision needs a KPI, a by date, an applies_from date, a reason, and
+// either a finite value of 0 or more or a change of -100 % or more.
+// Milestones need finite values of 0 or more, and dates in increasing order
+// before the by date.
 func ValidateTargetRevision(r kpi.TargetRevision) error {
 	t := r.Target
 	switch {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -97,6 +98,9 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		Auth:        ta.store,
 		KPIMeta:     ta.db,
 		Dashboards:  ta.db,
+		Targets:     ta.db,
+		Alerts:      &alerting.Rules{Store: ta.db, Definitions: testDefinitions, Now: func() time.Time { return testNow }},
+		Reports:     &alerting.Reports{Store: ta.db, Definitions: testDefinitions, Now: func() time.Time { return testNow }},
 	})
 	return f
 }

@@ -47,6 +47,9 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) error {
 		}
 
 		card := newKPICard(k, series, err)
+		if err := s.addCardReview(r.Context(), defs, k, &card); err != nil {
+			return err
+		}
 		if err == nil && len(series.Points) > 0 {
 			card.ChartKey = "spark-" + strconv.Itoa(i)
 			charts[card.ChartKey] = newChartSpec("sparkline", k, series)

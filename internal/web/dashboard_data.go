@@ -55,6 +55,10 @@ type cardData struct {
 	Progress     *progressJSON `json:"progress,omitempty"`
 	Warnings     []string      `json:"warnings,omitempty"`
 	Sparkline    *chartSpec    `json:"sparkline,omitempty"`
+
+	// ReviewDue and Retired come from the KPI's review schedule.
+	ReviewDue bool `json:"review_due,omitempty"`
+	Retired   bool `json:"retired,omitempty"`
 }
 
 // statusJSON is a statusView for the page's script.
@@ -191,10 +195,13 @@ func (s *Server) computeCard(ctx context.Context, defs *kpi.Definitions, k *kpi.
 		out.Error = card.Error
 		return nil
 	}
+	if err := s.addCardReview(ctx, defs, k, &card); err != nil {
+		return err
+	}
 	out.Unit = k.Unit
 	data := &cardData{
 		Value: card.Value, Period: card.Period, PartialLabel: card.PartialLabel, Status: newStatusJSON(card.Status),
-		Warnings: card.Warnings,
+		Warnings: card.Warnings, ReviewDue: card.ReviewDue, Retired: card.Retired,
 	}
 	if c := card.Change; c != nil {
 		data.Change = &changeJSON{Arrow: c.Arrow, Text: c.Text, Compared: c.Compared, Class: c.Class}

@@ -38,6 +38,8 @@ type kpiFormPage struct {
 	Grains      []option
 	MetricKinds []option
 
+	ReviewCadences []option
+
 	// Errors and Warnings hold the findings by form field; Other holds those
 	// about fields the form does not show.
 	Errors   map[string][]string
@@ -58,6 +60,7 @@ type kpiFormValues struct {
 	MetricWindow                                                    string
 	TargetValue, TargetChange, TargetBy                             string
 	BaselineValue, BaselineDate                                     string
+	Review                                                          string // review cadence, "" for none
 }
 
 // formMetricKinds are the metric kinds the form offers. Kinds with more
@@ -174,6 +177,13 @@ func (s *Server) renderKPIForm(w http.ResponseWriter, r *http.Request, status in
 	for _, g := range timegrain.Grains {
 		page.Grains = append(page.Grains, option{Value: string(g), Label: string(g), Selected: string(g) == values.Grain})
 	}
+	for _, c := range []kpi.Cadence{kpi.NoCadence, kpi.Weekly, kpi.Monthly, kpi.Quarterly} {
+		label := string(c)
+		if c == kpi.NoCadence {
+			label = "(none)"
+		}
+		page.ReviewCadences = append(page.ReviewCadences, option{Value: string(c), Label: label, Selected: string(c) == values.Review})
+	}
 	kinds := formMetricKinds
 	if values.MetricKind != "" && !containsKind(kinds, kpi.MetricKind(values.MetricKind)) {
 		kinds = append(append([]kpi.MetricKind{}, kinds...), kpi.MetricKind(values.MetricKind))
@@ -216,6 +226,7 @@ var formFields = map[string]string{
 	"metric.period": "grain",
 	"target":        "target_value", "target.value": "target_value", "target.change": "target_change", "target.by": "target_by",
 	"baseline": "baseline_date", "baseline.value": "baseline_value", "baseline.date": "baseline_date",
+	"review": "review",
 }
 
 func formField(field string) string { return formFields[field] }
@@ -229,6 +240,7 @@ func readKPIForm(r *http.Request) kpiFormValues {
 		MetricFormula: v("metric_formula"), MetricWindow: v("metric_window"),
 		TargetValue: v("target_value"), TargetChange: v("target_change"), TargetBy: v("target_by"),
 		BaselineValue: v("baseline_value"), BaselineDate: v("baseline_date"),
+		Review: v("review"),
 	}
 }
 
@@ -245,6 +257,7 @@ func (v kpiFormValues) input(stored *kpi.KPIInput) (*kpi.KPIInput, []kpi.Finding
 	}
 	in.ID, in.Name, in.Description, in.Objective = v.ID, v.Name, v.Description, v.Objective
 	in.Owner, in.Unit, in.Direction, in.Grain = v.Owner, v.Unit, v.Direction, v.Grain
+	in.Review = v.Review
 
 	metric := &kpi.MetricInput{}
 	if in.Metric != nil && in.Metric.Kind == v.MetricKind {
@@ -290,6 +303,7 @@ func formValuesOf(in *kpi.KPIInput) kpiFormValues {
 	v := kpiFormValues{
 		ID: in.ID, Name: in.Name, Description: in.Description, Objective: in.Objective,
 		Owner: in.Owner, Unit: in.Unit, Direction: in.Direction, Grain: in.Grain,
+		Review: in.Review,
 	}
 	if v.Direction == "" {
 		v.Direction = string(kpi.Up)

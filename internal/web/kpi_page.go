@@ -41,6 +41,11 @@ type kpiPage struct {
 	// Meta holds the annotations, feedback and editing links; it is nil when
 	// the server has no KPI meta store.
 	Meta *kpiMetaView
+
+	Review        reviewView
+	TargetHistory []targetRow // newest first
+	Reviews       []reviewRow // newest first
+	TargetForms   *targetFormsView
 }
 
 // grainLink switches the KPI page to another grain, keeping the range.
@@ -132,9 +137,14 @@ func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status in
 		spec := newChartSpec("series", k, series)
 		spec.Annotations = newChartAnnotations(series, annotations, defs.Workspace.Location)
 		addTrendToChart(&spec, series, tr)
+		addReferenceLines(&spec, series)
 		charts[page.ChartKey] = spec
 		page.Trend = newTrendView(k, series, tr)
 	}
+	if err := s.addPageTargetHistory(r.Context(), defs, k, &page); err != nil {
+		return err
+	}
+	page.TargetForms = s.newTargetFormsView(r, defs, k, forms)
 	if page.ChartData, err = chartJSON(charts); err != nil {
 		return err
 	}
@@ -192,7 +202,11 @@ func directionText(d kpi.Direction) string {
 // targetText describes a KPI's target: "50,000 by 2026-12-31" or "+20% from
 // the baseline by 2026-12-31". It is empty for a KPI without a target.
 func targetText(k *kpi.KPI) string {
-	t := k.Target
+	return targetTextOf(k, k.Target)
+}
+
+// targetTextOf describes the target t of k, like targetText.
+func targetTextOf(k *kpi.KPI, t *kpi.Target) string {
 	if t == nil {
 		return ""
 	}

@@ -71,6 +71,8 @@ type feedbackForm struct {
 type kpiPageForms struct {
 	Annotation annotationForm
 	Feedback   feedbackForm
+	Review     reviewForm
+	Target     targetForm
 }
 
 // chartAnnotation is one annotation marker on a chart: Label is the period

@@ -39,6 +39,10 @@ type kpiJSON struct {
 	// "ui" for one made in the UI or the API.
 	ManagedBy kpi.ManagedBy `json:"managed_by"`
 
+	// Review is the KPI's review schedule: cadence, whether a review is due,
+	// and the latest review.
+	Review reviewStateJSON `json:"review"`
+
 	// Summary is nil when the series could not be computed for a reason in
 	// the KPI's definition. SummaryError then contains the reason.
 	Summary      *summaryJSON `json:"summary"`
@@ -85,9 +89,11 @@ type summaryJSON struct {
 }
 
 type kpiLinks struct {
-	Self   string `json:"self"`
-	Series string `json:"series"`
-	Page   string `json:"page"`
+	Self    string `json:"self"`
+	Series  string `json:"series"`
+	Page    string `json:"page"`
+	Targets string `json:"targets"`
+	Reviews string `json:"reviews"`
 }
 
 // handleKPIList serves GET /api/v1/kpis.
@@ -100,7 +106,11 @@ func (s *Server) handleKPIList(w http.ResponseWriter, r *http.Request) error {
 		if kpi.ErrorCode(err) == kpi.EINTERNAL {
 			return err
 		}
-		list.KPIs = append(list.KPIs, newKPIJSON(defs, k, series, err))
+		out := newKPIJSON(defs, k, series, err)
+		if err := s.addTargetHistory(r.Context(), defs, k, &out); err != nil {
+			return err
+		}
+		list.KPIs = append(list.KPIs, out)
 	}
 
 	s.writeJSON(w, r, http.StatusOK, list)
@@ -120,7 +130,11 @@ func (s *Server) handleKPI(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	s.writeJSON(w, r, http.StatusOK, newKPIJSON(defs, k, series, err))
+	out := newKPIJSON(defs, k, series, err)
+	if err := s.addTargetHistory(r.Context(), defs, k, &out); err != nil {
+		return err
+	}
+	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
 }
 
@@ -187,9 +201,11 @@ func newKPIJSON(defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, series
 		Grain:       k.Grain,
 		ManagedBy:   kpi.ManagedByCode,
 		Links: kpiLinks{
-			Self:   "/api/v1/kpis/" + escaped,
-			Series: "/api/v1/kpis/" + escaped + "/series",
-			Page:   "/kpis/" + escaped,
+			Self:    "/api/v1/kpis/" + escaped,
+			Series:  "/api/v1/kpis/" + escaped + "/series",
+			Page:    "/kpis/" + escaped,
+			Targets: "/api/v1/kpis/" + escaped + "/targets",
+			Reviews: "/api/v1/kpis/" + escaped + "/reviews",
 		},
 	}
 

@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/ingest"
@@ -52,6 +55,18 @@ type Config struct {
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
 
+	// Alerts serves the alert rule API under /api/v1/alerts. Nil serves
+	// no alert routes.
+	Alerts *alerting.Rules
+
+	// Reports serves the report schedule API under
+	// /api/v1/reports/schedules. Nil serves no schedule routes.
+	Reports *alerting.Reports
+
+	// Collectors are more Prometheus metrics to serve on /metrics, such as
+	// the scheduler's.
+	Collectors []prometheus.Collector
+
 	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
 	// the server then serves beside the KPI file's. Nil serves none of them.
 	KPIMeta KPIMetaStore
@@ -72,6 +87,10 @@ type Config struct {
 	// requests, for a server behind a proxy that terminates TLS. Requests
 	// that arrive over TLS always get a Secure cookie.
 	SecureCookies bool
+
+	// Targets stores target revisions, reviews and review cadences. Nil
+	// serves their lists from the KPI file only and rejects changes.
+	Targets TargetStore
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
@@ -84,6 +103,9 @@ type Server struct {
 	ingest       IngestStore
 	ingestLimits ingest.Limits
 	metrics      *serverMetrics
+
+	alerts  *alerting.Rules
+	reports *alerting.Reports
 
 	auth          AuthStore
 	sessionTTL    time.Duration
@@ -103,6 +125,8 @@ type Server struct {
 	dashboards DashboardStore
 	defaultsMu sync.Mutex // serialises creating the default dashboards
 	live       *liveHub
+
+	targets TargetStore
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
@@ -125,6 +149,9 @@ func NewServer(cfg Config) *Server {
 		sessionTTL:    cfg.SessionTTL,
 		secureCookies: cfg.SecureCookies,
 		signInLimits:  newSignInLimiter(),
+		targets:       cfg.Targets,
+		alerts:        cfg.Alerts,
+		reports:       cfg.Reports,
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux(), server: s}
 	if s.sessionTTL <= 0 {
@@ -157,6 +184,9 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	s.registerAlertRoutes()
+	s.registerReportScheduleRoutes()
+	s.metrics.registry.MustRegister(cfg.Collectors...)
 	if s.kpiMeta != nil {
 		s.registerKPIMetaRoutes()
 	}
@@ -164,6 +194,8 @@ func NewServer(cfg Config) *Server {
 	s.registerDashboardPageRoutes()
 	s.registerAccountRoutes()
 	s.registerAuditRoutes()
+	s.registerTargetRoutes()
+	s.registerTargetFormRoutes()
 
 	s.handler = s.recoverPanics(s.logRequests(s.securityHeaders(http.HandlerFunc(s.route))))
 	return s

@@ -126,6 +126,9 @@ type kpiCard struct {
 	ChartKey string   // the sparkline's key in the page's chart data; "" for none
 	Error    string   // the reason the series could not be computed
 	Warnings []string // likely mistakes in the definition, such as an unknown event
+
+	ReviewDue bool // the KPI's review cadence has passed since its latest review
+	Retired   bool // a review retired the KPI
 }
 
 // newKPICard summarises k's series. When seriesErr is not nil the card shows
@@ -196,6 +199,10 @@ type chartSpec struct {
 	ForecastHigh        []*float64     `json:"forecast_high,omitempty"`
 	ForecastLevel       float64        `json:"forecast_level,omitempty"`
 	Anomalies           []chartAnomaly `json:"anomalies,omitempty"`
+
+	// Benchmarks and Milestones are drawn on series charts only.
+	Benchmarks []chartLine `json:"benchmarks,omitempty"`
+	Milestones []*float64  `json:"milestones,omitempty"`
 }
 
 // newChartSpec returns the chart data of series. A sparkline carries no

@@ -198,7 +198,7 @@ func (db *DB) UpdateKPI(ctx context.Context, k store.StoredKPI) error {
 }
 
 // DeleteKPI deletes the KPI made in the UI with the given id, with its
-// annotations and feedback, in one transaction. It returns ENOTFOUND when no
+// annotations, feedback, target revisions and reviews, in one transaction. It returns ENOTFOUND when no
 // KPI made in the UI has the id.
 func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
@@ -212,8 +212,17 @@ func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM annotations WHERE workspace_id = $1 AND kpi_id = $2`, workspaceID, id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM feedback WHERE workspace_id = $1 AND kpi_id = $2`, workspaceID, id)
-		return err
+		for _, q := range []string{
+			`DELETE FROM feedback WHERE workspace_id = $1 AND kpi_id = $2`,
+			`DELETE FROM reviews WHERE workspace_id = $1 AND kpi_id = $2`,
+			`DELETE FROM target_revisions WHERE workspace_id = $1 AND kpi_id = $2`,
+			`DELETE FROM review_cadences WHERE workspace_id = $1 AND kpi_id = $2`,
+		} {
+			if _, err := tx.Exec(ctx, q, workspaceID, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil && kpi.ErrorCode(err) == kpi.EINTERNAL {
 		return fmt.Errorf("delete KPI %q: %w", id, err)

@@ -198,7 +198,7 @@ func (db *DB) UpdateKPI(ctx context.Context, k store.StoredKPI) error {
 }
 
 // DeleteKPI deletes the KPI made in the UI with the given id, with its
-// annotations and feedback, in one transaction. It returns ENOTFOUND when no
+// annotations, feedback, target revisions and reviews, in one transaction. It returns ENOTFOUND when no
 // KPI made in the UI has the id.
 func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 	tx, err := db.db.BeginTx(ctx, nil)
@@ -217,6 +217,9 @@ func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 	for _, q := range []string{
 		`DELETE FROM annotations WHERE workspace_id = ? AND kpi_id = ?`,
 		`DELETE FROM feedback WHERE workspace_id = ? AND kpi_id = ?`,
+		`DELETE FROM reviews WHERE workspace_id = ? AND kpi_id = ?`,
+		`DELETE FROM target_revisions WHERE workspace_id = ? AND kpi_id = ?`,
+		`DELETE FROM review_cadences WHERE workspace_id = ? AND kpi_id = ?`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, workspaceID, id); err != nil {
 			return fmt.Errorf("delete KPI %q: %w", id, err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
@@ -16,6 +17,7 @@ var targetTests = []test{
 	{"review adjusts target", testReviewAdjustsTarget},
 	{"invalid review stores nothing", testReviewInvalidStoresNothing},
 	{"review cadence", testReviewCadence},
+	{"deleting a KPI deletes its history", testDeleteKPIDeletesHistory},
 }
 
 func day(s string) timegrain.Date {
@@ -243,5 +245,47 @@ func testReviewCadence(t *testing.T, open func(t *testing.T) Store) {
 	}
 	if got := cadence(); got != kpi.NoCadence {
 		t.Errorf("cadence after removing = %q, want none", got)
+	}
+}
+
+func testDeleteKPIDeletesHistory(t *testing.T, open func(t *testing.T) Store) {
+	db := open(t)
+	meta, ok := db.(KPIMetaStore)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.KPIMetaStore", db)
+	}
+	ctx := context.Background()
+	if err := meta.CreateKPI(ctx, store.StoredKPI{ID: "signups", Name: "Signups", Direction: kpi.Up,
+		Definition: []byte(`{"id":"signups","name":"Signups","metric":{"kind":"count","event":"signup"}}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddReview(ctx, kpi.Review{KPI: "signups", Date: day("2027-03-01"), Reviewer: "bo", Decision: kpi.AdjustTarget,
+		Revision: &kpi.TargetRevision{KPI: "signups", AppliesFrom: day("2027-03-01"), Reason: "x", Target: kpi.Target{Value: float(3), By: day("2027-06-30")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetReviewCadence(ctx, "signups", kpi.Weekly, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddTargetRevision(ctx, kpi.TargetRevision{KPI: "orders", AppliesFrom: day("2027-03-01"), Reason: "kept", Target: kpi.Target{Value: float(3), By: day("2027-06-30")}}); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := meta.DeleteKPI(ctx, "signups"); err != nil {
+		t.Fatalf("DeleteKPI: %v", err)
+	}
+	for _, c := range []struct {
+		query string
+		want  int64
+	}{
+		{"SELECT count(*) FROM reviews", 0},
+		{"SELECT count(*) FROM review_cadences", 0},
+		{"SELECT count(*) FROM target_revisions WHERE kpi_id = 'signups'", 0},
+		{"SELECT count(*) FROM target_revisions WHERE kpi_id = 'orders'", 1},
+	} {
+		var n int64
+		queryRow(t, db, c.query, &n)
+		if n != c.want {
+			t.Errorf("%s = %d after DeleteKPI, want %d", c.query, n, c.want)
+		}
 	}
 }

@@ -100,6 +100,9 @@
           html += '<br>' + escapeHTML(a.date) + ' ' + escapeHTML(a.kind_label) + ': ' + escapeHTML(a.note);
         }
       });
+      if (window.northstarReferenceLines) {
+        html += window.northstarReferenceLines.tooltip(spec, i, format, escapeHTML);
+      }
       return html;
     };
   }
@@ -203,6 +206,9 @@
         lineStyle: { width: 2, color: COLOR_TARGET, type: 'dotted' },
         itemStyle: { color: COLOR_TARGET }
       });
+    }
+    if (window.northstarReferenceLines) {
+      window.northstarReferenceLines.add(spec, series, legend);
     }
 
     return {

@@ -376,6 +376,11 @@
     body.appendChild(h('p', { class: 'status ' + status.class }, [
       h('span', { class: 'status-icon', 'aria-hidden': 'true', text: status.icon }), ' ' + status.label
     ]));
+    if (c.retired) {
+      body.appendChild(h('p', {}, [h('span', { class: 'review-label review-retired', text: 'retired' })]));
+    } else if (c.review_due) {
+      body.appendChild(h('p', {}, [h('span', { class: 'review-label review-due', text: 'review due' })]));
+    }
     var value = h('p', { class: 'kpi-value' }, [h('span', { class: 'value', text: c.value })]);
     if (c.period) {
       value.appendChild(h('span', { class: 'period', text: ' ' + c.period + (c.partial_label ? ', ' + c.partial_label : '') }));
