@@ -4,7 +4,10 @@ import (
 	"context"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 	"github.com/northstar-kpi/northstar/internal/web"
 )
 
@@ -25,4 +28,21 @@ func withStoredKPIs(ctx context.Context, defs *kpi.Definitions, meta web.KPIMeta
 	}
 	merged, _ := defs.WithKPIs(definitions, now)
 	return merged, nil
+}
+
+// seriesAnnotations returns the annotations on the KPI id and on every KPI
+// dated in the periods of s, in the workspace's time zone loc.
+func seriesAnnotations(ctx context.Context, meta web.KPIMetaStore, id string, s *engine.Series, loc *time.Location) ([]kpi.Annotation, error) {
+	if meta == nil || len(s.Points) == 0 {
+		return nil, nil
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	q := store.AnnotationQuery{
+		KPI:  id,
+		From: timegrain.DateOf(s.Points[0].Start.In(loc)),
+		To:   timegrain.DateOf(s.Points[len(s.Points)-1].End.Add(-time.Nanosecond).In(loc)),
+	}
+	return meta.ListAnnotations(ctx, q)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/report"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 	"github.com/northstar-kpi/northstar/internal/trend"
+	"github.com/northstar-kpi/northstar/internal/web"
 )
 
 func newReportCmd(g *globals) *cobra.Command {
@@ -110,10 +111,6 @@ each metric kind is broken down.`,
 			if err != nil {
 				return err
 			}
-			ids, err := selectKPIs(defs, only)
-			if err != nil {
-				return err
-			}
 
 			if _, err := os.Stat(g.dbPath); !isPostgresURL(g.dbPath) && errors.Is(err, os.ErrNotExist) {
 				return kpi.Errorf(kpi.EINVALID, "database %s does not exist; import data first with northstar import csv, or pass --db", g.dbPath)
@@ -123,6 +120,15 @@ each metric kind is broken down.`,
 				return err
 			}
 			defer db.Close()
+
+			meta, _ := db.(web.KPIMetaStore)
+			if defs, err = withStoredKPIs(cmd.Context(), defs, meta, time.Now()); err != nil {
+				return err
+			}
+			ids, err := selectKPIs(defs, only)
+			if err != nil {
+				return err
+			}
 
 			ix, err := openIndex(cmd.Context(), db, defs, nil)
 			if err != nil {
@@ -158,7 +164,11 @@ each metric kind is broken down.`,
 				if err != nil {
 					return fmt.Errorf("kpi %q: trend analysis: %w", id, err)
 				}
-				items = append(items, report.Item{KPI: k, Series: s, Trend: tr, Review: review})
+				notes, err := seriesAnnotations(cmd.Context(), meta, id, s, defs.Workspace.Location)
+				if err != nil {
+					return err
+				}
+				items = append(items, report.Item{KPI: k, Series: s, Trend: tr, Annotations: notes, Review: review})
 			}
 			if report.IsDocument(format) {
 				return writeReportDocument(cmd.Context(), g, db, format, outputFlag, defs, items)

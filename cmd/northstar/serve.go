@@ -16,6 +16,8 @@ import (
 	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/notify"
+	"github.com/northstar-kpi/northstar/internal/scheduler"
 	"github.com/northstar-kpi/northstar/internal/web"
 )
 
@@ -27,8 +29,11 @@ const defaultAddr = "127.0.0.1:8080"
 const defaultShutdownTimeout = 10 * time.Second
 
 func newServeCmd(g *globals) *cobra.Command {
-	var addr, kpiPath, logFormat string
-	var secureCookies bool
+	var (
+		addr, kpiPath, logFormat string
+		secureCookies            bool
+		smtp                     smtpFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "serve --kpis FILE [--addr HOST:PORT] [--db PATH]",
 		Short: "Serve the dashboard and the JSON API over HTTP",
@@ -43,7 +48,13 @@ machines over HTTPS (behind a proxy that terminates TLS, with
 --secure-cookies), because passwords and session cookies cross the network.
 Port 0 picks a free port; the address in use is printed at start. The KPI file is read once at start: restart the
 server after changing it. Ctrl+C (SIGINT) or SIGTERM stops the server after
-the requests in flight finish, waiting at most 10 seconds.`,
+the requests in flight finish, waiting at most 10 seconds.
+
+The server also runs the scheduler: it evaluates alert rules every minute,
+sends scheduled reports on their cron schedules, and e-mails review
+reminders daily at 09:00, all in the workspace time zone. E-mail needs
+--smtp-addr and --smtp-from; the SMTP password is read from
+NORTHSTAR_SMTP_PASSWORD. See docs/alerts.md.`,
 		Example: `  northstar serve --kpis kpis.yaml
   northstar serve --kpis examples/relay-foods/kpis.yaml --db relay.db --addr 127.0.0.1:9000`,
 		Args: cobra.NoArgs,
@@ -56,7 +67,12 @@ the requests in flight finish, waiting at most 10 seconds.`,
 				return err
 			}
 
-			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger, SecureCookies: secureCookies}
+			mailer, err := smtp.mailer()
+			if err != nil {
+				return err
+			}
+
+			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger, SecureCookies: secureCookies, Mailer: mailer}
 			return serveUntilDone(cmd.Context(), m, g.stdout)
 		},
 	}
@@ -66,6 +82,7 @@ the requests in flight finish, waiting at most 10 seconds.`,
 	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", os.Getenv("NORTHSTAR_SECURE_COOKIES") == "true",
 		"mark the session cookie Secure also on plain HTTP requests, behind a proxy that terminates TLS (env NORTHSTAR_SECURE_COOKIES=true)")
 	cmd.Flags().StringVar(&logFormat, "log-format", envOr("NORTHSTAR_LOG_FORMAT", "text"), "log format on stderr: text or json (env NORTHSTAR_LOG_FORMAT)")
+	addSMTPFlags(cmd, &smtp)
 	return cmd
 }
 
@@ -126,12 +143,23 @@ type Main struct {
 	// too, for a server behind a proxy that terminates TLS.
 	SecureCookies bool
 
+	// Mailer sends alert and report e-mail; nil records e-mail deliveries
+	// as failed.
+	Mailer *notify.Mailer
+
+	// NoScheduler, when set, starts no scheduler, for tests that run
+	// jobs themselves with Scheduler().RunDue.
+	NoScheduler bool
+
 	db        appStore
 	auth      *auth.Store
 	closeAuth func() error
 	listener  net.Listener
 	server    *http.Server
 	serveErr  chan error
+
+	scheduler *scheduler.Scheduler
+	stopJobs  func()
 }
 
 // Run opens the database, loads the KPI file, starts listening and serves in
@@ -194,10 +222,34 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.db = &indexedStore{appStore: m.db, index: ix, logger: m.Logger, lastSaved: time.Now()}
 
-	handler := web.NewServer(web.Config{
+	var lc net.ListenConfig
+	m.listener, err = lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another address with --addr)", addr, err)
+	}
+
+	// Alert rules and reports see the KPIs made in the UI too, through the
+	// server's view of the definitions, which is set before any job runs.
+	var handler *web.Server
+	definitions := func() *kpi.Definitions {
+		if handler != nil {
+			return handler.Definitions()
+		}
+		return defs
+	}
+
+	series := engine.NewWithIndex(m.db, ix, now).WithHistory(m.db)
+	services, err := newAlertServices(m.db, defs.Workspace.Location, definitions, series, m.Mailer, m.URL(), now, m.Logger)
+	if err != nil {
+		m.listener.Close()
+		return err
+	}
+	m.scheduler = services.scheduler
+
+	handler = web.NewServer(web.Config{
 		// TODO: reload the KPI file when it changes. Until then it is read once.
 		Definitions:   func() *kpi.Definitions { return defs },
-		Series:        engine.NewWithIndex(m.db, ix, now).WithHistory(m.db),
+		Series:        series,
 		Ingest:        m.db,
 		Logger:        m.Logger,
 		Now:           now,
@@ -206,13 +258,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		Auth:          m.auth,
 		SecureCookies: m.SecureCookies,
 		Targets:       m.db,
+		Alerts:        services.rules,
+		Reports:       services.reports,
+		Collectors:    services.scheduler.Collectors(),
 	})
-
-	var lc net.ListenConfig
-	m.listener, err = lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (choose another address with --addr)", addr, err)
-	}
 
 	m.server = &http.Server{
 		Handler:           handler,
@@ -230,6 +279,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		}
 		close(serveErr)
 	}()
+
+	if !m.NoScheduler {
+		m.startScheduler(services.scheduler)
+	}
 
 	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", displayDSN(m.DBPath)),
 		slog.String("kpis", defs.Path), slog.Int("kpi_count", len(defs.KPIs)))
@@ -262,6 +315,10 @@ func (m *Main) URL() string {
 	return "http://" + net.JoinHostPort(host, fmt.Sprint(addr.Port))
 }
 
+// Scheduler returns the scheduler of alert evaluation and reports, or nil
+// before Run succeeds.
+func (m *Main) Scheduler() *scheduler.Scheduler { return m.scheduler }
+
 // Done returns a channel that receives the error if serving fails, and is
 // closed when the server stops. It returns nil before Run succeeds.
 func (m *Main) Done() <-chan error { return m.serveErr }
@@ -287,6 +344,8 @@ func (m *Main) Close() error {
 		}
 		m.server = nil
 	}
+	// Jobs use the database, so they stop before it closes.
+	m.stopScheduler()
 	if m.closeAuth != nil {
 		if err := m.closeAuth(); err != nil {
 			errs = append(errs, fmt.Errorf("close account store: %w", err))

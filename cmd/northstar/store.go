@@ -28,6 +28,7 @@ type appStore interface {
 	RevokeWriteKey(ctx context.Context, name string) error
 	AuthenticateWriteKey(ctx context.Context, secret string) (store.WriteKey, error)
 
+	alertStore
 	web.DashboardStore
 	web.TargetStore
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/analysis"
@@ -29,8 +30,8 @@ const (
 	PeriodCurrent  = "current"  // the current period so far, which may be partial
 )
 
-// Reading is what one evaluation found: the observation for the state
-// machine and the KPI's status, kept to detect status changes.
+// Reading is the result of one evaluation: the observation for the state
+// machine, and the KPI's status, kept to detect status changes.
 type Reading struct {
 	Observation
 	KPIStatus kpi.Status
@@ -56,6 +57,10 @@ func Observe(cond store.AlertCondition, k *kpi.KPI, series *engine.Series, previ
 		observeChange(&r, cond, k, series, i)
 	case StatusChange:
 		observeStatus(&r, cond, previous)
+	case Anomaly:
+		observeAnomaly(&r, k, series, i)
+	case ForecastMiss:
+		observeForecast(&r, k, series, at)
 	default:
 		r.NoData = true
 		r.Detail = fmt.Sprintf("condition %q cannot be evaluated by this version", cond.Kind)
@@ -164,4 +169,84 @@ func formatValue(v float64, unit string) string {
 		return s + " %"
 	}
 	return s + " " + unit
+}
+
+// minAnomalyValues is the fewest values analysis.Anomalies judges.
+const minAnomalyValues = 7
+
+// completePoints returns the series' points up to index last, as the
+// analysis package takes them.
+func completePoints(series *engine.Series, last int) []analysis.Point {
+	out := make([]analysis.Point, 0, last+1)
+	for _, p := range series.Points[:last+1] {
+		out = append(out, analysis.Point{Start: p.Start, Value: p.Value})
+	}
+	return out
+}
+
+func observeAnomaly(r *Reading, k *kpi.KPI, series *engine.Series, i int) {
+	if i < 0 || series.Points[i].Value == nil {
+		r.NoData = true
+		r.Detail = "no value in the latest period"
+		return
+	}
+	points := completePoints(series, i)
+	values := 0
+	for _, p := range points {
+		if p.Value != nil {
+			values++
+		}
+	}
+	if values < minAnomalyValues {
+		r.NoData = true
+		r.Detail = fmt.Sprintf("%d periods with a value, too few to judge anomalies (at least %d)", values, minAnomalyValues)
+		return
+	}
+
+	latest := series.Points[i]
+	r.Detail = fmt.Sprintf("%s %s in the period from %s is not anomalous", k.Name, formatValue(*latest.Value, k.Unit), latest.Start.Format(time.DateOnly))
+	for _, a := range analysis.Anomalies(series.Grain, points) {
+		if a.At.Equal(latest.Start) {
+			r.Breached = true
+			r.Detail = fmt.Sprintf("%s %s in the period from %s is anomalous: expected about %s (robust z-score %.1f)",
+				k.Name, formatValue(a.Value, k.Unit), latest.Start.Format(time.DateOnly), formatValue(a.Expected, k.Unit), a.Score)
+		}
+	}
+}
+
+func observeForecast(r *Reading, k *kpi.KPI, series *engine.Series, at time.Time) {
+	goal := series.Goal
+	if goal == nil {
+		r.NoData = true
+		r.Detail = "the KPI has no target to forecast against"
+		return
+	}
+	if !goal.At.After(at) {
+		r.NoData = true
+		r.Detail = fmt.Sprintf("the target date %s has passed", goal.At.Add(-time.Nanosecond).In(series.From.Location()).Format(time.DateOnly))
+		return
+	}
+	i := pointIndex(series, PeriodComplete)
+	if i < 0 {
+		r.NoData = true
+		r.Detail = "no complete period to forecast from"
+		return
+	}
+
+	// goal.At is the end of the target's date, so the last instant before
+	// it falls in the period the target is for.
+	deadline := goal.At.Add(-time.Nanosecond).In(series.From.Location())
+	f, err := analysis.Forecast(series.Grain, completePoints(series, i), deadline, 0)
+	if err != nil {
+		r.NoData = true
+		r.Detail = "no forecast: " + err.Error()
+		return
+	}
+	pace := analysis.Pace(*f, goal.Value, k.Direction)
+	value := f.Value
+	r.Value = &value
+	r.Breached = pace.Status == analysis.BehindPace
+	r.Detail = fmt.Sprintf("%s is forecast at %s by %s (%.0f %% interval %s to %s) against the target %s: %s",
+		k.Name, formatValue(f.Value, k.Unit), deadline.Format(time.DateOnly), f.Level*100,
+		formatValue(f.Low, k.Unit), formatValue(f.High, k.Unit), formatValue(goal.Value, k.Unit), strings.ReplaceAll(string(pace.Status), "_", " "))
 }

@@ -49,12 +49,14 @@ func (e *Evaluator) Evaluate(ctx context.Context, now time.Time) error {
 		return err
 	}
 
+	// Rules on one KPI share its series within one evaluation.
+	cache := map[string]seriesResult{}
 	var errs []error
 	for _, r := range rules {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := e.evaluateRule(ctx, r, now); err != nil {
+		if err := e.evaluateRule(ctx, r, now, cache); err != nil {
 			e.logger().Error("alert rule evaluation failed", slog.Int64("rule_id", r.ID), slog.String("kpi", r.KPIID), slog.Any("error", err))
 			errs = append(errs, fmt.Errorf("alert rule %d: %w", r.ID, err))
 		}
@@ -62,9 +64,15 @@ func (e *Evaluator) Evaluate(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
-func (e *Evaluator) evaluateRule(ctx context.Context, r store.AlertRule, now time.Time) error {
+// seriesResult is a computed series or the error that computing it returned.
+type seriesResult struct {
+	series *engine.Series
+	err    error
+}
+
+func (e *Evaluator) evaluateRule(ctx context.Context, r store.AlertRule, now time.Time, cache map[string]seriesResult) error {
 	defs := e.Definitions()
-	reading, k, err := e.read(ctx, defs, r, now)
+	reading, k, err := e.read(ctx, defs, r, now, cache)
 	if err != nil {
 		return err
 	}
@@ -106,14 +114,19 @@ func (e *Evaluator) evaluateRule(ctx context.Context, r store.AlertRule, now tim
 // read computes the rule's KPI series and judges the condition. A KPI that
 // is no longer defined, or whose series fails for a reason in its
 // definition, reads as no data with the reason as detail.
-func (e *Evaluator) read(ctx context.Context, defs *kpi.Definitions, r store.AlertRule, now time.Time) (Reading, *kpi.KPI, error) {
+func (e *Evaluator) read(ctx context.Context, defs *kpi.Definitions, r store.AlertRule, now time.Time, cache map[string]seriesResult) (Reading, *kpi.KPI, error) {
 	k, err := defs.KPI(r.KPIID)
 	if err != nil {
 		return Reading{Observation: Observation{At: now, NoData: true}, KPIStatus: kpi.NoData, Detail: kpi.ErrorMessage(err)},
 			&kpi.KPI{ID: r.KPIID, Name: r.KPIID}, nil
 	}
 
-	series, err := e.Series.Series(ctx, defs, k.ID, k.Grain, engine.Range{})
+	result, ok := cache[k.ID]
+	if !ok {
+		result.series, result.err = e.Series.Series(ctx, defs, k.ID, k.Grain, engine.Range{})
+		cache[k.ID] = result
+	}
+	series, err := result.series, result.err
 	if kpi.ErrorCode(err) == kpi.EINTERNAL {
 		return Reading{}, nil, err
 	}

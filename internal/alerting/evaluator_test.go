@@ -20,6 +20,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/scheduler"
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
 const revenueKPIs = `workspace:
@@ -71,9 +72,15 @@ func newFixture(t *testing.T, kpis string) *fixture {
 // measure stores the revenue of one March 2026 day, at noon UTC.
 func (f *fixture) measure(t *testing.T, day int, value float64) {
 	t.Helper()
+	f.measureSeries(t, "revenue", day, value)
+}
+
+// measureSeries stores a value of a series on one March 2026 day, at noon UTC.
+func (f *fixture) measureSeries(t *testing.T, series string, day int, value float64) {
+	t.Helper()
 	_, err := f.db.InsertMeasurements(context.Background(), []store.Measurement{{
-		Series: "revenue", Timestamp: time.Date(2026, 3, day, 12, 0, 0, 0, time.UTC), Value: value,
-		Source: "test", MessageID: fmt.Sprintf("revenue-%d", day),
+		Series: series, Timestamp: time.Date(2026, 3, day, 12, 0, 0, 0, time.UTC), Value: value,
+		Source: "test", MessageID: fmt.Sprintf("%s-%d", series, day),
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -215,5 +222,47 @@ func TestAlertWalk(t *testing.T) {
 	}
 	if final.State.State != "normal" || final.State.LastNotifiedAt == nil || !final.State.LastNotifiedAt.Equal(march(9)) {
 		t.Errorf("final state = %+v, want normal, last notified on the 9th", final.State)
+	}
+}
+
+// countingSeries counts the series a real engine computes.
+type countingSeries struct {
+	alerting.SeriesComputer
+	calls int
+}
+
+func (c *countingSeries) Series(ctx context.Context, defs *kpi.Definitions, id string, grain timegrain.Grain, r engine.Range) (*engine.Series, error) {
+	c.calls++
+	return c.SeriesComputer.Series(ctx, defs, id, grain, r)
+}
+
+func TestEvaluateSharesSeries(t *testing.T) {
+	f := newFixture(t, revenueKPIs)
+	ctx := context.Background()
+	f.now = march(1)
+	for _, threshold := range []string{"100", "200"} {
+		if _, err := f.rules.Create(ctx, alerting.RuleInput{KPIID: "revenue", Condition: alerting.ConditionInput{Kind: "below", Threshold: json.RawMessage(threshold)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.measure(t, 1, 150)
+
+	counter := &countingSeries{SeriesComputer: f.eval.Series}
+	f.eval.Series = counter
+	f.now = march(2)
+	if err := f.eval.Evaluate(ctx, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if counter.calls != 1 {
+		t.Errorf("two rules on one KPI computed its series %d times, want once", counter.calls)
+	}
+
+	// 150 is below 200 but not below 100.
+	rules, err := f.db.AlertRules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rules[0].State.State != "normal" || rules[1].State.State != "firing" {
+		t.Errorf("states = %s, %s, want normal, firing", rules[0].State.State, rules[1].State.State)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/notify"
 	"github.com/northstar-kpi/northstar/internal/notify/notifytest"
 	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
 const berlinKPIs = `workspace:
@@ -28,6 +29,7 @@ kpis:
     name: Daily revenue
     unit: USD
     grain: day
+    review: weekly
     metric: {kind: measurement, series: revenue, aggregate: last}
   - id: signups
     name: Sign-ups
@@ -39,7 +41,7 @@ func newReports(t *testing.T, f *fixture, mailer *notify.Mailer) *alerting.Repor
 	t.Helper()
 	clock := func() time.Time { return f.now }
 	return &alerting.Reports{
-		Store: f.db, Series: engine.New(f.db, clock), Definitions: func() *kpi.Definitions { return f.defs }, Now: clock,
+		Store: f.db, Series: engine.New(f.db, clock), Definitions: func() *kpi.Definitions { return f.defs }, Now: clock, Sections: f.db,
 		Senders: alerting.Senders{Mailer: mailer, Deliverer: &notify.Deliverer{Recorder: f.db, Now: clock, Sleep: func(context.Context, time.Duration) error { return nil }}},
 	}
 }
@@ -71,11 +73,23 @@ func TestScheduledReportByEmailAndChat(t *testing.T) {
 		f.measure(t, day, v)
 	}
 	_, err := f.db.InsertMeasurements(ctx, []store.Measurement{
-		{Series: "signups", Timestamp: time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC), Value: 37, Source: "test", MessageID: "s1"},
-		{Series: "signups", Timestamp: time.Date(2026, 3, 8, 11, 0, 0, 0, time.UTC), Value: 5, Source: "test", MessageID: "s2"},
+		// The revenue so far on Monday the 9th, before the report at 07:00 UTC.
+		{Series: "revenue", Timestamp: time.Date(2026, 3, 9, 6, 0, 0, 0, time.UTC), Value: 1515, Source: "test", MessageID: "r9"},
+		{Series: "signups", Timestamp: time.Date(2026, 3, 9, 5, 0, 0, 0, time.UTC), Value: 37, Source: "test", MessageID: "s1"},
+		{Series: "signups", Timestamp: time.Date(2026, 3, 9, 6, 0, 0, 0, time.UTC), Value: 5, Source: "test", MessageID: "s2"},
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// An external factor after the schedule's creation, and one before it,
+	// which the first digest leaves out.
+	for _, a := range []kpi.Annotation{
+		{KPI: "revenue", Kind: kpi.External, Date: timegrain.Date{Year: 2026, Month: 3, Day: 6}, Note: "Competitor cut prices"},
+		{Kind: kpi.Release, Date: timegrain.Date{Year: 2026, Month: 2, Day: 20}, Note: "Old release"},
+	} {
+		if _, err := f.db.CreateAnnotation(ctx, a); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	// Thursday 2026-03-05.
@@ -109,18 +123,22 @@ func TestScheduledReportByEmailAndChat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(parsed.Subject, "Weekly KPIs") || !strings.Contains(parsed.Subject, "Mon 9 Mar 2026") {
+	if !strings.Contains(parsed.Subject, "Weekly KPIs") || !strings.Contains(parsed.Subject, "2026-03-09") {
 		t.Errorf("subject = %q", parsed.Subject)
 	}
-	// On Monday the 9th the latest complete day is the 8th: revenue is
-	// 1420.25, up (1420.25 - 1100) / 1100 = +29.1 % from the 7th, and
-	// sign-ups sum to 37 + 5 = 42.
-	for _, want := range []string{"Daily revenue", "1420.25 USD", "29.1%", "no target", "Sign-ups", ">42<"} {
+	// The digest shows each KPI's current period, Monday the 9th so far:
+	// revenue's last value 1515 and sign-ups 37 + 5 = 42. Revenue changed
+	// between the last two complete days by (1420.25 - 1100) / 1100 = +29.1 %.
+	// Its weekly review was never recorded, so it is due.
+	for _, want := range []string{"Daily revenue", "1,515", "29.1%", "Sign-ups", ">42<", "Competitor cut prices", "Reviews due"} {
 		if !strings.Contains(parsed.HTML, want) {
 			t.Errorf("HTML lacks %q:\n%s", want, parsed.HTML)
 		}
 	}
-	if !strings.Contains(parsed.Text, "Daily revenue: 1420.25 USD (+29.1%)") {
+	if strings.Contains(parsed.HTML, "Old release") {
+		t.Error("the digest lists an annotation dated before the schedule was created")
+	}
+	if !strings.Contains(parsed.Text, "1,515") || !strings.Contains(parsed.Text, "Competitor cut prices") {
 		t.Errorf("text part = %q", parsed.Text)
 	}
 	if len(parsed.Images) != 2 {
@@ -218,5 +236,34 @@ func TestReportScheduleRejectsBadInput(t *testing.T) {
 	}
 	if len(list) != 0 {
 		t.Errorf("%d schedules stored after rejected input, want 0", len(list))
+	}
+}
+
+// TestScheduledReportOfRemovedKPIs records a failed delivery when none of
+// a schedule's KPIs exists any more.
+func TestScheduledReportOfRemovedKPIs(t *testing.T) {
+	f := newFixture(t, berlinKPIs)
+	ctx := context.Background()
+	f.now = time.Date(2026, 3, 5, 15, 0, 0, 0, time.UTC)
+	reports := newReports(t, f, nil)
+	sched, err := reports.Create(ctx, alerting.ScheduleInput{Cron: "@daily", KPIIDs: []string{"signups"}, ChatWebhook: "http://127.0.0.1:9/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The KPI file no longer defines signups.
+	if f.defs, err = kpi.Parse("kpis.yaml", []byte(revenueKPIs)); err != nil {
+		t.Fatal(err)
+	}
+	f.now = time.Date(2026, 3, 6, 12, 0, 0, 0, time.UTC)
+	if err := reports.RunDue(ctx, f.now); err == nil {
+		t.Error("RunDue returned no error for a digest that could not be built")
+	}
+	deliveries, err := f.db.Deliveries(ctx, "report", sched.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deliveries) != 1 || deliveries[0].Status != "failed" || !strings.Contains(deliveries[0].Error, "none of its KPIs (signups)") {
+		t.Errorf("deliveries = %+v, want one failure naming the KPIs", deliveries)
 	}
 }

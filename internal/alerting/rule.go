@@ -57,9 +57,6 @@ type WebhookInput struct {
 // conditionKinds lists the kinds in the order error messages name them.
 var conditionKinds = []string{Above, Below, Change, StatusChange, Anomaly, ForecastMiss}
 
-// evaluableKinds are the kinds this build can evaluate.
-var evaluableKinds = []string{Above, Below, Change, StatusChange}
-
 // maxDuration bounds min_duration and cooldown.
 const maxDuration = 366 * 24 * time.Hour
 
@@ -111,11 +108,6 @@ func buildCondition(in ConditionInput, k *kpi.KPI) (store.AlertCondition, error)
 	if !slices.Contains(conditionKinds, in.Kind) {
 		return c, kpi.Errorf(kpi.EINVALID, "condition.kind %q is not valid (want one of %s)", in.Kind, strings.Join(conditionKinds, ", "))
 	}
-	if !slices.Contains(evaluableKinds, in.Kind) {
-		// TODO: evaluate anomaly and forecast_miss with the analysis
-		// package's Anomalies and Forecast once they exist.
-		return c, kpi.Errorf(kpi.EINVALID, "condition.kind %q is not available yet (use one of %s)", in.Kind, strings.Join(evaluableKinds, ", "))
-	}
 
 	switch in.Period {
 	case "", PeriodComplete, PeriodCurrent:
@@ -152,6 +144,11 @@ func buildCondition(in ConditionInput, k *kpi.KPI) (store.AlertCondition, error)
 		case "up", "down", "any":
 		default:
 			return c, kpi.Errorf(kpi.EINVALID, "condition.direction %q is not valid (want up, down or any)", in.Direction)
+		}
+
+	case ForecastMiss:
+		if k.Target == nil {
+			return c, kpi.Errorf(kpi.EINVALID, "KPI %q has no target, so no forecast can miss it; add a target or pick another condition", k.ID)
 		}
 
 	case StatusChange:
@@ -270,6 +267,10 @@ func defaultName(k *kpi.KPI, c store.AlertCondition) string {
 		return fmt.Sprintf("%s changes by more than %s%%", k.Name, formatValue(*c.Percent, ""))
 	case StatusChange:
 		return k.Name + " status"
+	case Anomaly:
+		return k.Name + " is anomalous"
+	case ForecastMiss:
+		return k.Name + " is forecast to miss its target"
 	}
 	return k.Name + " " + c.Kind
 }
@@ -337,7 +338,41 @@ func (s *Rules) Update(ctx context.Context, id int64, in RuleInput) (store.Alert
 			return store.AlertRule{}, err
 		}
 	}
+	// The API shows a chat webhook URL redacted; sent back unchanged, it
+	// keeps the stored URL.
+	if old.Channels.ChatWebhook != "" && strings.TrimSpace(in.Notify.ChatWebhook) == notify.RedactURL(old.Channels.ChatWebhook) {
+		r.Channels.ChatWebhook = old.Channels.ChatWebhook
+	}
 	r.ID = id
 	r.UpdatedAt = s.Now().UTC().Truncate(time.Microsecond)
 	return s.Store.UpdateAlertRule(ctx, r)
+}
+
+// Get returns rule id, or ENOTFOUND.
+func (s *Rules) Get(ctx context.Context, id int64) (store.AlertRule, error) {
+	return s.Store.AlertRule(ctx, id)
+}
+
+// List returns every rule, oldest first.
+func (s *Rules) List(ctx context.Context) ([]store.AlertRule, error) {
+	return s.Store.AlertRules(ctx)
+}
+
+// Delete deletes rule id and its history, or returns ENOTFOUND.
+func (s *Rules) Delete(ctx context.Context, id int64) error {
+	return s.Store.DeleteAlertRule(ctx, id)
+}
+
+// History returns rule id's transitions and its delivery records, oldest
+// first, or ENOTFOUND.
+func (s *Rules) History(ctx context.Context, id int64) ([]store.AlertEvent, []store.Delivery, error) {
+	events, err := s.Store.AlertHistory(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	deliveries, err := s.Store.Deliveries(ctx, "alert", id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return events, deliveries, nil
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// State is where an alert rule stands.
+// State is an alert rule's position in its state machine.
 type State string
 
 // States of an alert rule.
@@ -27,7 +27,7 @@ const (
 	NoData State = "no_data"
 )
 
-// Observation is what one evaluation of a rule's condition found.
+// Observation is the result of one evaluation of a rule's condition.
 type Observation struct {
 	At       time.Time
 	Breached bool     // the condition holds
@@ -71,7 +71,7 @@ type Step struct {
 //   - while the condition does not hold, pending and no_data move to normal,
 //     firing moves to resolved, and normal and resolved stay.
 //
-// Entering firing or resolved asks for a notification, unless the rule is
+// Entering firing or resolved requests a notification, unless the rule is
 // muted at obs.At or its last notification was less than Cooldown ago.
 func Transition(cur Status, obs Observation, t Timing) Step {
 	if cur.State == "" {

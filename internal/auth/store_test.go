@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store/postgres"
@@ -421,5 +423,52 @@ func TestRoleAllows(t *testing.T) {
 		if got := tt.have.Allows(tt.need); got != tt.want {
 			t.Errorf("%q allows %q = %v, want %v", tt.have, tt.need, got, tt.want)
 		}
+	}
+}
+
+// TestAuditInsertWithPgx runs InsertStatement's SQL in a pgx transaction,
+// as the PostgreSQL store's own methods would, and reads the entry back.
+func TestAuditInsertWithPgx(t *testing.T) {
+	storetest.PostgresServer(t)
+	dsn := storetest.PostgresDatabase(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := db.OpenSQL()
+	t.Cleanup(func() {
+		sqlDB.Close()
+		db.Close()
+	})
+
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	entry := auth.AuditEntry{WorkspaceID: 1, Actor: "ada@example.com", Action: "update", ObjectType: "target", ObjectID: "revenue",
+		Before: map[string]float64{"value": 100}, After: map[string]float64{"value": 120}}
+	query, args, err := entry.InsertStatement(auth.PostgreSQL, time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, query, args...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	entries, err := auth.NewStore(sqlDB, auth.PostgreSQL, nil).AuditLog(ctx, 1, 0, 10)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("AuditLog: %+v, %v; want the one entry", entries, err)
+	}
+	if got := string(entries[0].Before.(json.RawMessage)); got != `{"value":100}` {
+		t.Errorf("before %s, want {\"value\":100}", got)
+	}
+	if got := string(entries[0].After.(json.RawMessage)); got != `{"value":120}` {
+		t.Errorf("after %s, want {\"value\":120}", got)
 	}
 }

@@ -25,7 +25,7 @@ type Recorder interface {
 type Retry struct {
 	Attempts int           // total attempts, at least 1; zero means 4
 	Initial  time.Duration // the wait before the second attempt; zero means 2 seconds
-	Max      time.Duration // the longest wait; zero means 1 minute
+	Max      time.Duration // the maximum wait; zero means 1 minute
 }
 
 // DefaultRetry makes four attempts, waiting 2, 4 and 8 seconds between them.

@@ -47,6 +47,10 @@ type Item struct {
 	Series *engine.Series
 	Trend  *trend.Trend
 
+	// Annotations are the notes dated in the series' periods, on the KPI
+	// and on every KPI, by date.
+	Annotations []kpi.Annotation
+
 	// Review is the KPI's review schedule, or nil when it is not known.
 	Review *kpi.ReviewState
 }
@@ -109,6 +113,8 @@ type jsonItem struct {
 	Series    *engine.Series `json:"series"`
 	Trend     *trend.Trend   `json:"trend,omitempty"`
 	Review    *jsonReview    `json:"review,omitempty"`
+
+	Annotations []jsonAnnotation `json:"annotations"`
 }
 
 // jsonReview is a KPI's review schedule in the JSON report.
@@ -157,7 +163,8 @@ func reviewLine(st *kpi.ReviewState) string {
 func writeJSON(w io.Writer, items []Item) error {
 	out := make([]jsonItem, 0, len(items))
 	for _, it := range items {
-		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series, Trend: it.Trend, Review: newJSONReview(it.Review)})
+		out = append(out, jsonItem{ID: it.KPI.ID, Name: it.KPI.Name, Unit: it.KPI.Unit, Direction: it.KPI.Direction, Series: it.Series, Trend: it.Trend,
+			Annotations: newJSONAnnotations(it.Annotations), Review: newJSONReview(it.Review)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -192,6 +199,7 @@ func writeTable(w io.Writer, items []Item, loc *time.Location) error {
 				period, value, Value(p.Previous, it.KPI.Unit), Change(p.Change, it.Series.ChangeUnit),
 				Value(p.Target, it.KPI.Unit), p.Status.Label())
 		}
+		writeAnnotationLines(tw, it.Annotations)
 		if it.Trend != nil {
 			if err := tw.Flush(); err != nil {
 				return err

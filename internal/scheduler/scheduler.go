@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
@@ -63,11 +64,16 @@ type Scheduler struct {
 	location *time.Location
 	logger   *slog.Logger
 
+	runMu sync.Mutex // serializes RunDue, so that no job overlaps itself
+
 	mu   sync.Mutex
 	jobs []*job
 
-	// runs counts finished runs per job, for tests and metrics.
+	// runs counts finished runs per job, for tests.
 	runs map[string]int
+
+	jobRuns     *prometheus.CounterVec
+	jobDuration *prometheus.HistogramVec
 }
 
 // New returns a scheduler whose cron expressions are in loc (UTC when nil),
@@ -82,7 +88,24 @@ func New(loc *time.Location, now func() time.Time, logger *slog.Logger) *Schedul
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{now: now, location: loc, logger: logger, runs: map[string]int{}}
+	return &Scheduler{
+		now: now, location: loc, logger: logger, runs: map[string]int{},
+		jobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "northstar_scheduler_job_runs_total",
+			Help: "Runs of scheduled jobs (alerts, reports, reviews) by job and result: ok or error.",
+		}, []string{"job", "result"}),
+		jobDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "northstar_scheduler_job_duration_seconds",
+			Help:    "Time one run of a scheduled job took, by job.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"job"}),
+	}
+}
+
+// Collectors returns the scheduler's Prometheus metrics, for a registry to
+// register.
+func (s *Scheduler) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{s.jobRuns, s.jobDuration}
 }
 
 // Location returns the time zone of the scheduler's cron expressions.
@@ -100,6 +123,11 @@ func (s *Scheduler) Add(name, spec string, fn JobFunc) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.jobs = append(s.jobs, &job{name: name, schedule: sched, run: fn, next: sched.Next(s.now())})
+
+	// Start the job's counters at zero, so that a scrape lists them before
+	// the first run.
+	s.jobRuns.WithLabelValues(name, "ok")
+	s.jobRuns.WithLabelValues(name, "error")
 	return nil
 }
 
@@ -108,6 +136,9 @@ func (s *Scheduler) Add(name, spec string, fn JobFunc) error {
 // returns the names of the jobs it ran. A job's error is logged, not
 // returned, so that one failing job does not stop the others.
 func (s *Scheduler) RunDue(ctx context.Context, now time.Time) []string {
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+
 	s.mu.Lock()
 	var due []*job
 	for _, j := range s.jobs {
@@ -140,19 +171,24 @@ func (s *Scheduler) RunDue(ctx context.Context, now time.Time) []string {
 
 // runJob runs j once, logging its error or panic.
 func (s *Scheduler) runJob(ctx context.Context, j *job, at time.Time) {
+	start := time.Now()
 	defer func() {
 		if v := recover(); v != nil {
+			s.jobRuns.WithLabelValues(j.name, "error").Inc()
 			s.logger.Error("scheduled job panicked", slog.String("job", j.name), slog.Any("panic", v))
 		}
 	}()
 
-	start := time.Now()
 	err := j.run(ctx, at)
+	took := time.Since(start)
+	s.jobDuration.WithLabelValues(j.name).Observe(took.Seconds())
 	if err != nil && ctx.Err() == nil {
+		s.jobRuns.WithLabelValues(j.name, "error").Inc()
 		s.logger.Error("scheduled job failed", slog.String("job", j.name), slog.Time("at", at), slog.Any("error", err))
 		return
 	}
-	s.logger.Debug("scheduled job ran", slog.String("job", j.name), slog.Time("at", at), slog.Duration("duration", time.Since(start)))
+	s.jobRuns.WithLabelValues(j.name, "ok").Inc()
+	s.logger.Debug("scheduled job ran", slog.String("job", j.name), slog.Time("at", at), slog.Duration("duration", took))
 }
 
 // Runs returns how many times the named job has run.

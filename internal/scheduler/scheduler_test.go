@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
@@ -55,6 +57,9 @@ func TestRunDueFollowsCronInWorkspaceZone(t *testing.T) {
 	if len(runs) != 2 || s.Runs("digest") != 2 {
 		t.Errorf("runs = %v (counted %d), want 2", runs, s.Runs("digest"))
 	}
+	if got := testutil.ToFloat64(s.jobRuns.WithLabelValues("digest", "ok")); got != 2 {
+		t.Errorf("northstar_scheduler_job_runs_total{job=digest,result=ok} = %v, want 2", got)
+	}
 }
 
 func TestParseRejectsInvalidCron(t *testing.T) {
@@ -76,8 +81,8 @@ func TestParseRejectsInvalidCron(t *testing.T) {
 }
 
 func TestRunStopsAndWaitsForJob(t *testing.T) {
-	// The clock stands one second before a due minute, so Run's first
-	// timer fires after about a second of real time.
+	// The clock is one second before a due minute, so Run's first timer
+	// fires after about a second of real time.
 	start := time.Now().Truncate(time.Minute).Add(time.Minute - time.Second)
 	offset := start.Sub(time.Now())
 	s := New(time.UTC, func() time.Time { return time.Now().Add(offset) }, nil)

@@ -2,8 +2,8 @@ package store
 
 import "time"
 
-// AlertCondition is what an alert rule watches on its KPI. Kind selects the
-// condition; the other fields are its parameters, and each kind uses some:
+// AlertCondition is the condition an alert rule watches on its KPI. Kind
+// selects the condition, and the other fields are its parameters:
 //
 //   - "above", "below": Threshold, compared with the latest complete period.
 //   - "change": Percent (a relative change, or points for percentage KPIs)
@@ -12,6 +12,10 @@ import "time"
 //     when Statuses is set, the status is one of them.
 //   - "anomaly": the latest complete period is flagged anomalous.
 //   - "forecast_miss": the forecast at the target date misses the target.
+//
+// Period selects the period that "above", "below" and "change" judge:
+// "complete" (the default) for the latest complete one, "current" for the
+// current one so far.
 type AlertCondition struct {
 	Kind      string   `json:"kind"`
 	Threshold *float64 `json:"threshold,omitempty"`
@@ -53,7 +57,7 @@ type AlertRule struct {
 	State AlertState // the evaluation state, changed only by SaveAlertState
 }
 
-// AlertState is where an alert rule stands in its state machine.
+// AlertState is an alert rule's position in its state machine.
 type AlertState struct {
 	State          string     // normal, pending, firing, resolved or no_data
 	Since          time.Time  // when State was entered; zero before the first evaluation

@@ -172,12 +172,15 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 			s.rejectUnauthenticated(w, r, err)
 			return
 		}
+		// From here on, error pages show who is signed in.
+		r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 		if need == AccessSession && p.Session == nil {
 			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "%s needs a browser session; API tokens cannot use it", pattern))
 			return
 		}
 		if !p.Role.Allows(need.role()) {
-			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "this needs the %s role in workspace %d; you are %s", need.role(), p.WorkspaceID, p.Role))
+			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "this action needs the %s role in workspace %d, but you are %s; ask an admin of the workspace for the role",
+				need.role(), p.WorkspaceID, p.Role))
 			return
 		}
 		if p.WorkspaceID != auth.DefaultWorkspaceID && !workspaceAware[pattern] {
@@ -191,7 +194,7 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 				return
 			}
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+		h.ServeHTTP(w, r)
 	})
 }
 
@@ -204,6 +207,7 @@ var workspaceAware = map[string]bool{
 	"POST /signout":                  true,
 	"GET /account":                   true,
 	"POST /account/password":         true,
+	"POST /account/workspace":        true,
 	"GET /api/v1/me":                 true,
 	"GET /api/v1/audit":              true,
 	"GET /admin/audit":               true,
@@ -213,6 +217,9 @@ var workspaceAware = map[string]bool{
 	"GET /admin/members":             true,
 	"POST /admin/members":            true,
 	"POST /admin/members/remove":     true,
+	"GET /api/v1/tokens":             true,
+	"POST /api/v1/tokens":            true,
+	"DELETE /api/v1/tokens/{name}":   true,
 
 	// These read the KPI definitions through currentDefinitions, which has
 	// no KPIs for workspaces other than the default one.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -98,6 +99,8 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		KPIMeta:     ta.db,
 		Dashboards:  ta.db,
 		Targets:     ta.db,
+		Alerts:      &alerting.Rules{Store: ta.db, Definitions: testDefinitions, Now: func() time.Time { return testNow }},
+		Reports:     &alerting.Reports{Store: ta.db, Definitions: testDefinitions, Now: func() time.Time { return testNow }},
 	})
 	return f
 }
@@ -112,6 +115,7 @@ func (f *accessFixture) request(t *testing.T, pattern, caller string) *http.Requ
 	path = strings.ReplaceAll(path, "{id}", "revenue")
 	path = strings.ReplaceAll(path, "{email}", "target@example.net")
 	path = strings.ReplaceAll(path, "{token}", "not-a-share-token")
+	path = strings.ReplaceAll(path, "{name}", "no-such-token")
 	for _, wildcard := range []string{"{widget}", "{link}", "{aid}"} {
 		path = strings.ReplaceAll(path, wildcard, "1")
 	}
@@ -691,5 +695,54 @@ func TestShareLinkShowsFeedbackWithoutCredentials(t *testing.T) {
 	}
 	if rec := ts.get("/api/v1/kpis/signups/feedback"); rec.Code != http.StatusUnauthorized {
 		t.Errorf("anonymous GET of the feedback API: status %d, want 401", rec.Code)
+	}
+}
+
+// TestSwitchWorkspace moves a session between the two workspaces of its
+// account and checks the role that follows, and that a workspace the
+// account is not a member of is rejected.
+func TestSwitchWorkspace(t *testing.T) {
+	f := newAccessFixture(t)
+	ctx := context.Background()
+	if _, err := f.ta.store.SetMember(ctx, 2, "viewer"+ws1Marker, auth.RoleAdmin, "test"); err != nil {
+		t.Fatal(err)
+	}
+	sess, secret, err := f.ta.store.CreateSession(ctx, f.accounts[callerViewer], time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(req *http.Request) *httptest.ResponseRecorder {
+		req.AddCookie(&http.Cookie{Name: sessionCookie, Value: secret})
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		return rec
+	}
+	me := func() string { return serve(httptest.NewRequest(http.MethodGet, "/api/v1/me", nil)).Body.String() }
+	switchTo := func(workspace string) int {
+		return serve(formRequest(http.MethodPost, "/account/workspace", "workspace", workspace, "csrf_token", sess.CSRFToken)).Code
+	}
+
+	if got := me(); !strings.Contains(got, `"workspace_id": 1`) || !strings.Contains(got, `"role": "viewer"`) {
+		t.Fatalf("before switching: %s, want viewer in workspace 1", got)
+	}
+	page := serve(httptest.NewRequest(http.MethodGet, "/account", nil)).Body.String()
+	if !strings.Contains(page, `<option value="2">other (admin)</option>`) {
+		t.Errorf("the account page offers no switch to workspace 2:\n%s", page)
+	}
+
+	if code := switchTo("2"); code != http.StatusSeeOther {
+		t.Errorf("switch to workspace 2: status %d, want 303", code)
+	}
+	if got := me(); !strings.Contains(got, `"workspace_id": 2`) || !strings.Contains(got, `"role": "admin"`) {
+		t.Errorf("after switching: %s, want admin in workspace 2", got)
+	}
+	if code := switchTo("99"); code != http.StatusForbidden {
+		t.Errorf("switch to a workspace without membership: status %d, want 403", code)
+	}
+	if code := switchTo("one"); code != http.StatusBadRequest {
+		t.Errorf("switch to workspace \"one\": status %d, want 400", code)
+	}
+	if got := me(); !strings.Contains(got, `"workspace_id": 2`) {
+		t.Errorf("after rejected switches: %s, want workspace 2 unchanged", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
@@ -62,11 +63,14 @@ func newAnnotationsJSON(list []kpi.Annotation) []annotationJSON {
 
 // annotationRequest is the body of POST /api/v1/annotations.
 type annotationRequest struct {
-	KPIID  *string `json:"kpi_id"`
-	Kind   string  `json:"kind"`
-	Date   string  `json:"date"`
-	Note   string  `json:"note"`
-	Author string  `json:"author"`
+	KPIID *string `json:"kpi_id"`
+	Kind  string  `json:"kind"`
+	Date  string  `json:"date"`
+	Note  string  `json:"note"`
+
+	// Author is kept only when the request has no signed-in account or API
+	// token, which the server then names instead.
+	Author string `json:"author"`
 }
 
 // handleAnnotationList serves GET /api/v1/annotations?kpi=&from=&to=.
@@ -119,8 +123,13 @@ func (s *Server) handleAnnotationCreate(w http.ResponseWriter, r *http.Request) 
 }
 
 // createAnnotation checks and stores an annotation on the KPI kpiID, or on
-// every KPI when kpiID is empty.
+// every KPI when kpiID is empty, and records it in the audit log. The
+// author is the signed-in account or API token; author is used only for a
+// request without one.
 func (s *Server) createAnnotation(r *http.Request, kpiID, kind, date, note, author string) (kpi.Annotation, error) {
+	if p := PrincipalFrom(r.Context()); p != nil {
+		author = p.Actor()
+	}
 	if kpiID != "" {
 		if _, err := s.currentDefinitions(r).KPI(kpiID); err != nil {
 			return kpi.Annotation{}, kpi.Errorf(kpi.EINVALID, "kpi_id: %s; send null for a note on every KPI", kpi.ErrorMessage(err))
@@ -138,7 +147,26 @@ func (s *Server) createAnnotation(r *http.Request, kpiID, kind, date, note, auth
 	if err := a.Validate(); err != nil {
 		return a, err
 	}
-	return s.kpiMeta.CreateAnnotation(r.Context(), a)
+	a, err = s.kpiMeta.CreateAnnotation(r.Context(), a)
+	if err != nil {
+		return a, err
+	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "create", ObjectType: "annotation", ObjectID: strconv.FormatInt(a.ID, 10), After: newAnnotationJSON(a)})
+	return a, nil
+}
+
+// deleteAnnotation deletes the annotation with the given id and records it
+// in the audit log.
+func (s *Server) deleteAnnotation(r *http.Request, id int64) error {
+	before, err := s.kpiMeta.Annotation(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.kpiMeta.DeleteAnnotation(r.Context(), id); err != nil {
+		return err
+	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "annotation", ObjectID: strconv.FormatInt(id, 10), Before: newAnnotationJSON(before)})
+	return nil
 }
 
 // handleAnnotationDelete serves DELETE /api/v1/annotations/{id}.
@@ -147,7 +175,7 @@ func (s *Server) handleAnnotationDelete(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if err := s.kpiMeta.DeleteAnnotation(r.Context(), id); err != nil {
+	if err := s.deleteAnnotation(r, id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -25,6 +25,7 @@ func (s *Server) registerAuditRoutes() {
 	s.register("PUT /api/v1/members/{email}", AccessAdmin, s.handle(s.handleSetMember))
 	s.register("DELETE /api/v1/members/{email}", AccessAdmin, s.handle(s.handleRemoveMember))
 	s.registerMemberPageRoutes()
+	s.registerTokenRoutes()
 }
 
 // RecordChange appends a change made by request r to the audit log of r's

@@ -183,3 +183,81 @@ func TestMembersPageForms(t *testing.T) {
 		t.Errorf("remove the last admin: status %d, want 409 saying it is the last admin", rec.Code)
 	}
 }
+
+// TestTokensAPI creates an API token with an admin session, uses it, lists
+// it without its secret, and revokes it.
+func TestTokensAPI(t *testing.T) {
+	f := newAccessFixture(t)
+	ctx := context.Background()
+	sess, secret, err := f.ta.store.CreateSession(ctx, f.accounts[callerAdmin], time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(method, target, body, bearer string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+bearer)
+		} else {
+			req.AddCookie(&http.Cookie{Name: sessionCookie, Value: secret})
+			req.Header.Set(csrfHeader, sess.CSRFToken)
+		}
+		rec := httptest.NewRecorder()
+		f.srv.ServeHTTP(rec, req)
+		return rec
+	}
+
+	for _, bad := range []struct{ body, want string }{
+		{`{"name": "reports", "role": "owner"}`, `role "owner" does not exist`},
+		{`{"name": "` + strings.Repeat("n", auth.MaxTokenNameLen+1) + `", "role": "viewer"}`, "token name is 65 characters long; the maximum is 64"},
+		{`{"name": "", "role": "viewer"}`, "token name is empty"},
+		{`{"name": "reports", "role": "viewer", "scope": "all"}`, "unknown field"},
+	} {
+		rec := send(http.MethodPost, "/api/v1/tokens", bad.body, "")
+		if _, message := apiError(t, rec); rec.Code != http.StatusBadRequest || !strings.Contains(message, bad.want) {
+			t.Errorf("POST %s: %d %q, want 400 containing %q", bad.body, rec.Code, message, bad.want)
+		}
+	}
+
+	rec := send(http.MethodPost, "/api/v1/tokens", `{"name": "reports", "role": "viewer"}`, "")
+	var created struct {
+		Name   string    `json:"name"`
+		Role   auth.Role `json:"role"`
+		Secret string    `json:"secret"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil || rec.Code != http.StatusCreated {
+		t.Fatalf("create: status %d, body %s", rec.Code, rec.Body)
+	}
+	if created.Role != auth.RoleViewer || !strings.HasPrefix(created.Secret, "ns_at_") || rec.Header().Get("Cache-Control") != "no-store" {
+		t.Errorf("created %+v with Cache-Control %q, want a viewer ns_at_ token, not cached", created, rec.Header().Get("Cache-Control"))
+	}
+	if rec := send(http.MethodGet, "/api/v1/kpis", "", created.Secret); rec.Code != http.StatusOK {
+		t.Errorf("GET /api/v1/kpis with the new token: status %d", rec.Code)
+	}
+	if rec := send(http.MethodPost, "/api/v1/tokens", `{"name": "x", "role": "admin"}`, created.Secret); rec.Code != http.StatusForbidden {
+		t.Errorf("a viewer token creating a token: status %d, want 403", rec.Code)
+	}
+
+	list := send(http.MethodGet, "/api/v1/tokens", "", "").Body.String()
+	if !strings.Contains(list, `"name": "reports"`) || strings.Contains(list, created.Secret) || strings.Contains(list, "secret") {
+		t.Errorf("token list shows no reports token, or shows a secret:\n%s", list)
+	}
+
+	if rec := send(http.MethodDelete, "/api/v1/tokens/reports", "", ""); rec.Code != http.StatusNoContent {
+		t.Errorf("revoke: status %d, want 204", rec.Code)
+	}
+	if rec := send(http.MethodGet, "/api/v1/kpis", "", created.Secret); rec.Code != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/kpis with the revoked token: status %d, want 401", rec.Code)
+	}
+	if rec := send(http.MethodDelete, "/api/v1/tokens/reports", "", ""); rec.Code != http.StatusNotFound {
+		t.Errorf("revoking again: status %d, want 404", rec.Code)
+	}
+
+	entries, err := f.ta.store.AuditLog(ctx, 1, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Action != "revoke" || entries[1].Action != "create" || entries[0].Actor != "admin"+ws1Marker {
+		t.Errorf("audit entries %+v, want the create and revoke of reports by the admin", entries)
+	}
+}

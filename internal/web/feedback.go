@@ -2,8 +2,11 @@ package web
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
@@ -58,10 +61,25 @@ func (s *Server) handleFeedbackCreate(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 
-	f, err := s.kpiMeta.CreateFeedback(r.Context(), kpi.Feedback{KPI: k.ID, Text: req.Text, Author: req.Author, Source: req.Source})
+	f, err := s.createFeedback(r, kpi.Feedback{KPI: k.ID, Text: req.Text, Author: req.Author, Source: req.Source})
 	if err != nil {
 		return err
 	}
 	s.writeJSON(w, r, http.StatusCreated, newFeedbackJSON(f))
 	return nil
+}
+
+// createFeedback stores f and records it in the audit log. An empty author
+// becomes the signed-in account or API token.
+func (s *Server) createFeedback(r *http.Request, f kpi.Feedback) (kpi.Feedback, error) {
+	p := PrincipalFrom(r.Context())
+	if p != nil && strings.TrimSpace(f.Author) == "" {
+		f.Author = p.Actor()
+	}
+	f, err := s.kpiMeta.CreateFeedback(r.Context(), f)
+	if err != nil {
+		return f, err
+	}
+	s.auditChange(r.Context(), auth.AuditEntry{Action: "create", ObjectType: "feedback", ObjectID: strconv.FormatInt(f.ID, 10), After: newFeedbackJSON(f)})
+	return f, nil
 }

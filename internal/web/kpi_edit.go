@@ -19,6 +19,10 @@ func (s *Server) registerKPIEditRoutes() {
 	s.register("DELETE /api/v1/kpis/{id}", AccessEditor, s.handle(s.handleKPIDelete))
 }
 
+// reservedKPIID is the id no KPI made in the UI may have, because
+// /kpis/new is the New KPI form.
+const reservedKPIID = "new"
+
 // kpiInvalidError reports the findings that stop a KPI from being saved.
 type kpiInvalidError struct {
 	id       string
@@ -202,6 +206,11 @@ func (s *Server) saveKPI(ctx context.Context, in *kpi.KPIInput, replaces string)
 	}
 
 	k, findings := defs.CheckKPI(in, replaces, s.now())
+	if in.ID == reservedKPIID {
+		// The id would name the page /kpis/new, which is the New KPI form.
+		findings = append([]kpi.Finding{{Severity: kpi.SeverityError, KPI: in.ID, Field: "id",
+			Message: `"new" is reserved for the New KPI page (pick another id)`}}, findings...)
+	}
 	if kpi.HasErrors(findings) {
 		return nil, nil, &kpiInvalidError{id: in.ID, findings: findings}
 	}

@@ -64,8 +64,8 @@ type kpiFormValues struct {
 }
 
 // formMetricKinds are the metric kinds the form offers. Kinds with more
-// settings (funnels, retention, subscriptions) are made through the API or
-// the KPI file; the form keeps their settings when it edits such a KPI.
+// settings, such as funnels, retention and subscriptions, are made through
+// the API. The form keeps their settings when it edits such a KPI.
 var formMetricKinds = []kpi.MetricKind{kpi.Count, kpi.UniqueUsers, kpi.Sum, kpi.Average, kpi.ActiveUsers, kpi.Stickiness, kpi.NewUsers, kpi.Churn, kpi.Formula}
 
 func (s *Server) handleKPINewPage(w http.ResponseWriter, r *http.Request) error {
@@ -246,9 +246,9 @@ func readKPIForm(r *http.Request) kpiFormValues {
 
 // input returns the KPI the form describes. Starting from stored, the KPI's
 // definition before the edit, it keeps the metric settings that the form
-// does not show when the metric kind is unchanged. Values are passed on as
-// text, so that CheckKPI judges them as it judges a KPI file; only the
-// window, a whole number in the file's layout, is converted here.
+// does not show when the metric kind is unchanged. Values stay text, so that
+// CheckKPI judges them as it judges a KPI file. Only the window is converted
+// here, because the file's layout types it as a whole number.
 func (v kpiFormValues) input(stored *kpi.KPIInput) (*kpi.KPIInput, []kpi.Finding) {
 	in := &kpi.KPIInput{}
 	if stored != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
@@ -18,6 +19,7 @@ type kpiMetaView struct {
 	Href        string // the KPI page, where the forms return to
 	Query       string // the page's query (grain and range), kept by the forms
 	ManagedByUI bool
+	CanEdit     bool // whether the principal may add and delete, which shows the forms
 	EditHref    string
 	KPIFile     string // the KPI file of a KPI managed by code
 
@@ -96,6 +98,7 @@ func (s *Server) addKPIMeta(r *http.Request, page *kpiPage, defs *kpi.Definition
 		Href:           href,
 		Query:          r.URL.RawQuery,
 		ManagedByUI:    k.IsManagedByUI(),
+		CanEdit:        canEdit(r),
 		EditHref:       href + "/edit",
 		KPIFile:        defs.Path,
 		AnnotationForm: forms.Annotation,
@@ -206,7 +209,7 @@ func (s *Server) handleAnnotationDeleteForm(w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	if err := s.kpiMeta.DeleteAnnotation(r.Context(), id); err != nil {
+	if err := s.deleteAnnotation(r, id); err != nil {
 		return err
 	}
 	http.Redirect(w, r, withQuery("/kpis/"+url.PathEscape(k.ID), r.URL.RawQuery)+"#annotations", http.StatusSeeOther)
@@ -225,7 +228,7 @@ func (s *Server) handleFeedbackForm(w http.ResponseWriter, r *http.Request) erro
 	}
 	form := feedbackForm{Text: r.PostFormValue("text"), Author: r.PostFormValue("author"), Source: r.PostFormValue("source")}
 
-	_, err = s.kpiMeta.CreateFeedback(r.Context(), kpi.Feedback{KPI: k.ID, Text: form.Text, Author: form.Author, Source: form.Source})
+	_, err = s.createFeedback(r, kpi.Feedback{KPI: k.ID, Text: form.Text, Author: form.Author, Source: form.Source})
 	if err != nil {
 		if kpi.ErrorCode(err) != kpi.EINVALID {
 			return err
@@ -262,4 +265,12 @@ func withQuery(path, rawQuery string) string {
 		return path
 	}
 	return path + "?" + rawQuery
+}
+
+// canEdit reports whether the request's principal has the editor role,
+// which changing KPIs, annotations and feedback needs. The server checks
+// the role on each change; pages use this only to hide what would fail.
+func canEdit(r *http.Request) bool {
+	p := PrincipalFrom(r.Context())
+	return p != nil && p.Role.Allows(auth.RoleEditor)
 }

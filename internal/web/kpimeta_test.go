@@ -232,6 +232,7 @@ func TestKPICreateInvalid(t *testing.T) {
 		{`{"id": "a", "name": "A", "objective": "nope", "metric": {"kind": "count", "event": "x"}}`, "objective", `"nope" is not a defined objective`},
 		{`{"id": "A-1", "name": "A", "metric": {"kind": "count", "event": "x"}}`, "id", `"A-1" is not a valid id`},
 		{`{"id": "a", "name": "A", "metric": {"kind": "formula", "formula": "orders / nothing"}}`, "metric.formula", "nothing"},
+		{`{"id": "new", "name": "A", "metric": {"kind": "count", "event": "x"}}`, "id", `"new" is reserved for the New KPI page`},
 	}
 	for _, c := range cases {
 		rec := ms.send(http.MethodPost, "/api/v1/kpis", c.body)
@@ -530,4 +531,118 @@ func TestKPIDeleteForm(t *testing.T) {
 		t.Errorf("annotations after deleting their KPI = %v, want none", list)
 	}
 	wantStatus(t, "delete form on a file KPI", ms.postForm("/kpis/orders/delete", url.Values{}), http.StatusConflict)
+}
+
+// metaAuditRow is one audit_log row, read with plain SQL.
+type metaAuditRow struct {
+	action, objectType, objectID, actor string
+	before, after                       string // "" for NULL
+}
+
+func metaAuditRows(t *testing.T, db *sqlite.DB, objectType string) []metaAuditRow {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(context.Background(), `
+		SELECT action, object_type, object_id, actor, COALESCE(before_json, ''), COALESCE(after_json, '')
+		FROM audit_log WHERE object_type = ? ORDER BY id`, objectType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []metaAuditRow
+	for rows.Next() {
+		var r metaAuditRow
+		if err := rows.Scan(&r.action, &r.objectType, &r.objectID, &r.actor, &r.before, &r.after); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestAnnotationAuthorAndAudit(t *testing.T) {
+	ms := newMetaServer(t)
+
+	rec := ms.send(http.MethodPost, "/api/v1/annotations", `{"kpi_id": "orders", "kind": "release", "date": "2026-03-03", "note": "New checkout", "author": "someone else"}`)
+	wantStatus(t, "POST annotation", rec, http.StatusCreated)
+	created := decodeJSON(t, rec)
+	if created["author"] != "token:test-editor" {
+		t.Errorf("author = %v, want the API token that made it", created["author"])
+	}
+	wantStatus(t, "DELETE annotation", ms.send(http.MethodDelete, fmt.Sprintf("/api/v1/annotations/%d", int64(created["id"].(float64))), ""), http.StatusNoContent)
+
+	rows := metaAuditRows(t, ms.db, "annotation")
+	if len(rows) != 2 || rows[0].action != "create" || rows[1].action != "delete" || !strings.Contains(rows[1].before, "New checkout") {
+		t.Errorf("annotation audit rows = %+v", rows)
+	}
+
+	wantStatus(t, "POST feedback", ms.send(http.MethodPost, "/api/v1/kpis/orders/feedback", `{"text": "Slow checkout", "source": "support"}`), http.StatusCreated)
+	list := decodeJSON(t, ms.send(http.MethodGet, "/api/v1/kpis/orders/feedback", ""))["feedback"].([]any)
+	if author := list[0].(map[string]any)["author"]; author != "token:test-editor" {
+		t.Errorf("feedback author = %v, want the API token when none is sent", author)
+	}
+}
+
+func TestKPIMetaRoles(t *testing.T) {
+	ms := newMetaServer(t)
+	_, viewer, err := ms.auth.(*auth.Store).CreateToken(context.Background(), auth.DefaultWorkspaceID, "test-viewer", auth.RoleViewer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asViewer := func(method, target, body string) int {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(method, target, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+viewer)
+		ms.ServeHTTP(rec, req)
+		return rec.Code
+	}
+
+	for _, c := range []struct {
+		method, target, body string
+		want                 int
+	}{
+		{http.MethodGet, "/api/v1/annotations?kpi=orders", "", http.StatusOK},
+		{http.MethodGet, "/api/v1/kpis/orders/feedback", "", http.StatusOK},
+		{http.MethodGet, "/kpis/orders", "", http.StatusOK},
+		{http.MethodPost, "/api/v1/annotations", `{"kpi_id": "orders", "kind": "release", "date": "2026-03-03", "note": "x"}`, http.StatusForbidden},
+		{http.MethodPost, "/api/v1/kpis/orders/feedback", `{"text": "x"}`, http.StatusForbidden},
+		{http.MethodPost, "/api/v1/kpis", signupsKPI, http.StatusForbidden},
+		{http.MethodGet, "/kpis/new", "", http.StatusForbidden},
+		{http.MethodDelete, "/api/v1/annotations/1", "", http.StatusForbidden},
+	} {
+		if got := asViewer(c.method, c.target, c.body); got != c.want {
+			t.Errorf("viewer %s %s: status %d, want %d", c.method, c.target, got, c.want)
+		}
+	}
+}
+
+func TestKPIPageHidesFormsFromViewers(t *testing.T) {
+	ms := newMetaServer(t)
+	_, viewer, err := ms.auth.(*auth.Store).CreateToken(context.Background(), auth.DefaultWorkspaceID, "page-viewer", auth.RoleViewer, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "annotate", ms.send(http.MethodPost, "/api/v1/annotations",
+		`{"kpi_id": "orders", "kind": "release", "date": "2026-03-03", "note": "New checkout"}`), http.StatusCreated)
+
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, "/kpis/orders?grain=month&from=2026-02-01&to=2026-03-31", nil)
+	req.Header.Set("Authorization", "Bearer "+viewer)
+	ms.ServeHTTP(rec, req)
+	wantStatus(t, "viewer KPI page", rec, http.StatusOK)
+	page := rec.Body.String()
+	if !strings.Contains(page, "New checkout") {
+		t.Error("the viewer does not see the annotation")
+	}
+	for _, hidden := range []string{"Add an annotation", "Add feedback", `href="/kpis/new"`, ">Delete</button>"} {
+		if strings.Contains(page, hidden) {
+			t.Errorf("the viewer's page shows %s", hidden)
+		}
+	}
+
+	editorPage := ms.send(http.MethodGet, "/kpis/orders", "").Body.String()
+	for _, shown := range []string{"Add an annotation", "Add feedback", `href="/kpis/new"`} {
+		if !strings.Contains(editorPage, shown) {
+			t.Errorf("the editor's page lacks %s", shown)
+		}
+	}
 }

@@ -21,7 +21,7 @@ type membersPage struct {
 	Members []auth.Membership
 	Roles   []auth.Role
 	Message string // the result of the last change
-	Error   string // why the last change was rejected
+	Error   string // the reason the last change was rejected
 	Email   string // the add form's e-mail address after a rejection
 }
 

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/northstar-kpi/northstar/internal/auth"
 )
 
 //go:embed templates
@@ -21,6 +23,8 @@ var pageNames = []string{"dashboard", "kpi", "error", "kpi_form", "signin", "acc
 // clone of the page's template.
 //
 //   - principal returns the request's *Principal, or nil.
+//   - canEdit reports whether the principal may change KPIs, dashboards,
+//     annotations and feedback (the editor role).
 //   - csrfToken returns the session's CSRF token for a form's csrf_token
 //     field, or "" without a session.
 func requestFuncs(r *http.Request) template.FuncMap {
@@ -30,6 +34,7 @@ func requestFuncs(r *http.Request) template.FuncMap {
 	}
 	return template.FuncMap{
 		"principal": func() *Principal { return p },
+		"canEdit":   func() bool { return p != nil && p.Role.Allows(auth.RoleEditor) },
 		"csrfToken": func() string {
 			if p == nil || p.Session == nil {
 				return ""
@@ -70,8 +75,8 @@ type pageBase struct {
 	ChartLibrary        bool
 	ChartLibraryMissing string
 
-	// KPIEditing reports whether KPIs can be made in the UI, which shows the
-	// "New KPI" link.
+	// KPIEditing reports whether the request's principal can make KPIs in
+	// the UI, which shows the "New KPI" link.
 	KPIEditing bool
 }
 
@@ -92,7 +97,7 @@ func (s *Server) newPageBase(r *http.Request, title string) pageBase {
 		AsOf:                formatAsOf(now),
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
-		KPIEditing:          s.kpiMeta != nil,
+		KPIEditing:          s.kpiMeta != nil && canEdit(r),
 	}
 }
 

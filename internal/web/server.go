@@ -12,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/ingest"
@@ -52,6 +55,18 @@ type Config struct {
 	// ingest.DefaultLimits value.
 	IngestLimits ingest.Limits
 
+	// Alerts serves the alert rule API under /api/v1/alerts. Nil serves
+	// no alert routes.
+	Alerts *alerting.Rules
+
+	// Reports serves the report schedule API under
+	// /api/v1/reports/schedules. Nil serves no schedule routes.
+	Reports *alerting.Reports
+
+	// Collectors are more Prometheus metrics to serve on /metrics, such as
+	// the scheduler's.
+	Collectors []prometheus.Collector
+
 	// KPIMeta stores annotations, feedback and the KPIs made in the UI, which
 	// the server then serves beside the KPI file's. Nil serves none of them.
 	KPIMeta KPIMetaStore
@@ -88,6 +103,9 @@ type Server struct {
 	ingest       IngestStore
 	ingestLimits ingest.Limits
 	metrics      *serverMetrics
+
+	alerts  *alerting.Rules
+	reports *alerting.Reports
 
 	auth          AuthStore
 	sessionTTL    time.Duration
@@ -132,6 +150,8 @@ func NewServer(cfg Config) *Server {
 		secureCookies: cfg.SecureCookies,
 		signInLimits:  newSignInLimiter(),
 		targets:       cfg.Targets,
+		alerts:        cfg.Alerts,
+		reports:       cfg.Reports,
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux(), server: s}
 	if s.sessionTTL <= 0 {
@@ -164,6 +184,9 @@ func NewServer(cfg Config) *Server {
 	s.registerCohortRoutes()
 	s.registerDashboardRoutes()
 	s.registerKPIPageRoutes()
+	s.registerAlertRoutes()
+	s.registerReportScheduleRoutes()
+	s.metrics.registry.MustRegister(cfg.Collectors...)
 	if s.kpiMeta != nil {
 		s.registerKPIMetaRoutes()
 	}

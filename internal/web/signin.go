@@ -63,6 +63,25 @@ type AuthStore interface {
 
 	// DeleteExpiredSessions removes expired sessions and returns how many.
 	DeleteExpiredSessions(ctx context.Context) (int64, error)
+
+	// CreateToken creates an API token and returns it with its secret, with
+	// an audit entry. It returns EINVALID for a bad name or role and
+	// ECONFLICT when an active token has the name.
+	CreateToken(ctx context.Context, workspaceID int64, name string, role auth.Role, actor string) (auth.APIToken, string, error)
+
+	// Tokens returns the API tokens of a workspace, revoked ones included.
+	Tokens(ctx context.Context, workspaceID int64) ([]auth.APIToken, error)
+
+	// RevokeToken revokes the active token with the name, with an audit
+	// entry. It returns ENOTFOUND when no active token has the name.
+	RevokeToken(ctx context.Context, workspaceID int64, name, actor string) error
+
+	// AccountWorkspaces returns the workspaces an account is a member of.
+	AccountWorkspaces(ctx context.Context, accountID int64) ([]auth.AccountWorkspace, error)
+
+	// SwitchWorkspace moves a session to another workspace of its account.
+	// It returns EFORBIDDEN when the account is not a member there.
+	SwitchWorkspace(ctx context.Context, sess auth.Session, workspaceID int64) error
 }
 
 var _ AuthStore = (*auth.Store)(nil)
@@ -76,6 +95,7 @@ func (s *Server) registerAccountRoutes() {
 	s.register("POST /signout", AccessSession, s.handle(s.handleSignOut))
 	s.register("GET /account", AccessSession, s.handle(s.handleAccountPage))
 	s.register("POST /account/password", AccessSession, s.handle(s.handleChangePassword))
+	s.register("POST /account/workspace", AccessSession, s.handle(s.handleSwitchWorkspace))
 	s.register("GET /api/v1/me", AccessSignedIn, s.handle(s.handleMe))
 }
 
@@ -179,15 +199,45 @@ func (s *Server) handleSignOut(w http.ResponseWriter, r *http.Request) error {
 // accountPage is the data of templates/account.html.
 type accountPage struct {
 	pageBase
-	Email   string
-	Role    auth.Role
-	Message string
-	Error   string
+	Email       string
+	Role        auth.Role
+	WorkspaceID int64
+	Workspaces  []auth.AccountWorkspace // shown as a switch when there are several
+	Message     string
+	Error       string
+}
+
+// newAccountPage returns the account page of the request's principal.
+func (s *Server) newAccountPage(r *http.Request) (accountPage, error) {
+	p := PrincipalFrom(r.Context())
+	workspaces, err := s.auth.AccountWorkspaces(r.Context(), p.AccountID)
+	if err != nil {
+		return accountPage{}, err
+	}
+	return accountPage{pageBase: s.newPageBase(r, "Account"), Email: p.Email, Role: p.Role,
+		WorkspaceID: p.WorkspaceID, Workspaces: workspaces}, nil
+}
+
+// handleSwitchWorkspace moves the session to the workspace of the form's
+// workspace field.
+func (s *Server) handleSwitchWorkspace(w http.ResponseWriter, r *http.Request) error {
+	p := PrincipalFrom(r.Context())
+	id, err := strconv.ParseInt(r.PostFormValue("workspace"), 10, 64)
+	if err != nil {
+		return kpi.Errorf(kpi.EINVALID, "workspace %q is not a workspace id", r.PostFormValue("workspace"))
+	}
+	if err := s.auth.SwitchWorkspace(r.Context(), *p.Session, id); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+	return nil
 }
 
 func (s *Server) handleAccountPage(w http.ResponseWriter, r *http.Request) error {
-	p := PrincipalFrom(r.Context())
-	page := accountPage{pageBase: s.newPageBase(r, "Account"), Email: p.Email, Role: p.Role}
+	page, err := s.newAccountPage(r)
+	if err != nil {
+		return err
+	}
 	if r.URL.Query().Get("changed") == "1" {
 		page.Message = "Your password was changed. Your other sessions were signed out."
 	}
@@ -213,7 +263,11 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 		if code == kpi.EUNAUTHORIZED {
 			status = http.StatusBadRequest // the session is fine; the form is not
 		}
-		page := accountPage{pageBase: s.newPageBase(r, "Account"), Email: p.Email, Role: p.Role, Error: kpi.ErrorMessage(err)}
+		page, pageErr := s.newAccountPage(r)
+		if pageErr != nil {
+			return pageErr
+		}
+		page.Error = kpi.ErrorMessage(err)
 		return s.renderPage(w, r, status, "account", page)
 	default:
 		return err

@@ -9,7 +9,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/store"
 )
 
-// AlertStore is what a store keeps for alert rules, deliveries and report
+// AlertStore is the storage of alert rules, deliveries and report
 // schedules. The suite fails when a store lacks it.
 type AlertStore interface {
 	CreateAlertRule(ctx context.Context, r store.AlertRule) (store.AlertRule, error)

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/northstar-kpi/northstar/internal/alerting"
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/notify"
+	"github.com/northstar-kpi/northstar/internal/report"
+	"github.com/northstar-kpi/northstar/internal/scheduler"
+	"github.com/northstar-kpi/northstar/internal/store"
+)
+
+// alertStore is the storage of alert rules, their history, deliveries and
+// report schedules.
+type alertStore interface {
+	alerting.RuleStore
+	alerting.ScheduleStore
+}
+
+// smtpFlags are serve's e-mail settings.
+type smtpFlags struct {
+	addr, from, username, password, tls string
+}
+
+func addSMTPFlags(cmd *cobra.Command, f *smtpFlags) {
+	cmd.Flags().StringVar(&f.addr, "smtp-addr", envOr("NORTHSTAR_SMTP_ADDR", ""), "SMTP server for alert and report e-mail, as HOST:PORT; none when empty (env NORTHSTAR_SMTP_ADDR)")
+	cmd.Flags().StringVar(&f.from, "smtp-from", envOr("NORTHSTAR_SMTP_FROM", ""), "sender address of alert and report e-mail (env NORTHSTAR_SMTP_FROM)")
+	cmd.Flags().StringVar(&f.username, "smtp-username", envOr("NORTHSTAR_SMTP_USERNAME", ""), "SMTP user name; no authentication when empty (env NORTHSTAR_SMTP_USERNAME)")
+	cmd.Flags().StringVar(&f.tls, "smtp-tls", envOr("NORTHSTAR_SMTP_TLS", notify.TLSStartTLS), "SMTP encryption: starttls, tls or none (env NORTHSTAR_SMTP_TLS)")
+	// The password comes from the environment only, so that it does not show
+	// in the process list.
+	f.password = envOr("NORTHSTAR_SMTP_PASSWORD", "")
+}
+
+// mailer returns the configured mailer, nil when no server is set, or an
+// EINVALID error for incomplete settings.
+func (f smtpFlags) mailer() (*notify.Mailer, error) {
+	if f.addr == "" {
+		return nil, nil
+	}
+	m := &notify.Mailer{Addr: f.addr, From: f.from, Username: f.username, Password: f.password, TLS: f.tls}
+	if err := m.Validate(); err != nil {
+		return nil, &usageError{err}
+	}
+	return m, nil
+}
+
+// Schedules of the jobs serve runs. Alert rules are evaluated and report
+// schedules checked every minute; each report follows its own cron
+// expression.
+// Review reminders go out daily at 09:00.
+const (
+	alertJobSpec  = "* * * * *"
+	reportJobSpec = "* * * * *"
+	reviewJobSpec = "0 9 * * *"
+)
+
+// alertServices are the alert and report services and the scheduler that
+// runs them.
+type alertServices struct {
+	rules     *alerting.Rules
+	reports   *alerting.Reports
+	scheduler *scheduler.Scheduler
+}
+
+// newAlertServices builds the alert and report services and the scheduler
+// that runs them, with cron expressions in loc, the workspace time zone.
+func newAlertServices(db interface {
+	alertStore
+	dashboardReader
+}, loc *time.Location, definitions func() *kpi.Definitions, series alerting.SeriesComputer,
+	mailer *notify.Mailer, baseURL string, now func() time.Time, logger *slog.Logger) (alertServices, error) {
+	senders := alerting.Senders{
+		Deliverer: &notify.Deliverer{Recorder: db, Retry: notify.DefaultRetry, Now: now, Logger: logger},
+		Mailer:    mailer,
+		BaseURL:   baseURL,
+	}
+
+	svc := alertServices{
+		rules: &alerting.Rules{Store: db, Definitions: definitions, Now: now},
+		reports: &alerting.Reports{
+			Store: db, Series: series, Definitions: definitions, Now: now, Senders: senders, Logger: logger,
+			DashboardKPIs: dashboardKPIs(db), Sections: digestSections(db),
+		},
+		scheduler: scheduler.New(loc, now, logger),
+	}
+	evaluator := &alerting.Evaluator{Store: db, Series: series, Definitions: definitions, Senders: senders, Logger: logger}
+
+	if err := svc.scheduler.Add("alerts", alertJobSpec, evaluator.Evaluate); err != nil {
+		return alertServices{}, err
+	}
+	if err := svc.scheduler.Add("reports", reportJobSpec, svc.reports.RunDue); err != nil {
+		return alertServices{}, err
+	}
+
+	if history, ok := reviewHistory(db); ok {
+		reviews := &alerting.Reviews{History: history, Definitions: definitions, Senders: senders, Logger: logger}
+		if err := svc.scheduler.Add("reviews", reviewJobSpec, reviews.RunDue); err != nil {
+			return alertServices{}, err
+		}
+	}
+	return svc, nil
+}
+
+// reviewHistory returns the store's review history.
+func reviewHistory(db any) (alerting.ReviewHistory, bool) {
+	h, ok := unwrapStore(db).(alerting.ReviewHistory)
+	return h, ok
+}
+
+// digestSections returns the store's annotations, feedback and reviews.
+func digestSections(db any) report.SectionSource {
+	s, _ := unwrapStore(db).(report.SectionSource)
+	return s
+}
+
+// unwrapStore looks through the activity index's wrapper, which passes on
+// only the appStore methods.
+func unwrapStore(db any) any {
+	if w, ok := db.(*indexedStore); ok {
+		return w.appStore
+	}
+	return db
+}
+
+// dashboardReader reads one dashboard with its widgets.
+type dashboardReader interface {
+	Dashboard(ctx context.Context, id int64) (store.Dashboard, error)
+}
+
+// dashboardKPIs returns the function that lists the KPIs on a dashboard's
+// widgets, each once, in layout order.
+func dashboardKPIs(db dashboardReader) func(ctx context.Context, id string) ([]string, error) {
+	return func(ctx context.Context, id string) ([]string, error) {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, kpi.Errorf(kpi.ENOTFOUND, "dashboard %q not found (dashboard ids are positive integers)", id)
+		}
+		d, err := db.Dashboard(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+
+		var ids []string
+		seen := map[string]bool{}
+		for _, w := range d.Widgets {
+			for _, k := range w.KPIs {
+				if !seen[k] {
+					seen[k] = true
+					ids = append(ids, k)
+				}
+			}
+		}
+		if len(ids) == 0 {
+			return nil, kpi.Errorf(kpi.EINVALID, "dashboard %d (%s) shows no KPIs; add KPI widgets or list kpi_ids instead", d.ID, d.Name)
+		}
+		return ids, nil
+	}
+}
+
+// startScheduler runs sched in the background until stopScheduler.
+func (m *Main) startScheduler(sched *scheduler.Scheduler) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	m.stopJobs = func() {
+		cancel()
+		<-done
+	}
+	go func() {
+		defer close(done)
+		_ = sched.Run(ctx)
+	}()
+}
+
+// stopScheduler cancels the scheduler and waits for the jobs in flight.
+func (m *Main) stopScheduler() {
+	if m.stopJobs != nil {
+		m.stopJobs()
+		m.stopJobs = nil
+	}
+}
