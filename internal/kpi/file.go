@@ -58,9 +58,9 @@ type fileKPI struct {
 	Target      *fileTarget     `yaml:"target"`
 	Thresholds  *fileThresholds `yaml:"thresholds"`
 	Breakdown   string          `yaml:"breakdown"`
-	Targets     []fileRevision  `yaml:"targets"`
-	Benchmarks  []fileBenchmark `yaml:"benchmarks"`
-	Review      string          `yaml:"review"`
+	Targets     []fileRevision  `yaml:"targets,omitempty"`
+	Benchmarks  []fileBenchmark `yaml:"benchmarks,omitempty"`
+	Review      string          `yaml:"review,omitempty"`
 }
 
 type fileBaseline struct {
@@ -72,7 +72,7 @@ type fileTarget struct {
 	Value      any             `yaml:"value"`
 	Change     any             `yaml:"change"`
 	By         string          `yaml:"by"`
-	Milestones []fileMilestone `yaml:"milestones"`
+	Milestones []fileMilestone `yaml:"milestones,omitempty"`
 }
 
 type fileMilestone struct {
@@ -86,7 +86,7 @@ type fileRevision struct {
 	Value       any             `yaml:"value"`
 	Change      any             `yaml:"change"`
 	By          string          `yaml:"by"`
-	Milestones  []fileMilestone `yaml:"milestones"`
+	Milestones  []fileMilestone `yaml:"milestones,omitempty"`
 	AppliesFrom string          `yaml:"applies_from"`
 	Author      string          `yaml:"author"`
 	Reason      string          `yaml:"reason"`

@@ -204,3 +204,24 @@ func TestTargetOn(t *testing.T) {
 }
 
 func ptrTo(f float64) *float64 { return &f }
+
+func TestKPIInputKeepsReviewAndRevisions(t *testing.T) {
+	in, err := DecodeKPIInput([]byte(`{"id": "signups", "name": "Signups", "metric": {"kind": "count", "event": "signup"},
+		"review": "weekly", "benchmarks": [{"kind": "industry", "value": 3}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := EncodeKPIInput(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(data)
+	for _, want := range []string{`"review": "weekly"`, `"benchmarks"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("encoded input %s lacks %s", out, want)
+		}
+	}
+	if strings.Contains(out, `"targets"`) || strings.Contains(out, `"milestones"`) {
+		t.Errorf("encoded input %s has empty targets or milestones", out)
+	}
+}
