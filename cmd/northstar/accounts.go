@@ -234,9 +234,9 @@ func newTokensListCmd(g *globals) *cobra.Command {
 				for _, tok := range tokens {
 					revoked := "-"
 					if tok.RevokedAt != nil {
-						revoked = tok.RevokedAt.Format(time.DateTime)
+						revoked = formatListTime(*tok.RevokedAt)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\n", tok.Name, tok.Role, tok.Prefix, tok.CreatedAt.Format(time.DateTime), revoked)
+					fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\n", tok.Name, tok.Role, tok.Prefix, formatListTime(tok.CreatedAt), revoked)
 				}
 				return tw.Flush()
 			})

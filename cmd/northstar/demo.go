@@ -169,7 +169,7 @@ func createDemoAdmin(ctx context.Context, dbPath string) (string, error) {
 	}
 	defer db.Close()
 	accounts := auth.NewStore(db.SQL(), auth.SQLite, nil)
-	if _, err := accounts.CreateAccount(ctx, demoAdminEmail, password, auth.DefaultWorkspaceID, auth.RoleAdmin, "demo"); err != nil {
+	if _, err := accounts.CreateAccount(ctx, demoAdminEmail, password, auth.DefaultWorkspaceID, auth.RoleAdmin, cliActor); err != nil {
 		return "", fmt.Errorf("create the demo admin account: %w", err)
 	}
 	return password, nil

@@ -145,6 +145,40 @@ func TestDemoCreatesDatabaseAndKPIFile(t *testing.T) {
 	}
 }
 
+// The security docs list the audit log's actors: an e-mail address,
+// token:NAME, or cli for the command line, which includes northstar demo.
+func TestDemoAuditActorIsCLI(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "demo.db")
+	if code, _, stderr, _ := runDemoCLI(t, "--no-serve", "--db", dbPath, "--days", "10"); code != exitOK {
+		t.Fatalf("exit code %d, want 0; stderr: %s", code, stderr)
+	}
+
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT DISTINCT actor FROM audit_log`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var actors []string
+	for rows.Next() {
+		var actor string
+		if err := rows.Scan(&actor); err != nil {
+			t.Fatal(err)
+		}
+		actors = append(actors, actor)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(actors) != 1 || actors[0] != "cli" {
+		t.Errorf("audit log actors = %q, want only \"cli\"", actors)
+	}
+}
+
 func TestDemoRejectsExistingDatabase(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "demo.db")
 	if code, _, stderr, _ := runDemoCLI(t, "--no-serve", "--db", dbPath, "--days", "10"); code != exitOK {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -92,9 +91,9 @@ UTC. Secrets are not stored, so they cannot be listed.`,
 				for _, k := range keys {
 					revoked := "-"
 					if k.RevokedAt != nil {
-						revoked = k.RevokedAt.UTC().Format(time.DateTime)
+						revoked = formatListTime(*k.RevokedAt)
 					}
-					fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\n", k.Name, k.Prefix, k.CreatedAt.UTC().Format(time.DateTime), revoked)
+					fmt.Fprintf(tw, "%s\t%s…\t%s\t%s\n", k.Name, k.Prefix, formatListTime(k.CreatedAt), revoked)
 				}
 				return tw.Flush()
 			})

@@ -66,9 +66,9 @@ func TestKeysCreateListRevoke(t *testing.T) {
 	if fields := strings.Fields(lines[0]); strings.Join(fields, " ") != "NAME PREFIX CREATED REVOKED" {
 		t.Errorf("header = %q", lines[0])
 	}
-	// name, prefix, created date and time, revoked
+	// name, prefix, created date, time and zone, revoked
 	web := strings.Fields(lines[1])
-	if len(web) != 5 || web[0] != "web" || web[1] != webSecret[:12]+"…" || web[4] != "-" {
+	if len(web) != 6 || web[0] != "web" || web[1] != webSecret[:12]+"…" || web[5] != "-" {
 		t.Errorf("web line = %q, want web, %s…, created, -", lines[1], webSecret[:12])
 	}
 	if !strings.HasPrefix(lines[2], "backend ") {
@@ -91,7 +91,7 @@ func TestKeysCreateListRevoke(t *testing.T) {
 
 	_, stdout, _ = runCLI(t, "keys", "list", "--db", db)
 	web = strings.Fields(strings.Split(stdout, "\n")[1])
-	if len(web) != 6 || web[0] != "web" {
+	if len(web) != 8 || web[0] != "web" {
 		t.Errorf("web line after revoke = %q, want a revocation date and time", web)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
@@ -73,4 +74,9 @@ func (e *Engine) span(ctx context.Context, cal timegrain.Calendar, grain timegra
 			timegrain.DateOf(from), timegrain.DateOf(to.Add(-time.Nanosecond)), timegrain.DateOf(now.In(cal.Location)))
 	}
 	return from, to, nil
+}
+
+// EventSpan returns the time range of the stored events.
+func (e *Engine) EventSpan(ctx context.Context) (store.Span, error) {
+	return e.events.EventSpan(ctx)
 }

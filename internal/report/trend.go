@@ -12,7 +12,8 @@ import (
 )
 
 // TrendLines describes a trend analysis in lines of text: change, year over
-// year, forecast, pace, anomalies and top contributor. Dates are in loc.
+// year, forecast, pace, anomalies, top contributor and the notes on what was
+// left out. Dates are in loc.
 func TrendLines(k *kpi.KPI, series *engine.Series, t *trend.Trend, loc *time.Location) []string {
 	date := func(at time.Time) string { return at.In(loc).Format(time.DateOnly) }
 	var lines []string
@@ -35,6 +36,9 @@ func TrendLines(k *kpi.KPI, series *engine.Series, t *trend.Trend, loc *time.Loc
 	}
 	if c := t.TopContributor; c != nil {
 		lines = append(lines, fmt.Sprintf("top contributor: %s = %s, %s to %s", c.Property, c.Name, Value(&c.Previous, k.Unit), Value(&c.Current, k.Unit)))
+	}
+	for _, note := range t.Notes {
+		lines = append(lines, "note: "+note)
 	}
 	return lines
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/analysis"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
@@ -27,9 +28,17 @@ type BreakdownComputer interface {
 	Breakdown(ctx context.Context, defs *kpi.Definitions, id, property string, limit int, grain timegrain.Grain, r engine.Range) (*engine.Breakdown, error)
 }
 
+// EventSpanner returns the time range of the stored events, as
+// engine.Engine does. Compute uses it to leave out periods that start before
+// the first event.
+type EventSpanner interface {
+	EventSpan(ctx context.Context) (store.Span, error)
+}
+
 var (
 	_ SeriesComputer    = (*engine.Engine)(nil)
 	_ BreakdownComputer = (*engine.Engine)(nil)
+	_ EventSpanner      = (*engine.Engine)(nil)
 )
 
 // DefaultWindows are the moving average windows, in periods, by grain: a
@@ -126,6 +135,11 @@ func Compute(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *
 	cal := defs.Workspace.Calendar()
 
 	complete := completePoints(series.Points)
+	dataStart, err := dataStart(ctx, src, defs, k)
+	if err != nil {
+		return nil, fmt.Errorf("kpi %q: reading the span of stored events: %w", k.ID, err)
+	}
+	complete = withoutUncovered(complete, dataStart)
 
 	window := opts.Window
 	if window == 0 {
@@ -141,7 +155,13 @@ func Compute(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *
 	t.MovingAverage = MovingAverage{Window: window, Values: values}
 
 	t.Change = analysis.PeriodChange(complete)
-	if err := t.addYearOverYear(ctx, src, defs, k, g, complete); err != nil {
+	if t.Change == nil && len(complete) >= 2 && complete[len(complete)-1].Value != nil {
+		if previous := complete[len(complete)-2].Start; previous.Before(dataStart) {
+			t.Notes = append(t.Notes, fmt.Sprintf("no change: the data starts on %s, after the start of the previous %s (%s)",
+				timegrain.DateOf(dataStart), g, timegrain.DateOf(previous)))
+		}
+	}
+	if err := t.addYearOverYear(ctx, src, defs, k, g, complete, dataStart); err != nil {
 		return nil, err
 	}
 	if found := analysis.Anomalies(g, complete); found != nil {
@@ -210,7 +230,7 @@ func completePoints(in []engine.Point) []analysis.Point {
 	return points(in[:end])
 }
 
-func (t *Trend) addYearOverYear(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *kpi.KPI, g timegrain.Grain, complete []analysis.Point) error {
+func (t *Trend) addYearOverYear(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *kpi.KPI, g timegrain.Grain, complete []analysis.Point, dataStart time.Time) error {
 	if len(complete) == 0 {
 		return nil
 	}
@@ -219,6 +239,11 @@ func (t *Trend) addYearOverYear(ctx context.Context, src SeriesComputer, defs *k
 		return nil
 	}
 	start := analysis.YearAgo(g, latest.Start)
+	if start.Before(dataStart) {
+		t.Notes = append(t.Notes, fmt.Sprintf("no year-over-year change: the data starts on %s, after the start of the %s a year before (%s)",
+			timegrain.DateOf(dataStart), g, timegrain.DateOf(start)))
+		return nil
+	}
 	cal := defs.Workspace.Calendar()
 	end := cal.Next(g, start).Add(-time.Nanosecond)
 	r := engine.Range{From: timegrain.DateOf(start), To: timegrain.DateOf(end)}
