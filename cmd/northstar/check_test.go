@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
+	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 )
 
 // checkFileKPIs are two KPIs with nothing to warn about; the second starts on
@@ -237,5 +242,76 @@ func TestCheckSaaSExample(t *testing.T) {
 	}
 	if got, want := lines[len(lines)-1], "0 errors, "+strconv.Itoa(len(want))+" warnings in "+path; got != want {
 		t.Errorf("summary = %q, want %q", got, want)
+	}
+}
+
+// TestCheckDatabase checks a database's KPIs made in the UI and its
+// dashboards: a stored KPI without an owner is a warning, one whose objective
+// the file does not define is an error, and a dashboard showing three KPIs is
+// over a limit of two.
+func TestCheckDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := writeKPIFile(t, checkFileKPIs)
+	dbPath := filepath.Join(t.TempDir(), "northstar.db")
+	db, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signups := `{"id": "signups", "name": "Signups", "objective": "grow", "unit": "users",
+		"metric": {"kind": "count", "event": "signup"}, "target": {"value": 100, "by": "2099-12-31"}}`
+	if err := db.CreateKPI(ctx, store.StoredKPI{ID: "signups", Name: "Signups", Objective: "grow", Unit: "users",
+		Direction: kpi.Up, Definition: []byte(signups), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	board, err := db.CreateDashboard(ctx, store.Dashboard{Name: "Weekly review"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ids := range [][]string{{"revenue"}, {"revenue", "active_customers"}, {"signups"}} {
+		if _, err := db.AddWidget(ctx, store.Widget{DashboardID: board.ID, Kind: "chart", KPIs: ids, X: 0, Y: i * 3, W: 4, H: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	code, stdout, stderr := runCLI(t, "check", "--kpis", path, "--db", dbPath, "--max-kpis", "3")
+	if code != exitOK {
+		t.Errorf("exit code %d, want %d; stderr: %s", code, exitOK, stderr)
+	}
+	want := []string{
+		"warning: " + dbPath + `: kpi "signups": owner: missing: name the person or team accountable for this KPI, such as growth@example.com`,
+		"0 errors, 1 warning in " + path,
+	}
+	if got := strings.TrimSuffix(stdout, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("with --max-kpis 3, stdout:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+
+	// The objective "grow" also has three KPIs now, but the objective limit
+	// counts the file's KPIs only; the dashboard shows three distinct KPIs.
+	code, stdout, _ = runCLI(t, "check", "--kpis", path, "--db", dbPath, "--max-kpis", "2")
+	if code != exitOK {
+		t.Errorf("with --max-kpis 2: exit code %d, want %d", code, exitOK)
+	}
+	if !strings.Contains(stdout, `dashboard "Weekly review" (id `+strconv.FormatInt(board.ID, 10)+`) shows 3 KPIs (revenue, active_customers, signups), more than 2`) {
+		t.Errorf("with --max-kpis 2, stdout has no dashboard warning:\n%s", stdout)
+	}
+
+	// A file that no longer defines the stored KPI's objective makes it an error.
+	content := strings.ReplaceAll(checkFileKPIs, "grow", "sell")
+	code, stdout, _ = runCLI(t, "check", "--kpis", writeKPIFile(t, content), "--db", dbPath)
+	if code == exitOK {
+		t.Errorf("a stored KPI with an unknown objective: exit code %d, want an error", code)
+	}
+	if !strings.Contains(stdout, "error: "+dbPath+`: kpi "signups": objective:`) {
+		t.Errorf("no error for the stored KPI's objective:\n%s", stdout)
+	}
+
+	// A database file that does not exist is an error, and is not created.
+	missing := filepath.Join(t.TempDir(), "missing.db")
+	if code, _, stderr := runCLI(t, "check", "--kpis", path, "--db", missing); code == exitOK || !strings.Contains(stderr, "not found") {
+		t.Errorf("missing database: exit code %d, stderr %q; want an error saying it is not found", code, stderr)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("check created %s", missing)
 	}
 }
