@@ -42,16 +42,16 @@ func DecodeKPIInput(data []byte) (*KPIInput, error) {
 		if strings.Contains(err.Error(), "EOF") {
 			return nil, Errorf(EINVALID, "the KPI is empty (send an object with id, name and metric)")
 		}
-		return nil, Errorf(EINVALID, "%s", decodeMessage(err))
+		return nil, Errorf(EINVALID, "%s", decodeMessage(err, data))
 	}
 	return &in, nil
 }
 
 // decodeMessage returns a decoder error without its source excerpt.
-func decodeMessage(err error) string {
+func decodeMessage(err error, data []byte) string {
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
-		return typeMessage(typeErr)
+		return typeMessage(typeErr, data)
 	}
 	var posErr interface {
 		GetMessage() string

@@ -230,3 +230,28 @@ func TestWithKPIsFormulaBeforeItsInput(t *testing.T) {
 		t.Errorf("%d KPIs, want 3", len(defs.KPIs))
 	}
 }
+
+func TestDecodeKPIInputTypeErrorsNameField(t *testing.T) {
+	cases := []struct {
+		body, want string
+	}{
+		{`{"id":"x","name":"X","metric":{"kind":"funnel","steps":["a","b"],"window":"30d"}}`,
+			`metric.window: found the text "30d", expected a whole number of days, e.g. 30`},
+		{`{"id":"x","name":["a","b"],"metric":{"kind":"count","event":"a"}}`,
+			`name: found a list, expected text`},
+		{`{"id":"x","name":"X","metric":{"kind":"retention","event":"a","offset":"one"}}`,
+			`metric.offset: found the text "one", expected a whole number`},
+		{"id: x\nmetric:\n  kind: funnel\n  window: 30d\n",
+			`metric.window: found the text "30d", expected a whole number of days, e.g. 30`},
+	}
+	for _, c := range cases {
+		_, err := DecodeKPIInput([]byte(c.body))
+		if err == nil {
+			t.Errorf("DecodeKPIInput(%s): no error, want %q", c.body, c.want)
+			continue
+		}
+		if got := ErrorMessage(err); got != c.want {
+			t.Errorf("DecodeKPIInput(%s): error %q, want %q", c.body, got, c.want)
+		}
+	}
+}

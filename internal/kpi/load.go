@@ -92,29 +92,10 @@ func decodeFinding(path string, data []byte, err error) Finding {
 	f.Message = posErr.GetMessage()
 	var typeErr *yaml.TypeError
 	if errors.As(err, &typeErr) {
-		f.Message = typeMessage(typeErr)
+		f.Message = typeMessage(typeErr, data)
 	}
 	f.KPI = kpiAtLine(data, f.Line)
 	return f
-}
-
-// typeMessage rewords a decoder type error without Go type names.
-func typeMessage(e *yaml.TypeError) string {
-	want := "a different kind of value"
-	switch dst := e.DstType.String(); {
-	case strings.HasPrefix(dst, "[]"):
-		want = "a list"
-	case strings.HasPrefix(dst, "map") || strings.Contains(dst, "kpi.file"):
-		want = "a mapping of field: value"
-	case dst == "string":
-		want = "text"
-	}
-	field := "value"
-	if e.StructFieldName != nil {
-		name := *e.StructFieldName
-		field = strings.ToLower(name[strings.LastIndex(name, ".")+1:])
-	}
-	return fmt.Sprintf("%s: found %s, expected %s", field, e.SrcType, want)
 }
 
 // kpiAtLine returns the id of the KPI whose entry contains line, if any.

@@ -291,6 +291,26 @@ func TestParseBadFile(t *testing.T) {
 			want: []string{"bad.yaml:4:", `kpi "signups"`, `unknown field "ownr"`},
 		},
 		{
+			name: "window is not a number",
+			yaml: kpiWith("metric:", "  kind: funnel", "  steps: [a, b]", "  window: 30d"),
+			want: []string{"bad.yaml:7:", `kpi "signups"`, `metric.window: found the text "30d", expected a whole number of days, e.g. 30`},
+		},
+		{
+			name: "owner is a list",
+			yaml: kpiWith("owner: [a, b]", "metric: {kind: count, event: signup}"),
+			want: []string{"bad.yaml:4:", `kpi "signups"`, "owner: found a list, expected text"},
+		},
+		{
+			name: "name too long",
+			yaml: "kpis:\n  - id: signups\n    name: " + strings.Repeat("n", 101) + "\n    metric: {kind: count, event: signup}\n",
+			want: []string{"bad.yaml:3:", `kpi "signups"`, "name", "is 101 characters long; the limit is 100"},
+		},
+		{
+			name: "description too long",
+			yaml: kpiWith("description: "+strings.Repeat("d", 2001), "metric: {kind: count, event: signup}"),
+			want: []string{"bad.yaml:4:", `kpi "signups"`, "description", "is 2001 characters long; the limit is 2000"},
+		},
+		{
 			name: "unknown field at top level",
 			yaml: "kpi:\n  - id: signups\n",
 			want: []string{"bad.yaml:1:", `unknown field "kpi"`},
@@ -499,5 +519,17 @@ func TestDefinitionsKPINotFound(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), `"nope"`) {
 		t.Errorf("error %q does not name the KPI", err)
+	}
+}
+
+func TestParseNameAtLengthLimit(t *testing.T) {
+	// 100 two-byte characters: within the limit, which counts characters.
+	name := strings.Repeat("é", 100)
+	defs, err := Parse("ok.yaml", []byte("kpis:\n  - id: signups\n    name: "+name+"\n    metric: {kind: count, event: signup}\n"))
+	if err != nil {
+		t.Fatalf("Parse with a 100-character name: %v", err)
+	}
+	if got := defs.KPIs[0].Name; got != name {
+		t.Errorf("name = %q, want the 100 characters given", got)
 	}
 }

@@ -5,9 +5,25 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
+
+// Length limits of a KPI's texts, in characters. A name is shown in cards,
+// tables and chart titles, so it is limited like a dashboard's name.
+const (
+	MaxNameLen        = 100
+	MaxDescriptionLen = 2000
+	MaxOwnerLen       = 200
+)
+
+// checkLength adds a finding when value is longer than limit characters.
+func (l *loader) checkLength(path, id, field, value string, limit int) {
+	if n := utf8.RuneCountInString(value); n > limit {
+		l.addf(path, id, field, "is %d characters long; the limit is %d (shorten it)", n, limit)
+	}
+}
 
 func (l *loader) kpi(path string, f *fileKPI, objectives, names map[string]bool) *KPI {
 	id := f.ID
@@ -27,6 +43,9 @@ func (l *loader) kpi(path string, f *fileKPI, objectives, names map[string]bool)
 	if k.Name == "" {
 		l.addf(path, id, "name", "missing (give the KPI a name people will recognise)")
 	}
+	l.checkLength(path+".name", id, "name", k.Name, MaxNameLen)
+	l.checkLength(path+".description", id, "description", k.Description, MaxDescriptionLen)
+	l.checkLength(path+".owner", id, "owner", k.Owner, MaxOwnerLen)
 	if f.Objective != "" && !objectives[f.Objective] {
 		l.addf(path+".objective", id, "objective", "%q is not a defined objective (define it under objectives:)", f.Objective)
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -135,7 +136,32 @@ func readKPIInput(w http.ResponseWriter, r *http.Request) (*kpi.KPIInput, error)
 	if err != nil {
 		return nil, kpi.Errorf(kpi.EINVALID, "read the request body: %v", err)
 	}
+	if err := checkJSONSyntax(data); err != nil {
+		return nil, err
+	}
 	return kpi.DecodeKPIInput(data)
+}
+
+// checkJSONSyntax rejects a body that is not valid JSON with the message the
+// other JSON routes use, before the YAML decoder (which also reads JSON)
+// would report it in YAML terms. An empty body passes, so that
+// DecodeKPIInput says what to send.
+func checkJSONSyntax(data []byte) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	var v json.RawMessage
+	err := json.Unmarshal(data, &v)
+	var syntaxErr *json.SyntaxError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &syntaxErr) && syntaxErr.Offset >= int64(len(data)):
+		return kpi.Errorf(kpi.EINVALID, "the request body is not valid JSON: it ends before the value is complete")
+	case errors.As(err, &syntaxErr):
+		return kpi.Errorf(kpi.EINVALID, "the request body is not valid JSON: %v (at byte %d)", err, syntaxErr.Offset)
+	}
+	return kpi.Errorf(kpi.EINVALID, "the request body is not valid JSON: %v", err)
 }
 
 // writeKPISaved writes the saved KPI with its warnings, or the error of
