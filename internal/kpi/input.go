@@ -53,6 +53,10 @@ func decodeMessage(err error, data []byte) string {
 	if errors.As(err, &typeErr) {
 		return typeMessage(typeErr, data)
 	}
+	var nodeErr *yaml.UnexpectedNodeTypeError
+	if errors.As(err, &nodeErr) {
+		return nodeTypeMessage(nodeErr, data)
+	}
 	var posErr interface {
 		GetMessage() string
 		GetToken() *token.Token

@@ -94,6 +94,10 @@ func decodeFinding(path string, data []byte, err error) Finding {
 	if errors.As(err, &typeErr) {
 		f.Message = typeMessage(typeErr, data)
 	}
+	var nodeErr *yaml.UnexpectedNodeTypeError
+	if errors.As(err, &nodeErr) {
+		f.Message = nodeTypeMessage(nodeErr, data)
+	}
 	f.KPI = kpiAtLine(data, f.Line)
 	return f
 }

@@ -48,6 +48,31 @@ func typeMessage(e *yaml.TypeError, data []byte) string {
 	return fmt.Sprintf("%s: found %s, expected %s", field, found, want)
 }
 
+// nodeTypeMessage rewords a decoder error about a value of the wrong YAML
+// node type (such as text where a mapping belongs) like typeMessage does.
+func nodeTypeMessage(e *yaml.UnexpectedNodeTypeError, data []byte) string {
+	field := "value"
+	if e.Token != nil {
+		if p := kpiEntryPrefix.ReplaceAllString(fieldPath(data, e.Token.Position.Offset), ""); p != "" {
+			field = p
+		}
+	}
+	found := "a " + e.Actual.YAMLName()
+	if e.Actual == ast.StringType && e.Token != nil {
+		found = fmt.Sprintf("the text %q", e.Token.Value)
+	}
+	want := "a " + e.Expected.YAMLName()
+	switch e.Expected {
+	case ast.MappingType:
+		want = "a mapping of field: value"
+	case ast.SequenceType:
+		want = "a list"
+	case ast.StringType:
+		want = "text"
+	}
+	return fmt.Sprintf("%s: found %s, expected %s", field, found, want)
+}
+
 // expectedKind names the kind of value a Go type is decoded from.
 func expectedKind(t reflect.Type) string {
 	if t == nil {

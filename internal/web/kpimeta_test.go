@@ -233,6 +233,8 @@ func TestKPICreateInvalid(t *testing.T) {
 		{`{"id": "A-1", "name": "A", "metric": {"kind": "count", "event": "x"}}`, "id", `"A-1" is not a valid id`},
 		{`{"id": "a", "name": "A", "metric": {"kind": "formula", "formula": "orders / nothing"}}`, "metric.formula", "nothing"},
 		{`{"id": "new", "name": "A", "metric": {"kind": "count", "event": "x"}}`, "id", `"new" is reserved for the New KPI page`},
+		{`{"id": "a", "name": "` + strings.Repeat("n", 1000) + `", "metric": {"kind": "count", "event": "x"}}`, "name", "is 1000 characters long; the limit is 100"},
+		{`{"id": "a", "name": "A", "owner": "` + strings.Repeat("o", 201) + `", "metric": {"kind": "count", "event": "x"}}`, "owner", "is 201 characters long; the limit is 200"},
 	}
 	for _, c := range cases {
 		rec := ms.send(http.MethodPost, "/api/v1/kpis", c.body)
@@ -277,6 +279,42 @@ func TestKPICreateInvalid(t *testing.T) {
 // computed by hand from the orders of newMetaServer. The activity index was
 // built before the KPIs existed: the filtered sum uses a property and a
 // dimension it does not keep, so it must fall back to SQL.
+func TestKPICreateDecodeErrors(t *testing.T) {
+	ms := newMetaServer(t)
+
+	cases := []struct{ body, want string }{
+		{`{"id": "f", "name": "F", "metric": {"kind": "funnel", "steps": ["a", "b"], "window": "30d"}}`,
+			`metric.window: found the text "30d", expected a whole number of days, e.g. 30`},
+		{`{"id": "f", "name": "F", "grain": ["week"], "metric": {"kind": "count", "event": "x"}}`,
+			`grain: found a list, expected text`},
+		{`{"id": "f", "name": "F", "metric": "count"}`,
+			`metric: found the text "count", expected a mapping of field: value`},
+		{`{"id":"x",`, "the request body is not valid JSON: it ends before the value is complete"},
+		{`{"id": "x" "name": "X"}`, "the request body is not valid JSON: invalid character '\"' after object key:value pair (at byte 12)"},
+	}
+	for _, c := range cases {
+		rec := ms.send(http.MethodPost, "/api/v1/kpis", c.body)
+		wantStatus(t, c.body, rec, http.StatusBadRequest)
+		if code, msg := apiError(t, rec); code != kpi.EINVALID || msg != c.want {
+			t.Errorf("POST %s: error %s %q, want invalid %q", c.body, code, msg, c.want)
+		}
+	}
+}
+
+func TestKPIFormRejectsLongName(t *testing.T) {
+	ms := newMetaServer(t)
+
+	values := url.Values{
+		"id": {"long_name"}, "name": {strings.Repeat("n", 600)}, "direction": {"up"}, "grain": {"month"},
+		"metric_kind": {"count"}, "metric_event": {"order"},
+	}
+	rec := ms.postForm("/kpis/new", values)
+	wantStatus(t, "POST /kpis/new with a 600-character name", rec, http.StatusBadRequest)
+	if want := `id="name-error">is 600 characters long; the limit is 100 (shorten it)`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("form page lacks %s", want)
+	}
+}
+
 func TestUIKPISeries(t *testing.T) {
 	ms := newMetaServer(t)
 
