@@ -73,7 +73,12 @@ func (s *Server) addPageTargetHistory(ctx context.Context, defs *kpi.Definitions
 			row.AppliesFrom = r.AppliesFrom.String()
 		}
 		if r.Source == kpi.SourceFile && row.Reason == "" {
+			// The target of a KPI's definition: a KPI made in the UI keeps
+			// its definition in the database, not in the KPI file.
 			row.Reason = "set in the KPI file"
+			if k.IsManagedByUI() {
+				row.Reason = "set when the KPI was made in the UI"
+			}
 		}
 		var ms []string
 		for _, m := range r.Target.Milestones {

@@ -301,6 +301,27 @@ func TestKPICreateDecodeErrors(t *testing.T) {
 	}
 }
 
+func TestUIKPITargetHistorySaysMadeInUI(t *testing.T) {
+	ms := newMetaServer(t)
+	wantStatus(t, "POST /api/v1/kpis", ms.send(http.MethodPost, "/api/v1/kpis", signupsKPI), http.StatusCreated)
+
+	rec := ms.send(http.MethodGet, "/kpis/pro_revenue", "")
+	wantStatus(t, "GET /kpis/pro_revenue", rec, http.StatusOK)
+	page := rec.Body.String()
+	if !strings.Contains(page, "set when the KPI was made in the UI") {
+		t.Error("the target history of a UI KPI does not say its first target was set when the KPI was made in the UI")
+	}
+	if strings.Contains(page, "set in the KPI file") {
+		t.Error("the target history of a UI KPI says its target was set in the KPI file")
+	}
+
+	rec = ms.send(http.MethodGet, "/kpis/orders", "")
+	wantStatus(t, "GET /kpis/orders", rec, http.StatusOK)
+	if !strings.Contains(rec.Body.String(), "set in the KPI file") {
+		t.Error("the target history of a file KPI does not say its target was set in the KPI file")
+	}
+}
+
 func TestKPIFormRejectsLongName(t *testing.T) {
 	ms := newMetaServer(t)
 
