@@ -121,8 +121,14 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	out := newReviewJSON(stored)
+	if out.Target != nil {
+		if out.Target.InForce, err = s.revisionInForce(r, defs, k, out.Target.ID); err != nil {
+			return err
+		}
+	}
 	w.Header().Set("Location", "/api/v1/kpis/"+url.PathEscape(k.ID)+"/reviews")
-	s.writeJSON(w, r, http.StatusCreated, newReviewJSON(stored))
+	s.writeJSON(w, r, http.StatusCreated, out)
 	return nil
 }
 

@@ -166,9 +166,24 @@ func (s *Server) handleTargetCreate(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 
+	inForce, err := s.revisionInForce(r, defs, k, stored.ID)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Location", "/api/v1/kpis/"+url.PathEscape(k.ID)+"/targets")
-	s.writeJSON(w, r, http.StatusCreated, newTargetRevisionJSON(stored, false))
+	s.writeJSON(w, r, http.StatusCreated, newTargetRevisionJSON(stored, inForce))
 	return nil
+}
+
+// revisionInForce reports whether k's stored revision id is the one in force
+// now, as GET /api/v1/kpis/{id}/targets marks it: a revision that applies
+// from today in the workspace's time zone is in force unless a later one is.
+func (s *Server) revisionInForce(r *http.Request, defs *kpi.Definitions, k *kpi.KPI, id int64) (bool, error) {
+	current, err := s.targetInForce(r, defs, k)
+	if err != nil {
+		return false, err
+	}
+	return current != nil && current.ID == id, nil
 }
 
 // recordTargetRevision stores the revision of k's target that req describes,

@@ -51,8 +51,14 @@ type targetServer struct {
 
 func newTargetServer(t *testing.T) *targetServer {
 	t.Helper()
+	return newTargetServerFor(t, quarterFile)
+}
+
+// newTargetServerFor is newTargetServer with the KPI file file.
+func newTargetServerFor(t *testing.T, file string) *targetServer {
+	t.Helper()
 	ctx := context.Background()
-	defs, err := kpi.Parse("quarter.yaml", []byte(quarterFile))
+	defs, err := kpi.Parse("quarter.yaml", []byte(file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -610,5 +616,57 @@ func TestTargetRoutesNeedEditor(t *testing.T) {
 	page := ts.send(t, http.MethodGet, "/kpis/signups", "").Body.String()
 	if strings.Contains(page, "Record a review") || !strings.Contains(page, "Target history") {
 		t.Errorf("a viewer's KPI page should show the target history without the forms")
+	}
+}
+
+func TestTargetCreateInForceToday(t *testing.T) {
+	ts := newTargetServer(t)
+	ts.now = time.Date(2027, 2, 18, 9, 0, 0, 0, time.UTC)
+
+	today := ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/targets", `{"value": 150, "by": "2027-03-31", "reason": "Campaign", "applies_from": "2027-02-18"}`, http.StatusCreated)
+	if today["in_force"] != true {
+		t.Errorf("revision applying from today (2027-02-18): in_force = %v, want true", today["in_force"])
+	}
+	tomorrow := ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/targets", `{"value": 160, "by": "2027-03-31", "reason": "Campaign", "applies_from": "2027-02-19"}`, http.StatusCreated)
+	if tomorrow["in_force"] != false {
+		t.Errorf("revision applying from tomorrow (2027-02-19): in_force = %v, want false", tomorrow["in_force"])
+	}
+	// Without applies_from the revision applies from today, after the one
+	// above with the same date, so it is the one in force.
+	defaulted := ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/targets", `{"value": 155, "by": "2027-03-31", "reason": "Campaign"}`, http.StatusCreated)
+	if defaulted["applies_from"] != "2027-02-18" || defaulted["in_force"] != true {
+		t.Errorf("revision without applies_from: applies_from %v in_force %v, want 2027-02-18 and true", defaulted["applies_from"], defaulted["in_force"])
+	}
+
+	list, _ := ts.mustJSON(t, http.MethodGet, "/api/v1/kpis/signups/targets", "", http.StatusOK)["targets"].([]any)
+	var inForce []float64
+	for _, item := range list {
+		if rev := item.(map[string]any); rev["in_force"] == true {
+			inForce = append(inForce, rev["value"].(float64))
+		}
+	}
+	if len(inForce) != 1 || inForce[0] != 155 {
+		t.Errorf("values in force in the list = %v, want only 155", inForce)
+	}
+
+	review := ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/reviews",
+		`{"reviewer": "bo", "decision": "adjust_target", "note": "Campaign over", "target": {"value": 170, "by": "2027-06-30"}}`, http.StatusCreated)
+	if target, _ := review["target"].(map[string]any); target == nil || target["in_force"] != true {
+		t.Errorf("adjusting review's target = %v, want it in force from today", review["target"])
+	}
+}
+
+func TestTargetCreateInForceWorkspaceTimeZone(t *testing.T) {
+	ts := newTargetServerFor(t, strings.Replace(quarterFile, "time_zone: UTC", "time_zone: America/New_York", 1))
+	// 02:00 UTC on 19 February is 21:00 on 18 February in New York (UTC-5).
+	ts.now = time.Date(2027, 2, 19, 2, 0, 0, 0, time.UTC)
+
+	today := ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/targets", `{"value": 150, "by": "2027-03-31", "reason": "Campaign", "applies_from": "2027-02-18"}`, http.StatusCreated)
+	if today["in_force"] != true {
+		t.Errorf("revision applying from 2027-02-18, today in New York: in_force = %v, want true", today["in_force"])
+	}
+	tomorrow := ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/targets", `{"value": 160, "by": "2027-03-31", "reason": "Campaign", "applies_from": "2027-02-19"}`, http.StatusCreated)
+	if tomorrow["in_force"] != false {
+		t.Errorf("revision applying from 2027-02-19, tomorrow in New York: in_force = %v, want false", tomorrow["in_force"])
 	}
 }
