@@ -57,9 +57,10 @@ and, for a KPI with a breakdown property, the segment that changed most. JSON
 output has the same under "trend".
 
 --format html and --format pdf write one document, the digest that scheduled
-reports send: each KPI's value, status, change, year-over-year change,
-forecast and pace, with a chart per KPI (a PNG, embedded in the HTML file),
-then the reviews due today, the annotations dated from --from to today and
+reports send. It computes each KPI at its own grain unless --grain is
+given, and notes a KPI computed at a grain other than its own. It lists each
+KPI's value, status, change, year-over-year change, forecast and pace, with
+a chart per KPI (a PNG, embedded in the HTML file), then the reviews due today, the annotations dated from --from to today and
 the feedback recorded since --from. They show no per-period table, cohort
 table or funnel steps.
 
@@ -143,9 +144,18 @@ each metric kind is broken down.`,
 					return err
 				}
 			}
+			// The documents are the digest that scheduled reports send, so
+			// like report.CollectItems they compute each KPI at its own grain
+			// unless --grain is given.
+			ownGrain := report.IsDocument(format) && !cmd.Flags().Changed("grain")
 			items := make([]report.Item, 0, len(ids))
 			for _, id := range ids {
-				s, err := eng.Series(cmd.Context(), defs, id, grain, r)
+				k, _ := defs.KPI(id)
+				kpiGrain := grain
+				if ownGrain {
+					kpiGrain = k.Grain
+				}
+				s, err := eng.Series(cmd.Context(), defs, id, kpiGrain, r)
 				if err != nil {
 					return fmt.Errorf("kpi %q: %w", id, err)
 				}
@@ -155,7 +165,6 @@ each metric kind is broken down.`,
 				if explain {
 					fmt.Fprintf(g.stderr, "explain: kpi %q: computed by the %s path\n", id, pathName(s.Path))
 				}
-				k, _ := defs.KPI(id)
 				review, err := reviewState(cmd.Context(), db, defs, k, time.Now())
 				if err != nil {
 					return err
@@ -178,7 +187,7 @@ each metric kind is broken down.`,
 	}
 	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file (YAML)")
 	cmd.Flags().BoolVar(&explain, "explain", false, "print on stderr whether the activity index or SQL on the store computed each KPI")
-	cmd.Flags().StringVar(&grainFlag, "grain", "month", "period length: day, week, month or quarter")
+	cmd.Flags().StringVar(&grainFlag, "grain", "month", "period length: day, week, month or quarter (html and pdf: each KPI's own grain unless given)")
 	cmd.Flags().StringVar(&fromFlag, "from", "", "first date to report, YYYY-MM-DD (default: a grain-dependent number of periods before --to)")
 	cmd.Flags().StringVar(&toFlag, "to", "", "last date to report, YYYY-MM-DD, inclusive (default: the day of the newest event)")
 	cmd.Flags().StringVar(&formatFlag, "format", "table", "output format: table, csv, json, html or pdf")

@@ -124,6 +124,7 @@ var digestTemplate = template.Must(template.New("digest.html").ParseFS(templateF
 type digestKPI struct {
 	ID, Name, Link string
 	Value, Period  string
+	GrainNote      string // set when the series is not at the KPI's own grain
 	Status         string
 	Change         string
 	YearOverYear   string
@@ -203,6 +204,9 @@ func newDigestKPI(it Item, in DigestInput, i int) (digestKPI, error) {
 		}
 	}
 	d.statusColour = statusColour(s.Status())
+	if s.Grain != k.Grain {
+		d.GrainNote = fmt.Sprintf("computed by %s as requested; the KPI's own grain is %s", s.Grain, k.Grain)
+	}
 
 	d.Change, d.YearOverYear, d.Forecast = "–", "–", "–"
 	if t := it.Trend; t != nil {
@@ -289,11 +293,16 @@ func renderDigestHTML(in DigestInput, kpis []digestKPI, src func(digestKPI) temp
 func (d digestKPI) digestLines() [][2]string {
 	lines := [][2]string{
 		{"Value", strings.TrimSpace(d.Value + " " + d.Period)},
+	}
+	if d.GrainNote != "" {
+		lines = append(lines, [2]string{"Grain", d.GrainNote})
+	}
+	lines = append(lines, [][2]string{
 		{"Status", d.Status},
 		{"Change", d.Change},
 		{"Year over year", d.YearOverYear},
 		{"Forecast", d.Forecast},
-	}
+	}...)
 	if d.Pace != "" {
 		lines = append(lines, [2]string{"Pace", d.Pace})
 	}
