@@ -11,8 +11,8 @@ import (
 	"github.com/goccy/go-yaml/parser"
 )
 
-// expectedByField describes fields whose Go type alone says too little,
-// by their path in a KPI entry.
+// expectedByField describes the expected value of fields whose Go type is not
+// specific enough, by their path in a KPI entry.
 var expectedByField = map[string]string{
 	"metric.window": "a whole number of days, e.g. 30",
 }
