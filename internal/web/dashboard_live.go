@@ -138,6 +138,9 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 		// dashboard cost N computations per update.
 		computed = time.Now()
 		update, gone, err := s.changedWidgets(r, id, sent)
+		if err != nil && r.Context().Err() != nil {
+			return nil // the viewer left while the update was computed
+		}
 		if err != nil {
 			s.logger.ErrorContext(r.Context(), "computing a live dashboard update failed", requestAttrs(r),
 				slog.Int64("dashboard", id), slog.Any("error", err))
