@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -499,10 +500,7 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 	if first.Width > 390 || first.Width < 300 {
 		t.Errorf("a card is %v px wide on a 390 px screen, want nearly the full width", first.Width)
 	}
-	scroll := b.evalString(t, `() => String(document.documentElement.scrollWidth <= window.innerWidth)`)
-	if scroll != "true" {
-		t.Errorf("the page scrolls sideways on a 390 px screen")
-	}
+	checkPageWidth(t, b, 390, "the dashboard page")
 	if got := b.evalString(t, `() => String(document.getElementById('edit-panel') === null && document.querySelector('.widget-handle') === null)`); got != "true" {
 		t.Errorf("a viewer's dashboard page has editing controls")
 	}
@@ -515,6 +513,39 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 		t.Errorf("after the phone view the revenue card is saved at (%d, %d), want (3, 0)", after.Widgets[1].X, after.Widgets[1].Y)
 	}
 	b.checkNoErrors(t)
+
+	// An admin's header has the most links: Members, Audit log, a long
+	// email address, the role and Sign out. It wraps instead of widening
+	// the page.
+	accounts := auth.NewStore(ls.db.SQL(), auth.SQLite, nil)
+	adminEmail, adminPassword := "operations.admin@northstar-example.com", "correct horse admin"
+	if _, err := accounts.CreateAccount(context.Background(), adminEmail, adminPassword, auth.DefaultWorkspaceID, auth.RoleAdmin, "test"); err != nil {
+		t.Fatal(err)
+	}
+	admin := newBrowser(t)
+	admin.signIn(t, ls.http.URL, adminEmail, adminPassword)
+	admin.open(t, ls.http.URL+"/", 390, 844)
+	checkPageWidth(t, admin, 390, "the overview page")
+	admin.screenshot(t, "overview-phone-admin")
+	admin.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 390, 844)
+	admin.waitReady(t)
+	checkPageWidth(t, admin, 390, "the dashboard page")
+	admin.screenshot(t, "board-phone-admin")
+	signOut := admin.elementBox(t, `.account-nav button[type="submit"]`)
+	if signOut.X+signOut.Width > 390 {
+		t.Errorf("the Sign out button ends at x = %v, outside the 390 px screen", signOut.X+signOut.Width)
+	}
+	admin.checkNoErrors(t)
+}
+
+// checkPageWidth fails the test when the open page is wider than width CSS
+// pixels, so that it would scroll sideways.
+func checkPageWidth(t *testing.T, b *browserSession, width int, page string) {
+	t.Helper()
+	got := b.evalString(t, `() => String(document.documentElement.scrollWidth)`)
+	if n, err := strconv.Atoi(got); err != nil || n > width {
+		t.Errorf("%s is %s px wide on a %d px screen, so it scrolls sideways", page, got, width)
+	}
 }
 
 // TestBrowserDemoDashboardStaysLocal loads a 12-widget dashboard over 90
