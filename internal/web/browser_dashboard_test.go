@@ -603,6 +603,7 @@ func TestBrowserDemoDashboardStaysLocal(t *testing.T) {
 		t.Errorf("the page shows %s widgets, want 12", n)
 	}
 	b.checkChartDrawn(t, `[data-kind="breakdown"]`)
+	checkWidgetsFit(t, b, "the demo dashboard")
 	b.screenshot(t, "board-demo-12")
 
 	mu.Lock()

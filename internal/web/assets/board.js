@@ -302,6 +302,36 @@
     if (wd.empty) {
       body.appendChild(h('p', { class: 'widget-empty', text: wd.empty }));
     }
+    if (wd.kind === 'kpi_card') { this.fitCard(w, article, body); }
+  };
+
+  // SPARKLINE_MIN_PX is the height below which a card's sparkline is too
+  // flat to read and is hidden.
+  var SPARKLINE_MIN_PX = 28;
+
+  // fitCard keeps a KPI card inside its grid cell without a scrollbar: when
+  // the content does not fit, it hides the secondary lines in two steps
+  // (the status note and sparkline, then the progress text and the change's
+  // comparison). It runs again whenever the cell changes size. The KPI page,
+  // which the title links to, shows every line.
+  Board.prototype.fitCard = function (w, article, body) {
+    function fit() {
+      article.classList.remove('widget-tight', 'widget-tighter');
+      var spark = body.querySelector('.widget-sparkline');
+      var sparkTooSmall = spark && spark.clientHeight < SPARKLINE_MIN_PX;
+      if (body.scrollHeight <= body.clientHeight && !sparkTooSmall) { return; }
+      article.classList.add('widget-tight');
+      if (body.scrollHeight <= body.clientHeight) { return; }
+      article.classList.add('widget-tighter');
+    }
+    fit();
+    if (typeof ResizeObserver !== 'undefined') {
+      // The grid item's size is set by gridstack only, so hiding lines
+      // inside it cannot trigger this observer again.
+      var obs = new ResizeObserver(fit);
+      obs.observe(w.content);
+      w.observers.push(obs);
+    }
   };
 
   // widgetMenu returns the widget's actions: keyboard moves and resizes in
@@ -723,7 +753,7 @@
     if (!chart) { return; }
     chart.setOption({
       animation: false,
-      grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 24, top: 8, bottom: 4, outerBoundsMode: 'same', outerBoundsContain: 'all' },
       tooltip: { trigger: 'axis', confine: true, position: placeTooltip, axisPointer: { type: 'shadow' }, formatter: plainTooltip(format) },
       xAxis: { type: 'value', axisLabel: { formatter: format }, splitLine: { lineStyle: { color: COLOR_GRID } } },
       yAxis: { type: 'category', data: segs.map(function (s) { return s.name; }) },
