@@ -8,8 +8,11 @@ build: assets
 assets:
 	scripts/assets.sh
 
+# ADDR picks where the demo serves: make demo ADDR=127.0.0.1:9000
+ADDR ?= 127.0.0.1:8080
+
 demo: build
-	./bin/northstar demo --force
+	./bin/northstar demo --force --addr $(ADDR)
 
 test:
 	scripts/test.sh
