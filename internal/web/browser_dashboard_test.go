@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -499,10 +500,7 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 	if first.Width > 390 || first.Width < 300 {
 		t.Errorf("a card is %v px wide on a 390 px screen, want nearly the full width", first.Width)
 	}
-	scroll := b.evalString(t, `() => String(document.documentElement.scrollWidth <= window.innerWidth)`)
-	if scroll != "true" {
-		t.Errorf("the page scrolls sideways on a 390 px screen")
-	}
+	checkPageWidth(t, b, 390, "the dashboard page")
 	if got := b.evalString(t, `() => String(document.getElementById('edit-panel') === null && document.querySelector('.widget-handle') === null)`); got != "true" {
 		t.Errorf("a viewer's dashboard page has editing controls")
 	}
@@ -515,6 +513,39 @@ func TestBrowserDashboardPhoneWidth(t *testing.T) {
 		t.Errorf("after the phone view the revenue card is saved at (%d, %d), want (3, 0)", after.Widgets[1].X, after.Widgets[1].Y)
 	}
 	b.checkNoErrors(t)
+
+	// An admin's header has the most links: Members, Audit log, a long
+	// email address, the role and Sign out. It wraps instead of widening
+	// the page.
+	accounts := auth.NewStore(ls.db.SQL(), auth.SQLite, nil)
+	adminEmail, adminPassword := "operations.admin@northstar-example.com", "correct horse admin"
+	if _, err := accounts.CreateAccount(context.Background(), adminEmail, adminPassword, auth.DefaultWorkspaceID, auth.RoleAdmin, "test"); err != nil {
+		t.Fatal(err)
+	}
+	admin := newBrowser(t)
+	admin.signIn(t, ls.http.URL, adminEmail, adminPassword)
+	admin.open(t, ls.http.URL+"/", 390, 844)
+	checkPageWidth(t, admin, 390, "the overview page")
+	admin.screenshot(t, "overview-phone-admin")
+	admin.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 390, 844)
+	admin.waitReady(t)
+	checkPageWidth(t, admin, 390, "the dashboard page")
+	admin.screenshot(t, "board-phone-admin")
+	signOut := admin.elementBox(t, `.account-nav button[type="submit"]`)
+	if signOut.X+signOut.Width > 390 {
+		t.Errorf("the Sign out button ends at x = %v, outside the 390 px screen", signOut.X+signOut.Width)
+	}
+	admin.checkNoErrors(t)
+}
+
+// checkPageWidth fails the test when the open page is wider than width CSS
+// pixels, so that it would scroll sideways.
+func checkPageWidth(t *testing.T, b *browserSession, width int, page string) {
+	t.Helper()
+	got := b.evalString(t, `() => String(document.documentElement.scrollWidth)`)
+	if n, err := strconv.Atoi(got); err != nil || n > width {
+		t.Errorf("%s is %s px wide on a %d px screen, so it scrolls sideways", page, got, width)
+	}
 }
 
 // TestBrowserDemoDashboardStaysLocal loads a 12-widget dashboard over 90
@@ -572,6 +603,7 @@ func TestBrowserDemoDashboardStaysLocal(t *testing.T) {
 		t.Errorf("the page shows %s widgets, want 12", n)
 	}
 	b.checkChartDrawn(t, `[data-kind="breakdown"]`)
+	checkWidgetsFit(t, b, "the demo dashboard")
 	b.screenshot(t, "board-demo-12")
 
 	mu.Lock()
@@ -632,4 +664,171 @@ func TestBrowserChartAnnotationsAndFeedback(t *testing.T) {
 	b.screenshot(t, "board-annotations-feedback")
 	b.checkNoErrors(t)
 	ls.checkNoServerErrors(t)
+}
+
+// unitKPIs are three daily KPIs in three units: EUR, signups and visits.
+const unitKPIs = `workspace: {name: Acme, time_zone: UTC}
+kpis:
+  - id: revenue
+    name: Revenue
+    unit: EUR
+    grain: day
+    metric: {kind: sum, event: order, property: amount}
+  - id: signups
+    name: Signups
+    unit: signups
+    grain: day
+    metric: {kind: count, event: signup}
+  - id: visits
+    name: Visits
+    unit: visits
+    grain: day
+    metric: {kind: count, event: visit}
+`
+
+// unitEvents are EUR 1200 of orders and 3 signups on 8 March 2026, and
+// EUR 1500 of orders, 5 signups and 40 visits on 9 March.
+func unitEvents() []store.Event {
+	day1 := time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)
+	day2 := day1.Add(24 * time.Hour)
+	order := func(id string, amount float64, at time.Time) store.Event {
+		return store.Event{Name: "order", DistinctID: id, Timestamp: at, Source: "test", MessageID: id, ReceivedAt: at, Properties: map[string]any{"amount": amount}}
+	}
+	events := []store.Event{order("o1", 1000, day1), order("o2", 200, day1), order("o3", 1500, day2)}
+	events = append(events, signupEvents("d1", 3, day1)...)
+	events = append(events, signupEvents("d2", 5, day2)...)
+	for i := range 40 {
+		id := fmt.Sprintf("v-%d", i)
+		events = append(events, store.Event{Name: "visit", DistinctID: id, Timestamp: day2, Source: "test", MessageID: id, ReceivedAt: day2})
+	}
+	return events
+}
+
+// chartJS returns a function that runs body with chart bound to the
+// ECharts instance of the n-th chart widget (from 1) in the page.
+func chartJS(n int, body string) string {
+	return fmt.Sprintf(`() => {
+		const chart = echarts.getInstanceByDom(document.querySelectorAll('[data-kind="chart"] .widget-chart')[%d - 1]);
+		%s
+	}`, n, body)
+}
+
+func TestBrowserChartTwoUnitsTwoAxes(t *testing.T) {
+	ls := newLiveServer(t, unitKPIs, testNow, unitEvents())
+	requireChartLibrary(t, ls.Server)
+	var d testDashboard
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "Units"}`, http.StatusCreated, &d)
+	ls.api(t, "PATCH", fmt.Sprintf("/api/v1/dashboards/%d", d.ID), `{"grain": "day", "from": "2026-03-08", "to": "2026-03-10"}`, http.StatusOK, nil)
+	for _, w := range []string{
+		`{"kind": "chart", "kpis": ["revenue", "signups"], "x": 0, "y": 0}`,
+		`{"kind": "chart", "kpis": ["revenue", "signups", "visits"], "x": 6, "y": 0}`,
+		`{"kind": "kpi_card", "kpis": ["revenue"], "x": 0, "y": 5}`,
+		`{"kind": "kpi_card", "kpis": ["signups"], "x": 3, "y": 5}`,
+	} {
+		ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), w, http.StatusCreated, nil)
+	}
+
+	b := newBrowser(t)
+	b.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
+	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1280, 900)
+	b.waitReady(t)
+
+	// Each unit has its own y-axis, the second on the right.
+	axes := b.evalString(t, chartJS(1, `return JSON.stringify(chart.getOption().yAxis.map(a => [a.name, a.position]));`))
+	if axes != `[["EUR","left"],["signups","right"]]` {
+		t.Errorf("y-axes (name, position) %s, want EUR on the left and signups on the right", axes)
+	}
+	indexes := b.evalString(t, chartJS(1, `return JSON.stringify(chart.getOption().series.filter(s => s.name === 'Revenue' || s.name === 'Signups').map(s => [s.name, s.yAxisIndex]));`))
+	if !strings.Contains(indexes, `["Revenue",0]`) || !strings.Contains(indexes, `["Signups",1]`) || strings.Contains(indexes, `["Signups",0]`) {
+		t.Errorf("series y-axis indexes %s, want Revenue on 0 and Signups on 1", indexes)
+	}
+
+	// 5 signups on 9 March is the top of the signups axis, so it is drawn
+	// in the upper half of the plot, not flat at 0 under EUR 1500.
+	rise := b.evalString(t, chartJS(1, `
+		const rect = chart.getModel().getComponent('grid').coordinateSystem.getRect();
+		const zero = chart.convertToPixel({seriesName: 'Signups'}, [1, 0])[1];
+		const five = chart.convertToPixel({seriesName: 'Signups'}, [1, 5])[1];
+		return String((zero - five) / rect.height);`))
+	if f, err := strconv.ParseFloat(rise, 64); err != nil || f < 0.5 {
+		t.Errorf("5 signups is drawn %s of the plot height above 0, want at least half", rise)
+	}
+
+	// The third unit's KPI is left out, with a note that names it.
+	note := b.evalString(t, `() => { const n = document.querySelectorAll('[data-kind="chart"]')[1].querySelector('.chart-left-out'); return n ? n.textContent : ''; }`)
+	if !strings.Contains(note, "Visits") || !strings.Contains(note, "another chart") {
+		t.Errorf("the three-unit chart's note is %q, want it to name Visits and say to use another chart", note)
+	}
+	drawn := b.evalString(t, chartJS(2, `return JSON.stringify([...new Set(chart.getOption().series.map(s => s.name))]);`))
+	if drawn != `["Revenue","Signups"]` {
+		t.Errorf("the three-unit chart draws %s, want Revenue and Signups", drawn)
+	}
+
+	checkXLabelsInside(t, b, 1, true)
+	checkXLabelsInside(t, b, 2, true)
+	checkWidgetsFit(t, b, "the dashboard")
+	b.screenshot(t, "board-units")
+	b.checkNoErrors(t)
+
+	tv := newBrowser(t)
+	tv.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
+	tv.open(t, fmt.Sprintf("%s/tv?d=%d", ls.http.URL, d.ID), 1920, 1080)
+	tv.waitReady(t)
+	checkXLabelsInside(t, tv, 1, false)
+	checkXLabelsInside(t, tv, 2, false)
+	checkWidgetsFit(t, tv, "TV mode")
+	tv.screenshot(t, "board-units-tv")
+	tv.checkNoErrors(t)
+	ls.checkNoServerErrors(t)
+}
+
+// checkXLabelsInside checks that every x-axis label the n-th chart draws
+// lies inside its canvas, and, when wantLast is set, that the last one is
+// drawn. (ECharts may skip labels that would overlap.)
+func checkXLabelsInside(t *testing.T, b *browserSession, n int, wantLast bool) {
+	t.Helper()
+	got := b.evalString(t, chartJS(n, `
+		const labels = chart.getOption().xAxis[0].data;
+		const out = { drawn: 0, last: false, outside: [] };
+		chart.getZr().storage.getDisplayList().forEach(e => {
+			if (!e.style || !labels.includes(e.style.text) || e.ignore || e.invisible) { return; }
+			const r = e.getBoundingRect().clone();
+			r.applyTransform(e.getComputedTransform());
+			out.drawn++;
+			if (e.style.text === labels[labels.length - 1]) { out.last = true; }
+			if (r.x < 0 || r.x + r.width > chart.getWidth() + 0.5) {
+				out.outside.push(e.style.text + ' from ' + Math.round(r.x) + ' to ' + Math.round(r.x + r.width) + ' px of ' + chart.getWidth());
+			}
+		});
+		return JSON.stringify(out);`))
+	var res struct {
+		Drawn   int      `json:"drawn"`
+		Last    bool     `json:"last"`
+		Outside []string `json:"outside"`
+	}
+	if err := json.Unmarshal([]byte(got), &res); err != nil {
+		t.Fatalf("x-axis labels of chart %d: %v in %s", n, err, got)
+	}
+	if res.Drawn == 0 {
+		t.Errorf("chart %d draws no x-axis label", n)
+	}
+	if wantLast && !res.Last {
+		t.Errorf("chart %d does not draw its last x-axis label", n)
+	}
+	if len(res.Outside) > 0 {
+		t.Errorf("chart %d cuts x-axis labels at its edge: %s", n, strings.Join(res.Outside, "; "))
+	}
+}
+
+// checkWidgetsFit checks that no widget body scrolls: its content fits the
+// grid cell at the widget's size.
+func checkWidgetsFit(t *testing.T, b *browserSession, where string) {
+	t.Helper()
+	got := b.evalString(t, `() => JSON.stringify([...document.querySelectorAll('.widget')].filter(w => {
+		const body = w.querySelector('.widget-body');
+		return w.scrollHeight > w.clientHeight + 1 || body.scrollHeight > body.clientHeight + 1 || body.scrollWidth > body.clientWidth + 1;
+	}).map(w => w.querySelector('.widget-title').textContent))`)
+	if got != "[]" {
+		t.Errorf("in %s these widgets scroll or cut their content: %s", where, got)
+	}
 }

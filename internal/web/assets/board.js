@@ -302,6 +302,36 @@
     if (wd.empty) {
       body.appendChild(h('p', { class: 'widget-empty', text: wd.empty }));
     }
+    if (wd.kind === 'kpi_card') { this.fitCard(w, article, body); }
+  };
+
+  // SPARKLINE_MIN_PX is the height below which a card's sparkline is too
+  // flat to read and is hidden.
+  var SPARKLINE_MIN_PX = 28;
+
+  // fitCard keeps a KPI card inside its grid cell without a scrollbar: when
+  // the content does not fit, it hides the secondary lines in two steps
+  // (the status note and sparkline, then the progress text and the change's
+  // comparison). It runs again whenever the cell changes size. The KPI page,
+  // which the title links to, shows every line.
+  Board.prototype.fitCard = function (w, article, body) {
+    function fit() {
+      article.classList.remove('widget-tight', 'widget-tighter');
+      var spark = body.querySelector('.widget-sparkline');
+      var sparkTooSmall = spark && spark.clientHeight < SPARKLINE_MIN_PX;
+      if (body.scrollHeight <= body.clientHeight && !sparkTooSmall) { return; }
+      article.classList.add('widget-tight');
+      if (body.scrollHeight <= body.clientHeight) { return; }
+      article.classList.add('widget-tighter');
+    }
+    fit();
+    if (typeof ResizeObserver !== 'undefined') {
+      // The grid item's size is set by gridstack only, so hiding lines
+      // inside it cannot trigger this observer again.
+      var obs = new ResizeObserver(fit);
+      obs.observe(w.content);
+      w.observers.push(obs);
+    }
   };
 
   // widgetMenu returns the widget's actions: keyboard moves and resizes in
@@ -478,6 +508,26 @@
     return found;
   }
 
+  // MAX_CHART_UNITS is how many y-axes a chart widget draws: one on each side.
+  var MAX_CHART_UNITS = 2;
+
+  // chartUnits lists the distinct units of a chart's KPIs in their order,
+  // with each unit's y-axis index. KPIs whose series failed are skipped.
+  function chartUnits(list) {
+    var out = { list: [], index: {} };
+    list.forEach(function (s) {
+      var unit = s.unit || '';
+      if (s.error || unit in out.index) { return; }
+      out.index[unit] = out.list.length;
+      out.list.push(unit);
+    });
+    if (out.list.length === 0) { out.list.push(''); }
+    return out;
+  }
+
+  // unitName labels a y-axis with its unit.
+  function unitName(unit) { return unit || 'no unit'; }
+
   Board.prototype.drawChart = function (w, body) {
     var wd = w.data;
     var list = wd.series || [];
@@ -488,12 +538,20 @@
     var legend = [];
     var notes = {}; // period index -> annotation texts
     var partialLabel = '';
-    var unit = list[0].unit;
-    var format = valueFormatter(unit);
     var errors = [];
+
+    // Each unit gets its own y-axis, so a KPI counted in signups does not
+    // lie flat at 0 under revenue in EUR. Two units fit, one axis on each
+    // side; the KPIs of a third or later unit are left out with a note.
+    var units = chartUnits(list);
+    var formats = {}; // series name -> formatter in its KPI's unit
+    var leftOut = [];
 
     list.forEach(function (s, si) {
       if (s.error) { errors.push(s.name + ': ' + s.error); return; }
+      var axisIndex = units.index[s.unit || ''];
+      if (axisIndex >= MAX_CHART_UNITS) { leftOut.push(s.name); return; }
+      var format = valueFormatter(s.unit);
       var color = PALETTE[si % PALETTE.length];
       var points = (s.series && s.series.points) || [];
       var values = axis.keys.map(function () { return null; });
@@ -524,17 +582,19 @@
         }
       }
       var main = {
-        name: s.name, type: bar ? 'bar' : 'line', data: solid, symbolSize: 6,
+        name: s.name, type: bar ? 'bar' : 'line', data: solid, symbolSize: 6, yAxisIndex: axisIndex,
         lineStyle: { width: 2.5, color: color }, itemStyle: { color: color }
       };
       series.push(main);
+      formats[s.name] = format;
       if (dashed) {
-        series.push({ name: s.name, type: 'line', data: dashed, symbol: 'emptyCircle', lineStyle: { width: 2.5, color: color, type: 'dashed' }, itemStyle: { color: color }, tooltip: { show: false } });
+        series.push({ name: s.name, type: 'line', data: dashed, yAxisIndex: axisIndex, symbol: 'emptyCircle', lineStyle: { width: 2.5, color: color, type: 'dashed' }, itemStyle: { color: color }, tooltip: { show: false } });
       }
       if (hasTarget) {
         var tname = list.length > 1 ? 'Target path of ' + s.name : 'Target path';
         legend.push(tname);
-        series.push({ name: tname, type: 'line', data: targets, symbol: 'none', lineStyle: { width: 2, color: list.length > 1 ? color : COLOR_TARGET, type: 'dotted' }, itemStyle: { color: list.length > 1 ? color : COLOR_TARGET } });
+        formats[tname] = format;
+        series.push({ name: tname, type: 'line', data: targets, yAxisIndex: axisIndex, symbol: 'none', lineStyle: { width: 2, color: list.length > 1 ? color : COLOR_TARGET, type: 'dotted' }, itemStyle: { color: list.length > 1 ? color : COLOR_TARGET } });
       }
 
       // Benchmark lines: a constant value, or points by date.
@@ -550,7 +610,8 @@
           });
         }
         legend.push(bname);
-        series.push({ name: bname, type: 'line', data: data, symbol: 'none', connectNulls: true, lineStyle: { width: 1.5, color: PALETTE[(si + bi + 4) % PALETTE.length], type: [2, 4] } });
+        formats[bname] = format;
+        series.push({ name: bname, type: 'line', data: data, yAxisIndex: axisIndex, symbol: 'none', connectNulls: true, lineStyle: { width: 1.5, color: PALETTE[(si + bi + 4) % PALETTE.length], type: [2, 4] } });
       });
 
       // Annotations: a marker on the period of each note.
@@ -565,6 +626,12 @@
 
     if (errors.length > 0) {
       body.appendChild(h('p', { class: 'widget-error', role: 'note', text: errors.join(' ') }));
+    }
+    if (leftOut.length > 0) {
+      body.appendChild(h('p', { class: 'widget-note chart-left-out', role: 'note', text:
+        'Not drawn: ' + leftOut.join(', ') + ', because a chart shows at most ' + MAX_CHART_UNITS +
+        ' units (' + units.list.slice(0, MAX_CHART_UNITS).map(unitName).join(' and ') + '). Put ' +
+        (leftOut.length > 1 ? 'them' : 'it') + ' in another chart widget.' }));
     }
     var markData = Object.keys(notes).map(function (i) {
       var first = notes[i][0];
@@ -581,7 +648,9 @@
       color: PALETTE,
       textStyle: { color: COLOR_TEXT },
       legend: { top: 0, type: 'scroll', data: legend },
-      grid: { left: 8, right: 16, top: 34, bottom: 8, containLabel: true },
+      // outerBoundsMode 'same' keeps the axis labels and names inside the
+      // grid's box, so the last x-axis label is not clipped (ECharts 6).
+      grid: { left: 8, right: 8, top: 34, bottom: 4, outerBoundsMode: 'same', outerBoundsContain: 'all' },
       tooltip: {
         trigger: 'axis', confine: true, position: placeTooltip,
         formatter: function (params) {
@@ -595,14 +664,23 @@
             if (v && typeof v === 'object') { v = v.value; }
             if (v === null || v === undefined || v === '-' || shown[p.seriesName]) { return; }
             shown[p.seriesName] = true;
-            html += '<br>' + escapeHTML(p.seriesName) + ': ' + escapeHTML(format(v));
+            html += '<br>' + escapeHTML(p.seriesName) + ': ' + escapeHTML((formats[p.seriesName] || valueFormatter(''))(v));
           });
           (notes[i] || []).forEach(function (n) { html += '<br>Note: ' + escapeHTML(n); });
           return html;
         }
       },
-      xAxis: { type: 'category', data: axis.labels, boundaryGap: bar, axisLabel: { hideOverlap: true } },
-      yAxis: { type: 'value', axisLabel: { formatter: format }, splitLine: { lineStyle: { color: COLOR_GRID } } },
+      // A line chart's end labels are aligned inwards, as on the KPI page.
+      xAxis: { type: 'category', data: axis.labels, boundaryGap: bar, axisLabel: bar ? { hideOverlap: true } : { hideOverlap: true, alignMinLabel: 'left', alignMaxLabel: 'right' } },
+      yAxis: units.list.slice(0, MAX_CHART_UNITS).map(function (unit, i) {
+        return {
+          type: 'value', position: i === 0 ? 'left' : 'right', name: units.list.length > 1 ? unitName(unit) : '',
+          nameTextStyle: { align: i === 0 ? 'left' : 'right' },
+          axisLabel: { formatter: valueFormatter(unit), hideOverlap: true },
+          // One set of grid lines is enough; the right axis's would not line up.
+          splitLine: { show: i === 0, lineStyle: { color: COLOR_GRID } }
+        };
+      }),
       series: series
     });
     if (partialLabel) {
@@ -675,7 +753,7 @@
     if (!chart) { return; }
     chart.setOption({
       animation: false,
-      grid: { left: 8, right: 24, top: 8, bottom: 8, containLabel: true },
+      grid: { left: 8, right: 24, top: 8, bottom: 4, outerBoundsMode: 'same', outerBoundsContain: 'all' },
       tooltip: { trigger: 'axis', confine: true, position: placeTooltip, axisPointer: { type: 'shadow' }, formatter: plainTooltip(format) },
       xAxis: { type: 'value', axisLabel: { formatter: format }, splitLine: { lineStyle: { color: COLOR_GRID } } },
       yAxis: { type: 'category', data: segs.map(function (s) { return s.name; }) },
