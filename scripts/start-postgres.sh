@@ -9,8 +9,8 @@ set -euo pipefail
 
 # The DSN is the only thing written to standard output: keep the real one as
 # descriptor 3 and send everything else, including the tools' messages, to
-# standard error. The server must not inherit descriptor 3, or whoever reads
-# the DSN waits for the server to exit.
+# standard error. The server must not inherit descriptor 3, because the
+# caller reading the DSN would then wait for the server to exit.
 exec 3>&1 1>&2
 
 version=15

@@ -49,8 +49,8 @@ type Anomaly struct {
 // pairs of periods a whole number of seasonal cycles apart, so that the
 // season cancels out.
 // The scale is 1.4826·MAD of the residuals, or 1.2533 times their mean
-// absolute deviation when the MAD is 0 (more than half the residuals equal);
-// when both are 0 nothing is flagged. Medians make the fit robust: a spike
+// absolute deviation when the MAD is 0 (more than half the residuals equal).
+// When both are 0, nothing is flagged. Medians make the fit robust: a spike
 // moves neither the slope nor the seasonal medians.
 //
 // Seasons are the days of the week at the day grain, so a quiet weekend is

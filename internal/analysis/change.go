@@ -54,9 +54,9 @@ func PeriodChange(points []Point) *Comparison {
 
 // YearAgo returns the start of the period a year before the period that
 // starts at start. A day is compared with the same weekday 52 weeks (364
-// days) earlier, because daily values follow the week; a week with the week
-// 52 weeks earlier; a month or quarter with the same month or quarter of the
-// year before.
+// days) earlier, because daily values follow the week. A week is compared
+// with the week 52 weeks earlier, and a month or quarter with the same month
+// or quarter of the year before.
 func YearAgo(g timegrain.Grain, start time.Time) time.Time {
 	switch g {
 	case timegrain.Day:

@@ -24,9 +24,9 @@ type Contributor struct {
 }
 
 // TopContributor returns the segment whose difference (Current − Previous)
-// is largest in the direction of the total change, the sum of all segments'
-// differences; when the total is 0, the segment with the largest absolute
-// difference. Segments without a value in either period are skipped. It
+// is largest in the direction of the total change, which is the sum of all
+// segments' differences. When the total is 0, it returns the segment with the
+// largest absolute difference. Segments without a value in either period are skipped. It
 // returns nil when no segment has both values or every difference is 0.
 //
 // For a KPI that is not a sum over its segments (an average, a rate) the

@@ -68,9 +68,9 @@ type ForecastResult struct {
 //
 // When every value is positive, the same model is also fitted to log y(t),
 // which makes the trend a constant growth rate and the seasonal terms
-// factors, and the fit with the smaller leave-one-out error (PRESS, the sum
-// of the squared errors of each value predicted by the fit without it,
-// measured on the values themselves) is used; a tie keeps the linear fit.
+// factors. The fit with the smaller leave-one-out error is used, and a tie
+// keeps the linear fit. That error is PRESS: the sum of the squared errors of
+// each value predicted by the fit without it, measured on the values themselves.
 // The log fit's value and interval are exp of the log-scale ones: the
 // interval keeps its coverage, and the value is the forecast's median.
 //

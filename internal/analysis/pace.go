@@ -2,7 +2,7 @@ package analysis
 
 import "github.com/northstar-kpi/northstar/internal/kpi"
 
-// PaceStatus says whether a KPI is forecast to reach its target.
+// PaceStatus is whether a KPI is forecast to reach its target.
 type PaceStatus string
 
 // Pace statuses.

@@ -8,7 +8,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
-// AnnotationKind says what an annotation records.
+// AnnotationKind is the kind of event an annotation records.
 type AnnotationKind string
 
 // Annotation kinds.
@@ -103,7 +103,7 @@ type Feedback struct {
 	KPI       string
 	Text      string
 	Author    string // who recorded it
-	Source    string // where it came from, such as "NPS survey" or "support"
+	Source    string // the origin, such as "NPS survey" or "support"
 	CreatedAt time.Time
 }
 
@@ -123,7 +123,8 @@ func (f *Feedback) Validate() error {
 	return checkLength("source", f.Source, MaxPersonName)
 }
 
-// checkText rejects empty and over-long text; hint says what to write.
+// checkText rejects empty and over-long text. Its error ends with hint,
+// which names what to write.
 func checkText(field, s string, limit int, hint string) error {
 	if s == "" {
 		return Errorf(EINVALID, "%s: missing (%s)", field, hint)

@@ -17,7 +17,7 @@ const (
 	ETOOLARGE     = "too_large"              // a body, batch or item exceeds a limit
 	EUNSUPPORTED  = "unsupported_media_type" // the request's content type or encoding cannot be read
 	EFORBIDDEN    = "forbidden"              // the credentials are valid but their role does not allow the action
-	ETOOMANY      = "too_many_requests"      // a rate limit was reached; the message says when to retry
+	ETOOMANY      = "too_many_requests"      // a rate limit was reached; the message gives the time to retry
 )
 
 // Error is an application error with a code and a message meant for the user.

@@ -15,9 +15,9 @@ import (
 )
 
 // KPIInput is one KPI written as in a KPI file's kpis: list. The UI and the
-// API send KPIs in this shape, as JSON, which is also YAML, and the database
-// keeps the KPIs made in the UI in it, so that every KPI passes through the
-// one validation that loading a KPI file runs.
+// API send KPIs in this shape as JSON, which is also YAML. The database keeps
+// the KPIs made in the UI in it too, so every KPI passes through the one
+// validation that loading a KPI file runs.
 type KPIInput = fileKPI
 
 // MetricInput is a metric written as in a KPI file.

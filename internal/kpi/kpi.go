@@ -198,7 +198,7 @@ type KPI struct {
 	Target      *Target
 	Thresholds  Thresholds
 
-	// ManagedBy is where the definition lives: the KPI file (ManagedByCode,
+	// ManagedBy is the place the definition is kept: the KPI file (ManagedByCode,
 	// also the zero value's meaning) or the database (ManagedByUI).
 	ManagedBy ManagedBy
 
@@ -210,8 +210,8 @@ type KPI struct {
 	// Benchmarks are reference lines drawn beside the KPI's values.
 	Benchmarks []Benchmark
 
-	// Review is how often the KPI should be reviewed; NoCadence when the
-	// definition does not say.
+	// Review is the KPI's review cadence, or NoCadence when the definition
+	// sets none.
 	Review Cadence
 
 	// Breakdown is the event property that trend analysis breaks the KPI down
@@ -220,7 +220,7 @@ type KPI struct {
 	Breakdown string
 }
 
-// ManagedBy is where a KPI's definition is kept and edited.
+// ManagedBy is the place a KPI's definition is kept and edited.
 type ManagedBy string
 
 // Places a KPI is managed.

@@ -18,10 +18,10 @@ type SectionSource interface {
 	KPIHistory(ctx context.Context, id string) (kpi.History, error)
 }
 
-// AddSections fills the optional sections of in for its items: the reviews
-// due on the day of to, the annotations dated from the day of from to the day
-// of to (on those KPIs and on every KPI), and the feedback on those KPIs
-// recorded in [from, to). Days are in in.Location.
+// AddSections fills the optional sections of in for its items. They are the
+// reviews due on the day of to, and the annotations dated from the day of
+// from to the day of to, on those KPIs and on every KPI. They also include
+// the feedback on those KPIs recorded in [from, to). Days are in in.Location.
 func (in *DigestInput) AddSections(ctx context.Context, src SectionSource, from, to time.Time) error {
 	loc := in.Location
 	if loc == nil {

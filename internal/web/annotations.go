@@ -17,7 +17,7 @@ import (
 )
 
 // maxMetaBody bounds the JSON body of an annotation, feedback or KPI request.
-// The longest valid feedback text is 5,000 characters of up to 4 bytes.
+// The maximum feedback text is 5,000 characters of up to 4 bytes each.
 const maxMetaBody = 64 << 10
 
 // registerKPIMetaRoutes registers the annotation, feedback and KPI editing
@@ -202,8 +202,8 @@ func (s *Server) seriesAnnotations(r *http.Request, k *kpi.KPI, from, to time.Ti
 }
 
 // decodeJSONBody decodes the request's JSON body into dst, rejecting unknown
-// fields, a second value and bodies over maxMetaBody, with errors that say
-// what to send instead.
+// fields, a second value and bodies over maxMetaBody, with errors that name
+// the expected body.
 func decodeJSONBody(w http.ResponseWriter, r *http.Request, dst any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxMetaBody))
 	dec.DisallowUnknownFields()

@@ -112,7 +112,7 @@ func TestAuditLogAPI(t *testing.T) {
 		}
 	}
 
-	// Nobody can change or delete entries: the routes do not exist.
+	// No route changes or deletes entries.
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete} {
 		req := f.request(t, method+" /api/v1/audit", callerAdminToken)
 		if resp := httptestRecorder(f.srv, req); resp.StatusCode != http.StatusMethodNotAllowed {

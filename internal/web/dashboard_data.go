@@ -353,7 +353,7 @@ func (s *Server) computeObjective(ctx context.Context, defs *kpi.Definitions, ob
 }
 
 // computeFeedback embeds the KPI's feedback list as GET
-// /api/v1/kpis/{id}/feedback returns it, or an empty state that says how to
+// /api/v1/kpis/{id}/feedback returns it, or an empty state with the steps to
 // add feedback when the list is empty or the server has no such route.
 func (s *Server) computeFeedback(r *http.Request, k *kpi.KPI, out *widgetData) error {
 	path := "/api/v1/kpis/" + url.PathEscape(k.ID) + "/feedback"

@@ -65,7 +65,7 @@ const (
 	// one stream, so that steady ingestion costs at most one a second.
 	liveMinInterval = time.Second
 
-	// liveRetryMillis is the reconnection delay the stream asks browsers for.
+	// liveRetryMillis is the reconnection delay the stream sends to browsers.
 	liveRetryMillis = 2000
 )
 

@@ -145,7 +145,7 @@ func readKPIInput(w http.ResponseWriter, r *http.Request) (*kpi.KPIInput, error)
 // checkJSONSyntax rejects a body that is not valid JSON with the message the
 // other JSON routes use, before the YAML decoder (which also reads JSON)
 // would report it in YAML terms. An empty body passes, so that
-// DecodeKPIInput says what to send.
+// DecodeKPIInput reports the missing fields.
 func checkJSONSyntax(data []byte) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil

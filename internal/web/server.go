@@ -76,7 +76,7 @@ type Config struct {
 	Dashboards DashboardStore
 
 	// Auth keeps accounts, sessions, API tokens and the audit log. Nil
-	// means nobody can sign in: every route that needs a role answers 401.
+	// disables sign-in, so every route that needs a role returns 401.
 	Auth AuthStore
 
 	// SessionTTL is how long a session lasts after sign-in. Zero means 12

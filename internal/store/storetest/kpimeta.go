@@ -10,7 +10,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
-// KPIMetaStore is what a store keeps about KPIs besides their data:
+// KPIMetaStore is the part of a store that keeps KPI metadata besides data:
 // annotations, feedback and the KPIs made in the UI.
 type KPIMetaStore interface {
 	CreateAnnotation(ctx context.Context, a kpi.Annotation) (kpi.Annotation, error)

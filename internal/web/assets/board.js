@@ -145,7 +145,7 @@
 
   // ---- Widgets ----
 
-  // Board holds the state of one drawn dashboard.
+  // Board is the state of one drawn dashboard.
   function Board(config) {
     this.config = config;
     this.gridEl = $('grid');
