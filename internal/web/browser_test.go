@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -187,22 +188,22 @@ func (s *browserSession) screenshot(t *testing.T, name string) {
 	t.Logf("screenshot: %s", path)
 }
 
-// checkChartDrawn checks that ECharts drew a canvas of non-zero size inside
-// the element matched by selector.
+// checkChartDrawn waits until ECharts has drawn a canvas of non-zero size
+// inside the element matched by selector. The chart may still be laying out
+// (or be replaced by a live update) when the page reports ready, so it polls
+// rather than measuring once.
 func (s *browserSession) checkChartDrawn(t *testing.T, selector string) {
 	t.Helper()
-	canvas, err := s.page.Element(selector + " canvas")
+	sel, err := json.Marshal(selector + " canvas")
 	if err != nil {
-		t.Fatalf("no chart canvas in %s: %v", selector, err)
+		t.Fatal(err)
 	}
-	box, err := canvas.Shape()
-	if err != nil {
-		t.Fatalf("measuring the canvas in %s: %v", selector, err)
-	}
-	r := box.Box()
-	if r.Width < 1 || r.Height < 1 {
-		t.Errorf("chart canvas in %s is %vx%v, want a non-zero size", selector, r.Width, r.Height)
-	}
+	s.waitFor(t, "a drawn chart canvas in "+selector, `() => {
+		const c = document.querySelector(`+string(sel)+`);
+		if (!c) return false;
+		const r = c.getBoundingClientRect();
+		return r.width >= 1 && r.height >= 1;
+	}`)
 }
 
 // elementBox returns the position and size of the element matched by selector.
@@ -216,7 +217,11 @@ func (s *browserSession) elementBox(t *testing.T, selector string) *proto.DOMRec
 	if err != nil {
 		t.Fatalf("measuring %s: %v", selector, err)
 	}
-	return shape.Box()
+	box := shape.Box()
+	if box == nil {
+		t.Fatalf("%s has no layout box: it is hidden or not rendered", selector)
+	}
+	return box
 }
 
 func TestBrowserDashboardAndKPIPage(t *testing.T) {
