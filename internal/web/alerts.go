@@ -15,7 +15,7 @@ import (
 )
 
 func (s *Server) registerAlertRoutes() {
-	if s.alerts == nil {
+	if s.defaultWorkspace.alerts == nil {
 		return
 	}
 	s.register("GET /api/v1/alerts", AccessViewer, s.handle(s.handleAlertList))
@@ -101,7 +101,7 @@ func newAlertRuleJSON(r store.AlertRule, showSecret bool) alertRuleJSON {
 }
 
 func (s *Server) handleAlertList(w http.ResponseWriter, r *http.Request) error {
-	rules, err := s.alerts.List(r.Context())
+	rules, err := s.inRequest(r).alerts.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *Server) handleAlertCreate(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	rule, err := s.alerts.Create(r.Context(), in)
+	rule, err := s.inRequest(r).alerts.Create(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *Server) handleAlertGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rule, err := s.alerts.Get(r.Context(), id)
+	rule, err := s.inRequest(r).alerts.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -153,11 +153,11 @@ func (s *Server) handleAlertUpdate(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	old, err := s.alerts.Get(r.Context(), id)
+	old, err := s.inRequest(r).alerts.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	rule, err := s.alerts.Update(r.Context(), id, in)
+	rule, err := s.inRequest(r).alerts.Update(r.Context(), id, in)
 	if err != nil {
 		return err
 	}
@@ -177,11 +177,11 @@ func (s *Server) handleAlertDelete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	old, err := s.alerts.Get(r.Context(), id)
+	old, err := s.inRequest(r).alerts.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if err := s.alerts.Delete(r.Context(), id); err != nil {
+	if err := s.inRequest(r).alerts.Delete(r.Context(), id); err != nil {
 		return err
 	}
 	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "alert_rule", ObjectID: strconv.FormatInt(id, 10),
@@ -222,7 +222,7 @@ func (s *Server) handleAlertHistory(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	events, deliveries, err := s.alerts.History(r.Context(), id)
+	events, deliveries, err := s.inRequest(r).alerts.History(r.Context(), id)
 	if err != nil {
 		return err
 	}

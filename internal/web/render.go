@@ -97,7 +97,7 @@ func (s *Server) newPageBase(r *http.Request, title string) pageBase {
 		AsOf:                formatAsOf(now),
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
-		KPIEditing:          s.kpiMeta != nil && canEdit(r),
+		KPIEditing:          s.inRequest(r).kpiMeta != nil && canEdit(r),
 	}
 }
 
