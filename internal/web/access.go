@@ -149,7 +149,8 @@ func workspaceOf(r *http.Request) int64 {
 
 // authorize wraps h with the check of need: it authenticates the request,
 // compares the role, checks the CSRF token of a state-changing request
-// made with a session cookie, and puts the Principal in the context.
+// made with a session cookie, and puts the Principal and its workspace in
+// the context.
 func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch need {

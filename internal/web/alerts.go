@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/auth"
-	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/notify"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
@@ -25,11 +23,6 @@ func (s *Server) registerAlertRoutes() {
 	s.register("DELETE /api/v1/alerts/{id}", AccessEditor, s.handle(s.handleAlertDelete))
 	s.register("GET /api/v1/alerts/{id}/history", AccessViewer, s.handle(s.handleAlertHistory))
 }
-
-// Definitions returns the KPI definitions the server serves to the default
-// workspace: the KPI file's and, with a KPIMeta store, the KPIs made in the
-// UI. Alert rules and reports are evaluated against them.
-func (s *Server) Definitions() *kpi.Definitions { return s.definitionsIn(context.Background()) }
 
 // redactChatURL returns a chat webhook URL as the API shows it: only its
 // scheme and host, because the path of a Slack incoming webhook URL is the
