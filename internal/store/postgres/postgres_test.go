@@ -52,6 +52,10 @@ func (s copyStore) InsertEvents(ctx context.Context, events []store.Event) (stor
 	return s.insertEvents(ctx, events, true)
 }
 
+func (s copyStore) InWorkspace(id int64) storetest.Store {
+	return copyStore{storeUnderTest{s.Workspace(id)}}
+}
+
 // The suite again with every event sent through COPY, the path InsertEvents
 // takes for batches of copyThreshold events or more.
 func TestStoreCopy(t *testing.T) {

@@ -2,11 +2,19 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
+
+// IndexBlobStore is the persisted activity index of a store. The suite
+// fails when a store lacks it.
+type IndexBlobStore interface {
+	LoadIndexBlobs(ctx context.Context, fn func(store.IndexBlob) error) error
+	SaveIndexBlobs(ctx context.Context, s store.IndexSave) error
+}
 
 // WorkspaceViews is a store that returns views limited to one workspace.
 // The suite fails when a store lacks it.
@@ -127,6 +135,7 @@ func testWorkspaceIsolation(t *testing.T, open func(t *testing.T) Store) {
 	testWorkspaceMetadata(t, one, two)
 	testWorkspaceDashboards(t, one, two)
 	testWorkspaceAlertsAndKeys(t, one, two)
+	testWorkspaceIndex(t, one, two)
 }
 
 // testWorkspaceMetadata checks KPIs, annotations, feedback, targets and reviews.
@@ -345,5 +354,41 @@ func testWorkspaceAlertsAndKeys(t *testing.T, oneStore, twoStore Store) {
 	}
 	if n := countRows(t, oneStore, `SELECT COUNT(*) FROM write_keys WHERE revoked_at IS NULL`); n != 1 {
 		t.Errorf("%d active write keys in all workspaces, want 1 (workspace 2's)", n)
+	}
+}
+
+// testWorkspaceIndex checks that each workspace persists its own activity
+// index: a save, a reset and a load touch only the view's workspace.
+func testWorkspaceIndex(t *testing.T, oneStore, twoStore Store) {
+	ctx := context.Background()
+	one, ok := oneStore.(IndexBlobStore)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.IndexBlobStore", oneStore)
+	}
+	two := twoStore.(IndexBlobStore)
+
+	if err := one.SaveIndexBlobs(ctx, store.IndexSave{Meta: []byte(`{"ws":1}`), Blobs: []store.IndexBlob{{Key: "day-one", Data: []byte{1}}}}); err != nil {
+		t.Fatalf("workspace 1 SaveIndexBlobs: %v", err)
+	}
+	// Workspace 2 has no stored meta yet, whatever workspace 1 stored.
+	if err := two.SaveIndexBlobs(ctx, store.IndexSave{Reset: true, Meta: []byte(`{"ws":2}`), Blobs: []store.IndexBlob{{Key: "day-two", Data: []byte{2}}}}); err != nil {
+		t.Fatalf("workspace 2 SaveIndexBlobs with no stored meta: %v", err)
+	}
+
+	load := func(s IndexBlobStore) string {
+		var keys []string
+		if err := s.LoadIndexBlobs(ctx, func(b store.IndexBlob) error {
+			keys = append(keys, b.Key+"="+string(b.Data))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(keys, " ")
+	}
+	if got := load(one); !strings.Contains(got, "day-one=\x01") || strings.Contains(got, "day-two") || !strings.Contains(got, `{"ws":1}`) {
+		t.Errorf("workspace 1 index after workspace 2's reset = %q, want its own meta and day-one only", got)
+	}
+	if got := load(two); !strings.Contains(got, "day-two=\x02") || strings.Contains(got, "day-one") || !strings.Contains(got, `{"ws":2}`) {
+		t.Errorf("workspace 2 index = %q, want its own meta and day-two only", got)
 	}
 }
