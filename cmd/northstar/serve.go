@@ -235,7 +235,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// server's view of the definitions, which is set before any job runs.
 	m.workspaces = &workspaceRegistry{
 		base: base, auth: m.auth, fileDefs: defs, mailer: m.Mailer, baseURL: m.URL, now: now, logger: m.Logger,
-		byID: map[int64]*workspaceState{},
+		byID: map[int64]*registryEntry{},
 	}
 	defaultWS := &workspaceState{
 		id:          auth.DefaultWorkspaceID,
@@ -244,7 +244,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		series:      engine.NewWithIndex(indexed, ix, now).WithHistory(indexed),
 	}
 	defaultWS.alerts = newWorkspaceAlerts(indexed, m.workspaces.definitionsOf(auth.DefaultWorkspaceID, defs), defaultWS.series, m.Mailer, m.URL(), now, m.Logger)
-	m.workspaces.byID[auth.DefaultWorkspaceID] = defaultWS
+	m.workspaces.byID[auth.DefaultWorkspaceID] = &registryEntry{ws: defaultWS}
 
 	m.scheduler, err = newAlertScheduler(m.workspaces, defs.Workspace.Location, now, m.Logger)
 	if err != nil {

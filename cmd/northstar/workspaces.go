@@ -58,22 +58,37 @@ type workspaceRegistry struct {
 	definitionsIn func(id int64) *kpi.Definitions
 
 	mu   sync.Mutex
-	byID map[int64]*workspaceState
+	byID map[int64]*registryEntry
 }
 
-// get returns the state of workspace id, opening it at the first call.
+// registryEntry is one workspace's state, opened at most once at a time, so
+// that opening one workspace holds up only the callers that need it.
+type registryEntry struct {
+	mu sync.Mutex
+	ws *workspaceState // nil until opened
+}
+
+// get returns the state of workspace id, opening it at the first call. A
+// failed call leaves it to the next call to try again.
 func (reg *workspaceRegistry) get(ctx context.Context, id int64) (*workspaceState, error) {
 	reg.mu.Lock()
-	defer reg.mu.Unlock()
-	if ws, ok := reg.byID[id]; ok {
-		return ws, nil
+	entry, ok := reg.byID[id]
+	if !ok {
+		entry = &registryEntry{}
+		reg.byID[id] = entry
 	}
+	reg.mu.Unlock()
 
+	entry.mu.Lock()
+	defer entry.mu.Unlock()
+	if entry.ws != nil {
+		return entry.ws, nil
+	}
 	ws, err := reg.open(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	reg.byID[id] = ws
+	entry.ws = ws
 	return ws, nil
 }
 
@@ -172,13 +187,21 @@ func (reg *workspaceRegistry) runJob(ctx context.Context, name string, at time.T
 // default store's connections, so they are not closed.
 func (reg *workspaceRegistry) saveIndexes() {
 	reg.mu.Lock()
-	defer reg.mu.Unlock()
-	for id, ws := range reg.byID {
-		if id == auth.DefaultWorkspaceID {
-			continue
+	entries := make([]*registryEntry, 0, len(reg.byID))
+	for id, entry := range reg.byID {
+		if id != auth.DefaultWorkspaceID {
+			entries = append(entries, entry)
 		}
-		ws.db.mu.Lock()
-		ws.db.save(context.Background())
-		ws.db.mu.Unlock()
+	}
+	reg.mu.Unlock()
+
+	for _, entry := range entries {
+		entry.mu.Lock()
+		if ws := entry.ws; ws != nil {
+			ws.db.mu.Lock()
+			ws.db.save(context.Background())
+			ws.db.mu.Unlock()
+		}
+		entry.mu.Unlock()
 	}
 }

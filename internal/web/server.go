@@ -134,7 +134,7 @@ func NewServer(cfg Config) *Server {
 	s := &Server{
 		logger:        cfg.Logger,
 		now:           cfg.Now,
-		workspaces:    workspaces{factory: cfg.Workspaces, byID: map[int64]*workspace{}},
+		workspaces:    workspaces{factory: cfg.Workspaces, byID: map[int64]*workspaceEntry{}},
 		metrics:       newServerMetrics(),
 		templates:     mustParseTemplates(),
 		assets:        assetHandler(),

@@ -80,32 +80,47 @@ type workspaces struct {
 	factory WorkspaceFactory
 
 	mu   sync.Mutex
-	byID map[int64]*workspace
+	byID map[int64]*workspaceEntry
+}
+
+// workspaceEntry is one workspace's state, opened at most once at a time,
+// so that opening one workspace holds up only the requests to it.
+type workspaceEntry struct {
+	mu sync.Mutex
+	ws *workspace // nil until opened
 }
 
 // workspace returns the state of workspace id, creating it with the factory
-// at the first call. It returns EFORBIDDEN when the server has no factory,
-// so that it serves only the default workspace.
+// at the first call. A failed call leaves it to the next call to try again.
+// It returns EFORBIDDEN when the server has no factory, so that it serves
+// only the default workspace.
 func (s *Server) workspace(ctx context.Context, id int64) (*workspace, error) {
 	if id == auth.DefaultWorkspaceID {
 		return s.defaultWorkspace, nil
 	}
-
-	s.workspaces.mu.Lock()
-	defer s.workspaces.mu.Unlock()
-	if ws, ok := s.workspaces.byID[id]; ok {
-		return ws, nil
-	}
 	if s.workspaces.factory == nil {
 		return nil, kpi.Errorf(kpi.EFORBIDDEN, "this server serves only the default workspace (1), and you are signed in to workspace %d", id)
+	}
+
+	s.workspaces.mu.Lock()
+	entry, ok := s.workspaces.byID[id]
+	if !ok {
+		entry = &workspaceEntry{}
+		s.workspaces.byID[id] = entry
+	}
+	s.workspaces.mu.Unlock()
+
+	entry.mu.Lock()
+	defer entry.mu.Unlock()
+	if entry.ws != nil {
+		return entry.ws, nil
 	}
 	svc, err := s.workspaces.factory(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("open workspace %d: %w", id, err)
 	}
-	ws := s.newWorkspace(id, svc)
-	s.workspaces.byID[id] = ws
-	return ws, nil
+	entry.ws = s.newWorkspace(id, svc)
+	return entry.ws, nil
 }
 
 type workspaceKey struct{}
