@@ -107,8 +107,10 @@ func newWorkspaceAlerts(db interface {
 }
 
 // newAlertScheduler returns the scheduler of alert evaluation, reports and
-// review reminders, with cron expressions in loc, the workspace time zone.
-// Each job runs in every workspace in turn.
+// review reminders, with cron expressions in loc, the default workspace's
+// time zone. Each job runs in every workspace in turn.
+// NOTE: review reminders go out at 09:00 in loc for every workspace, whatever
+// its own time zone. Report schedules use each workspace's own zone.
 func newAlertScheduler(reg *workspaceRegistry, loc *time.Location, now func() time.Time, logger *slog.Logger) (*scheduler.Scheduler, error) {
 	sched := scheduler.New(loc, now, logger)
 	for _, name := range []string{"alerts", "reports", "reviews"} {

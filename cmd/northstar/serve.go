@@ -234,7 +234,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	// Alert rules and reports see the KPIs made in the UI too, through the
 	// server's view of the definitions, which is set before any job runs.
 	m.workspaces = &workspaceRegistry{
-		base: base, auth: m.auth, fileDefs: defs, mailer: m.Mailer, baseURL: m.URL, now: now, logger: m.Logger,
+		base: base, auth: m.auth, mailer: m.Mailer, baseURL: m.URL, now: now, logger: m.Logger,
 		byID: map[int64]*registryEntry{},
 	}
 	defaultWS := &workspaceState{

@@ -45,13 +45,12 @@ func (ws *workspaceState) webServices() web.WorkspaceServices {
 // keeps it until the server stops. The default workspace's state is made at
 // start; the others when a request or a scheduled job first needs them.
 type workspaceRegistry struct {
-	base     appStore // the store without a workspace view: the default workspace
-	auth     *auth.Store
-	fileDefs *kpi.Definitions // the KPI file, which belongs to the default workspace
-	mailer   *notify.Mailer
-	baseURL  func() string
-	now      func() time.Time
-	logger   *slog.Logger
+	base    appStore // the store without a workspace view: the default workspace
+	auth    *auth.Store
+	mailer  *notify.Mailer
+	baseURL func() string
+	now     func() time.Time
+	logger  *slog.Logger
 
 	// definitionsIn returns the definitions in force in a workspace, with
 	// the KPIs made in its UI; set once the web server exists.
@@ -94,9 +93,7 @@ func (reg *workspaceRegistry) get(ctx context.Context, id int64) (*workspaceStat
 
 // open opens the state of workspace id, which is not the default one. Its
 // definitions have no KPIs of the KPI file, which belong to the default
-// workspace, but take the file's time zone and week start.
-// NOTE: workspaces have no time zone setting of their own yet, so every
-// workspace buckets days in the KPI file's time zone.
+// workspace, and take the workspace's own time zone and week start.
 func (reg *workspaceRegistry) open(ctx context.Context, id int64) (*workspaceState, error) {
 	info, err := reg.auth.Workspace(ctx, id)
 	if err != nil {
@@ -107,12 +104,15 @@ func (reg *workspaceRegistry) open(ctx context.Context, id int64) (*workspaceSta
 		return nil, err
 	}
 
-	defs := &kpi.Definitions{Workspace: kpi.Workspace{
-		Name:      info.Name,
-		Location:  reg.fileDefs.Workspace.Location,
-		WeekStart: reg.fileDefs.Workspace.WeekStart,
-	}}
 	logger := reg.logger.With(slog.Int64("workspace", id))
+	loc, err := time.LoadLocation(info.TimeZone)
+	if err != nil {
+		// The CLI checks the zone, so only a zone set by hand or one that
+		// this binary's time zone database lacks gets here.
+		logger.Error("unknown workspace time zone; counting days in UTC", slog.String("time_zone", info.TimeZone), slog.Any("error", err))
+		loc = time.UTC
+	}
+	defs := &kpi.Definitions{Workspace: kpi.Workspace{Name: info.Name, Location: loc, WeekStart: info.WeekStart}}
 	meta, _ := view.(web.KPIMetaStore)
 	indexDefs, err := withStoredKPIs(ctx, defs, meta, reg.now())
 	if err != nil {

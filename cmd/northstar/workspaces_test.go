@@ -314,3 +314,84 @@ func TestSchedulerEvaluatesEveryWorkspace(t *testing.T) {
 		t.Errorf("workspace 2 rule history = %+v, want one change to firing", history.History)
 	}
 }
+
+// TestWorkspaceTimeZone counts the days of a workspace created with its own
+// time zone in that zone, not in the KPI file's (UTC).
+//
+// Hand count: New York is on EDT (UTC-4) from 2026-03-08. A signup at
+// 2026-03-09 03:00 UTC is 2026-03-08 23:00 there, and one at 15:00 UTC is
+// 2026-03-09 11:00, so the KPI counts 1 on each day. In UTC both fall on
+// 2026-03-09.
+func TestWorkspaceTimeZone(t *testing.T) {
+	m, _ := startTestMain(t)
+	ctx := context.Background()
+
+	code, out, errOut := runWithStdin(t, "", "workspaces", "create", "east", "--time-zone", "America/New_York", "--week-start", "sunday", "--db", m.DBPath)
+	if code != exitOK {
+		t.Fatalf("workspaces create --time-zone America/New_York: exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "America/New_York") || !strings.Contains(out, "Sunday") {
+		t.Errorf("workspaces create output %q does not name the time zone and week start", out)
+	}
+	list, err := m.Auth().Workspaces(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	east := list[len(list)-1]
+	if east.Name != "east" || east.TimeZone != "America/New_York" || east.WeekStart != time.Sunday {
+		t.Fatalf("created workspace = %+v, want east in America/New_York from Sunday", east)
+	}
+
+	_, secret, err := m.Auth().CreateToken(ctx, east.ID, "editor-east", auth.RoleEditor, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := workspaceClient{t: t, base: m.URL(), token: secret}
+	code, out, errOut = runWithStdin(t, "", "keys", "create", "--name", "web", "--workspace", fmt.Sprint(east.ID), "--db", m.DBPath)
+	if code != exitOK {
+		t.Fatalf("keys create: exit %d: %s", code, errOut)
+	}
+	writeKey := printedSecret.FindString(out)
+
+	client.must(http.MethodPost, "/api/v1/kpis", `{"id": "trials", "name": "Trials", "owner": "cy@example.com", "unit": "signups",
+		"direction": "up", "grain": "day", "metric": {"kind": "count", "event": "signup"}}`, http.StatusCreated, nil)
+	for i, at := range []string{"2026-03-09T03:00:00Z", "2026-03-09T15:00:00Z"} {
+		postIngest(t, m.URL()+"/v1/track", fmt.Sprintf(`{"event": "signup", "userId": "e-%d", "messageId": "e-%d", "timestamp": %q}`, i, i, at),
+			http.StatusOK, "Authorization", basicAuth(writeKey))
+	}
+
+	var series struct {
+		Points []struct {
+			PeriodStart time.Time `json:"period_start"`
+			Value       *float64  `json:"value"`
+		} `json:"points"`
+	}
+	client.must(http.MethodGet, "/api/v1/kpis/trials/series?grain=day&from=2026-03-08&to=2026-03-09", "", http.StatusOK, &series)
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[time.Time]float64{
+		time.Date(2026, 3, 8, 0, 0, 0, 0, newYork): 1,
+		time.Date(2026, 3, 9, 0, 0, 0, 0, newYork): 1,
+	}
+	found := 0
+	for _, p := range series.Points {
+		for start, value := range want {
+			if p.PeriodStart.Equal(start) {
+				found++
+				if p.Value == nil || *p.Value != value {
+					t.Errorf("trials on %s = %v, want %v", start.Format(time.DateOnly), p.Value, value)
+				}
+			}
+		}
+	}
+	if found != len(want) {
+		t.Errorf("series has %d of the New York days 2026-03-08 and 2026-03-09: %+v", found, series.Points)
+	}
+
+	code, _, errOut = runWithStdin(t, "", "workspaces", "create", "nowhere", "--time-zone", "Mars/Olympus", "--db", m.DBPath)
+	if code == exitOK || !strings.Contains(errOut, "Mars/Olympus") {
+		t.Errorf("workspaces create --time-zone Mars/Olympus: exit %d, stderr %q; want an error naming the zone", code, errOut)
+	}
+}
