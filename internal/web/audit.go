@@ -26,6 +26,7 @@ func (s *Server) registerAuditRoutes() {
 	s.register("DELETE /api/v1/members/{email}", AccessAdmin, s.handle(s.handleRemoveMember))
 	s.registerMemberPageRoutes()
 	s.registerTokenRoutes()
+	s.registerWriteKeyRoutes()
 }
 
 // RecordChange appends a change made by request r to the audit log of r's

@@ -16,7 +16,7 @@ import (
 var templateFS embed.FS
 
 // pageNames lists the pages in templates/. Each is parsed with layout.html.
-var pageNames = []string{"dashboard", "kpi", "error", "kpi_form", "signin", "account", "audit", "members"}
+var pageNames = []string{"keys", "dashboard", "kpi", "error", "kpi_form", "signin", "account", "audit", "members"}
 
 // requestFuncs are the template functions that depend on the request.
 // Parsing binds placeholders; renderPage binds them to the request on a
