@@ -323,7 +323,7 @@ takes both from the KPI file instead.`,
 		},
 	}
 	create.Flags().StringVar(&timeZone, "time-zone", "UTC", "IANA time zone that the workspace's KPIs count days in, such as Europe/Berlin")
-	create.Flags().StringVar(&weekStart, "week-start", "monday", "first day of the workspace's weeks: monday or sunday")
+	create.Flags().StringVar(&weekStart, "week-start", "monday", "first day of the workspace's weeks, such as monday or sunday")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the workspaces",

@@ -63,7 +63,7 @@ SQLite database file when it does not exist yet.`,
 				if err := auditWriteKey(cmd.Context(), db, "create", name, map[string]any{"id": key.ID, "name": key.Name, "prefix": key.Prefix}); err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "Created write key %q. Its secret:\n\n  %s\n\n", key.Name, secret)
+				fmt.Fprintf(g.stdout, "Created write key %q in workspace %d. Its secret:\n\n  %s\n\n", key.Name, key.WorkspaceID, secret)
 				fmt.Fprintln(g.stdout, "Copy it now: it will not be shown again, because only its hash is stored.")
 				return nil
 			})

@@ -246,6 +246,9 @@ func (s *Store) CreateAccount(ctx context.Context, email, password string, works
 // AccountByEmail returns the account with the e-mail address, or ENOTFOUND.
 func (s *Store) AccountByEmail(ctx context.Context, email string) (Account, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		return Account{}, kpi.Errorf(kpi.EINVALID, "the e-mail address is empty; enter the address of an existing account")
+	}
 	acc := Account{Email: email}
 	var created int64
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, created_at FROM accounts WHERE email = ?`), email).Scan(&acc.ID, &created)

@@ -161,6 +161,13 @@ func testBadInput(t *testing.T, open opener) {
 	wantCode(t, err, kpi.EINVALID, "over-long token name")
 	_, _, err = s.CreateToken(ctx, 1, "reports", auth.Role("root"), "cli")
 	wantCode(t, err, kpi.EINVALID, "token with an unknown role")
+	_, _, err = s.CreateToken(ctx, 1, "my token", auth.RoleViewer, "cli")
+	wantCode(t, err, kpi.EINVALID, "token name with a space")
+	if err != nil && !strings.Contains(err.Error(), `"my token" contains ' '`) {
+		t.Errorf("token name with a space: %q, want it to name the name and the character", err)
+	}
+	_, err = s.SetMember(ctx, 1, "  ", auth.RoleViewer, "cli")
+	wantCode(t, err, kpi.EINVALID, "member with an empty e-mail address")
 
 	for table, want := range map[string]int{"accounts": 0, "memberships": 0, "api_tokens": 0, "workspaces": 1, "audit_log": 0} {
 		if n := count(t, db, `SELECT count(*) FROM `+table); n != want {

@@ -31,6 +31,13 @@ func (s *Store) CreateToken(ctx context.Context, workspaceID int64, name string,
 	if err := validateName("token name", name, MaxTokenNameLen); err != nil {
 		return APIToken{}, "", err
 	}
+	// Like write key names, token names go in URL paths and commands, so
+	// they take no spaces.
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return APIToken{}, "", kpi.Errorf(kpi.EINVALID, "token name %q contains %q (use letters, digits, '.', '_' and '-', such as \"weekly-report\")", name, r)
+		}
+	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return APIToken{}, "", err
 	}

@@ -270,6 +270,9 @@ func (d *Definitions) KPI(id string) (*KPI, error) {
 			return k, nil
 		}
 	}
+	if len(d.KPIs) == 0 {
+		return nil, Errorf(ENOTFOUND, "KPI %q not found: this workspace has no KPIs yet", id)
+	}
 	ids := make([]string, 0, len(d.KPIs))
 	for _, k := range d.KPIs {
 		ids = append(ids, k.ID)

@@ -636,6 +636,9 @@ func TestSignInRateLimited(t *testing.T) {
 	if len(rec.Result().Cookies()) != 0 {
 		t.Error("a blocked sign-in set a cookie")
 	}
+	if body := rec.Body.String(); !strings.Contains(body, "Try again in 15 minutes.") {
+		t.Errorf("the blocked sign-in page does not say to try again in 15 minutes:\n%s", body)
+	}
 
 	// Other accounts from another address still sign in.
 	other := ts.auth.account(t, "bob@example.com", 1, auth.RoleViewer)
@@ -737,5 +740,20 @@ func TestSwitchWorkspace(t *testing.T) {
 	}
 	if got := me(); !strings.Contains(got, `"workspace_id": 2`) {
 		t.Errorf("after rejected switches: %s, want workspace 2 unchanged", got)
+	}
+}
+
+func TestWaitText(t *testing.T) {
+	for wait, want := range map[time.Duration]string{
+		15 * time.Minute:                  "15 minutes",
+		14*time.Minute + 10*time.Second:   "15 minutes",
+		90 * time.Second:                  "2 minutes",
+		time.Minute:                       "60 seconds",
+		40*time.Second + time.Millisecond: "41 seconds",
+		time.Second:                       "1 second",
+	} {
+		if got := waitText(wait); got != want {
+			t.Errorf("waitText(%s) = %q, want %q", wait, got, want)
+		}
 	}
 }

@@ -78,6 +78,11 @@ type pageBase struct {
 	// KPIEditing reports whether the request's principal can make KPIs in
 	// the UI, which shows the "New KPI" link.
 	KPIEditing bool
+
+	// DefaultWorkspace reports whether the page shows the default
+	// workspace, the one that the KPI file and import csv feed. Empty
+	// states of other workspaces point to the New KPI form and write keys.
+	DefaultWorkspace bool
 }
 
 // newPageBase fills the layout's fields for a page titled title.
@@ -98,6 +103,7 @@ func (s *Server) newPageBase(r *http.Request, title string) pageBase {
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
 		KPIEditing:          s.inRequest(r).kpiMeta != nil && canEdit(r),
+		DefaultWorkspace:    s.inRequest(r).id == auth.DefaultWorkspaceID,
 	}
 }
 

@@ -137,8 +137,9 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if wait := s.signInLimits.blocked(email, addr, s.now()); wait > 0 {
+		s.logger.WarnContext(r.Context(), "sign-in refused after too many failures", slog.String("email", email), slog.String("address", addr))
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		page.Message = "Too many failed sign-ins for this account or address. Try again in " + wait.Round(time.Second).String() + "."
+		page.Message = "Too many failed sign-ins for this account or address. Try again in " + waitText(wait) + "."
 		return s.renderSignIn(w, r, http.StatusTooManyRequests, page)
 	}
 
@@ -329,4 +330,18 @@ func clientAddr(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// waitText says how long wait is in words: "15 minutes", "1 minute" or
+// "40 seconds".
+func waitText(wait time.Duration) string {
+	if wait > time.Minute {
+		m := int((wait + time.Minute - 1) / time.Minute)
+		return strconv.Itoa(m) + " minutes"
+	}
+	s := int((wait + time.Second - 1) / time.Second)
+	if s == 1 {
+		return "1 second"
+	}
+	return strconv.Itoa(s) + " seconds"
 }

@@ -273,3 +273,32 @@ func TestWriteKeysPage(t *testing.T) {
 		t.Errorf("the page after revoking lacks the message or the revoked state:\n%s", after)
 	}
 }
+
+// TestEmptyWorkspacePointsToUIAndKeys checks the empty states of a
+// workspace other than the default one: the KPI file and import csv feed
+// only the default workspace, so they point to New KPI and write keys.
+func TestEmptyWorkspacePointsToUIAndKeys(t *testing.T) {
+	ks := newWriteKeyServer(t)
+	for _, target := range []string{"/"} {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Authorization", "Bearer "+ks.otherAdmin)
+		req.Header.Set("Accept", "text/html")
+		rec := httptest.NewRecorder()
+		ks.srv.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != http.StatusOK || !strings.Contains(body, "No KPIs defined yet") {
+			t.Fatalf("GET %s in workspace %d: status %d, want 200 with the empty state:\n%s", target, ks.otherID, rec.Code, body)
+		}
+		if strings.Contains(body, "KPI file") || strings.Contains(body, "import csv") {
+			t.Errorf("GET %s in workspace %d points to the KPI file or import csv, which feed only the default workspace:\n%s", target, ks.otherID, body)
+		}
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+ks.otherAdmin)
+	req.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	ks.srv.ServeHTTP(rec, req)
+	if body := rec.Body.String(); !strings.Contains(body, "write key of this workspace") {
+		t.Errorf("the overview of an empty workspace does not say where its events come from:\n%s", body)
+	}
+}
