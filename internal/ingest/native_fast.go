@@ -34,9 +34,9 @@ func fastNativeEvent(p *fastjson.Parser, raw []byte, opts DecodeOptions) (store.
 	}
 
 	var (
-		e                                      = store.Event{ReceivedAt: opts.ReceivedAt}
-		seen                                   [5]bool
-		ok                                     = true
+		e                                     = store.Event{ReceivedAt: opts.ReceivedAt}
+		seen                                  [5]bool
+		ok                                    = true
 		hasName, hasUser, hasTime, hasMessage bool
 	)
 	field := func(i int) bool {
