@@ -69,13 +69,13 @@ func (db *DB) InsertEventBatches(ctx context.Context, batches [][]store.Event) (
 	if err != nil {
 		return nil, nil, err
 	}
-	users, err := resolveUsers(ctx, tx, all)
+	users, err := db.resolveUsers(ctx, tx, all)
 	if err != nil {
 		return nil, nil, err
 	}
 	inserted := 0
 	for i := range batches {
-		if results[i], err = insertEventRows(ctx, tx, rows[i], users); err != nil {
+		if results[i], err = db.insertEventRows(ctx, tx, rows[i], users); err != nil {
 			return nil, nil, err
 		}
 		inserted += results[i].Inserted
@@ -147,14 +147,9 @@ const eventInsertChunk = 100
 // insertEventRows inserts rows, skipping those whose (source, message_id) is
 // stored already, and counts those as duplicates. users maps each distinct_id
 // to its user id.
-func insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map[string]int64) (store.InsertResult, error) {
+func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map[string]int64) (store.InsertResult, error) {
 	var res store.InsertResult
 	var fullChunk *sql.Stmt
-	defer func() {
-		if fullChunk != nil {
-			fullChunk.Close()
-		}
-	}()
 
 	args := make([]any, 0, 8*eventInsertChunk)
 	for start := 0; start < len(rows); start += eventInsertChunk {
@@ -175,9 +170,11 @@ func insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map
 		)
 		if len(chunk) == eventInsertChunk {
 			if fullChunk == nil {
-				if fullChunk, err = tx.PrepareContext(ctx, eventInsertSQL(eventInsertChunk)); err != nil {
+				stmt, err := db.prepared(ctx, eventInsertSQL(eventInsertChunk))
+				if err != nil {
 					return store.InsertResult{}, fmt.Errorf("prepare event insert: %w", err)
 				}
+				fullChunk = tx.StmtContext(ctx, stmt)
 			}
 			result, err = fullChunk.ExecContext(ctx, args...)
 		} else {

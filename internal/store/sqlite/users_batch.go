@@ -29,7 +29,7 @@ type storedUser struct {
 // It looks users up and creates them with a few multi-row statements. The
 // transaction holds SQLite's write lock from its start (_txlock=immediate),
 // so no other writer creates a user between the lookup and the insert.
-func resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[string]int64, error) {
+func (db *DB) resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[string]int64, error) {
 	// The earliest timestamp of each distinct_id, and the distinct_ids in
 	// order of first appearance, so that new users get ids in event order.
 	firstSeen := make(map[string]int64)
@@ -45,7 +45,7 @@ func resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[st
 		}
 	}
 
-	stored, err := lookUpUsers(ctx, tx, order)
+	stored, err := db.lookUpUsers(ctx, tx, order)
 	if err != nil {
 		return nil, err
 	}
@@ -72,19 +72,27 @@ func resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[st
 }
 
 // lookUpUsers returns the stored users among distinctIDs.
-func lookUpUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string) (map[string]storedUser, error) {
+func (db *DB) lookUpUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string) (map[string]storedUser, error) {
 	stored := make(map[string]storedUser, len(distinctIDs))
 	args := make([]any, 0, userLookupChunk+1)
 	for start := 0; start < len(distinctIDs); start += userLookupChunk {
 		chunk := distinctIDs[start:min(start+userLookupChunk, len(distinctIDs))]
 
+		// Every chunk has the full size, the last one padded by repeating
+		// its last distinct_id, so one prepared statement serves them all.
 		args = append(args[:0], workspaceID)
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		query := `SELECT distinct_id, id, merged_into, first_seen FROM users
-			WHERE workspace_id = ? AND distinct_id IN (` + placeholders(len(chunk)) + `)`
-		rows, err := tx.QueryContext(ctx, query, args...)
+		for len(args) < userLookupChunk+1 {
+			args = append(args, chunk[len(chunk)-1])
+		}
+		stmt, err := db.prepared(ctx, `SELECT distinct_id, id, merged_into, first_seen FROM users
+			WHERE workspace_id = ? AND distinct_id IN (`+placeholders(userLookupChunk)+`)`)
+		if err != nil {
+			return nil, fmt.Errorf("prepare user lookup: %w", err)
+		}
+		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up %d users: %w", len(chunk), err)
 		}
