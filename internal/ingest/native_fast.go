@@ -15,11 +15,11 @@ import (
 // fastNativeEvent decodes a well-formed native event with fastjson, which
 // parses an item into one reusable tree instead of a map of raw values that
 // are each decoded again. It returns false when the item needs the full
-// decoder, which gives the same result or the reason for a rejection: when
-// the item is not valid JSON, is not valid UTF-8, has a \u escape (so that
-// encoding/json's handling of lone surrogates applies), repeats a key the
-// decoder reads, has no message_id, or has a field of another type than the
-// event needs.
+// decoder, which gives the same result or the reason for a rejection. That
+// is the case when the item is not valid JSON or not valid UTF-8, repeats a
+// key the decoder reads, has no message_id, or has a field of another type
+// than the event needs. An item with a \u escape goes there too, so that
+// encoding/json's handling of lone surrogates applies.
 func fastNativeEvent(p *fastjson.Parser, raw []byte, opts DecodeOptions) (store.Event, bool) {
 	if !utf8.Valid(raw) || bytes.Contains(raw, []byte(`\u`)) || !json.Valid(raw) {
 		return store.Event{}, false

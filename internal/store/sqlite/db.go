@@ -62,11 +62,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "temp_store(MEMORY)")
 	// A commit that brings the WAL file over this many pages copies them
 	// into the database file and fsyncs it, while holding the write lock.
-	// 16,384 pages of 4 KiB (64 MiB, SQLite's default is 1,000) makes that
-	// rarer, and a page changed by many commits is copied once: 1M events
-	// sent over HTTP by `northstar bench ingest` took 17 s of server CPU
-	// time instead of 20 s, and 26 s instead of 34 s (2 cores,
-	// docs/benchmarks.md).
+	// 16,384 pages of 4 KiB (64 MiB) makes that rarer than SQLite's default
+	// of 1,000 pages, and a page changed by many commits is copied once.
+	// Storing 1M events sent by `northstar bench ingest` then took 17 s of
+	// server CPU time instead of 20 s (2 cores, docs/benchmarks.md).
 	q.Add("_pragma", "wal_autocheckpoint(16384)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + uriPathEscaper.Replace(path) + "?" + q.Encode()
