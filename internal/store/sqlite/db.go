@@ -22,9 +22,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// workspaceID is the one workspace until accounts and workspaces arrive.
-// TODO: take the workspace from the caller once workspaces exist.
-const workspaceID = 1
+// defaultWorkspaceID is the workspace that the DB from Open reads and writes: the one
+// the first migration creates.
+const defaultWorkspaceID = 1
 
 // uriPathEscaper percent-encodes the characters that end or change the path
 // of an SQLite URI filename. Unescaped, a directory named "C# projects" would
@@ -33,11 +33,10 @@ var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 // DB is an open Northstar database.
 type DB struct {
-	db   *sql.DB
-	path string
-
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt // statements of the insert path, by SQL text
+	db          *sql.DB
+	path        string
+	workspaceID int64       // every query reads and writes only this workspace's rows
+	stmts       *stmtCache // shared by the workspace views of one database
 }
 
 // Open opens (creating if needed) the database file at path and applies any
@@ -79,7 +78,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, kpi.Errorf(kpi.EINVALID, "cannot open database %s: %v (check the path and its permissions)", path, err)
 	}
 
-	db := &DB{db: sqlDB, path: path}
+	db := &DB{db: sqlDB, path: path, workspaceID: defaultWorkspaceID, stmts: &stmtCache{}}
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -102,36 +101,60 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// Workspace returns a view of the database that reads and writes only the
+// rows of workspace id. The view shares db's connections, so it costs one
+// allocation, and closing either one closes both.
+func (db *DB) Workspace(id int64) *DB {
+	view := *db
+	view.workspaceID = id
+	return &view
+}
+
+// WorkspaceID returns the workspace that db reads and writes.
+func (db *DB) WorkspaceID() int64 { return db.workspaceID }
+
 // Close closes the database.
 func (db *DB) Close() error {
-	db.stmtMu.Lock()
-	for _, stmt := range db.stmts {
-		stmt.Close()
-	}
-	db.stmts = nil
-	db.stmtMu.Unlock()
+	db.stmts.close()
 	return db.db.Close()
 }
 
-// prepared returns query prepared once for this handle; database/sql
+// stmtCache holds the statements of the insert path, by SQL text.
+type stmtCache struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// prepared returns query prepared once for this database; database/sql
 // prepares it on each connection the first time that connection runs it.
 // Parsing the multi-row statements of the insert path took about a tenth of
 // an insert's CPU time when each transaction prepared them again.
 func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	db.stmtMu.Lock()
-	defer db.stmtMu.Unlock()
-	if stmt, ok := db.stmts[query]; ok {
+	c := db.stmts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if stmt, ok := c.stmts[query]; ok {
 		return stmt, nil
 	}
 	stmt, err := db.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if db.stmts == nil {
-		db.stmts = map[string]*sql.Stmt{}
+	if c.stmts == nil {
+		c.stmts = map[string]*sql.Stmt{}
 	}
-	db.stmts[query] = stmt
+	c.stmts[query] = stmt
 	return stmt, nil
+}
+
+// close closes the cached statements.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, stmt := range c.stmts {
+		stmt.Close()
+	}
+	c.stmts = nil
 }
 
 // SQL returns the underlying handle, for tests that check results with plain SQL.

@@ -170,7 +170,7 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, 
 		)
 		if len(chunk) == eventInsertChunk {
 			if fullChunk == nil {
-				stmt, err := db.prepared(ctx, eventInsertSQL(eventInsertChunk))
+				stmt, err := db.prepared(ctx, db.eventInsertSQL(eventInsertChunk))
 				if err != nil {
 					return store.InsertResult{}, fmt.Errorf("prepare event insert: %w", err)
 				}
@@ -178,7 +178,7 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, 
 			}
 			result, err = fullChunk.ExecContext(ctx, args...)
 		} else {
-			result, err = tx.ExecContext(ctx, eventInsertSQL(len(chunk)), args...)
+			result, err = tx.ExecContext(ctx, db.eventInsertSQL(len(chunk)), args...)
 		}
 		if err != nil {
 			return store.InsertResult{}, fmt.Errorf("insert events %d to %d: %w", start, start+len(chunk)-1, err)
@@ -197,14 +197,14 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, 
 // eventInsertSQL returns an INSERT of n events that skips those whose
 // (source, message_id) is stored. SQLite inserts the rows of one statement in
 // order, so the second of two equal pairs within a batch is skipped too.
-func eventInsertSQL(n int) string {
+func (db *DB) eventInsertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "(%d,?,?,?,?,?,?,?,?)", workspaceID)
+		fmt.Fprintf(&b, "(%d,?,?,?,?,?,?,?,?)", db.workspaceID)
 	}
 	b.WriteString(` ON CONFLICT (workspace_id, source, message_id) DO NOTHING`)
 	return b.String()
@@ -214,7 +214,7 @@ func eventInsertSQL(n int) string {
 func (db *DB) EventSpan(ctx context.Context) (store.Span, error) {
 	var first, last sql.NullInt64
 	err := db.db.QueryRowContext(ctx,
-		`SELECT min(ts), max(ts) FROM events WHERE workspace_id = ?`, workspaceID).Scan(&first, &last)
+		`SELECT min(ts), max(ts) FROM events WHERE workspace_id = ?`, db.workspaceID).Scan(&first, &last)
 	if err != nil {
 		return store.Span{}, fmt.Errorf("event span: %w", err)
 	}

@@ -65,7 +65,7 @@ func (db *DB) resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event
 		ids[distinctID] = id
 	}
 
-	if err := createUsers(ctx, tx, missing, firstSeen, ids); err != nil {
+	if err := db.createUsers(ctx, tx, missing, firstSeen, ids); err != nil {
 		return nil, err
 	}
 	return ids, nil
@@ -80,7 +80,7 @@ func (db *DB) lookUpUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string)
 
 		// Every chunk has the full size, the last one padded by repeating
 		// its last distinct_id, so one prepared statement serves them all.
-		args = append(args[:0], workspaceID)
+		args = append(args[:0], db.workspaceID)
 		for _, id := range chunk {
 			args = append(args, id)
 		}
@@ -141,7 +141,7 @@ func lowerFirstSeen(ctx context.Context, tx *sql.Tx, u storedUser, ts int64) (in
 
 // createUsers inserts a user for each of distinctIDs, none of which is
 // stored, and adds their new ids to ids.
-func createUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string, firstSeen map[string]int64, ids map[string]int64) error {
+func (db *DB) createUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string, firstSeen map[string]int64, ids map[string]int64) error {
 	args := make([]any, 0, 2*userLookupChunk)
 	for start := 0; start < len(distinctIDs); start += userLookupChunk {
 		chunk := distinctIDs[start:min(start+userLookupChunk, len(distinctIDs))]
@@ -152,7 +152,7 @@ func createUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string, firstSee
 			if i > 0 {
 				values.WriteByte(',')
 			}
-			fmt.Fprintf(&values, "(%d,?,?)", workspaceID)
+			fmt.Fprintf(&values, "(%d,?,?)", db.workspaceID)
 			args = append(args, id, firstSeen[id])
 		}
 
