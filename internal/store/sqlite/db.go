@@ -35,7 +35,7 @@ var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 type DB struct {
 	db          *sql.DB
 	path        string
-	workspaceID int64       // every query reads and writes only this workspace's rows
+	workspaceID int64      // every query reads and writes only this workspace's rows
 	stmts       *stmtCache // shared by the workspace views of one database
 }
 
