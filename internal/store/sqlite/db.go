@@ -37,6 +37,7 @@ type DB struct {
 	path        string
 	workspaceID int64      // every query reads and writes only this workspace's rows
 	stmts       *stmtCache // shared by the workspace views of one database
+	users       *userCaches
 }
 
 // Open opens (creating if needed) the database file at path and applies any
@@ -78,7 +79,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, kpi.Errorf(kpi.EINVALID, "cannot open database %s: %v (check the path and its permissions)", path, err)
 	}
 
-	db := &DB{db: sqlDB, path: path, workspaceID: defaultWorkspaceID, stmts: &stmtCache{}}
+	db := &DB{db: sqlDB, path: path, workspaceID: defaultWorkspaceID, stmts: &stmtCache{}, users: &userCaches{}}
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err

@@ -69,7 +69,7 @@ func (db *DB) InsertEventBatches(ctx context.Context, batches [][]store.Event) (
 	if err != nil {
 		return nil, nil, err
 	}
-	users, err := db.resolveUsers(ctx, tx, all)
+	users, resolved, err := db.resolveUsers(ctx, tx, all)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -87,6 +87,7 @@ func (db *DB) InsertEventBatches(ctx context.Context, batches [][]store.Event) (
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("commit %d events: %w", total, err)
 	}
+	db.users.remember(db.workspaceID, resolved.version, resolved.users)
 
 	// SQLite gives a new row the largest rowid plus one, so when every event
 	// was new and the largest id grew by their number, the events got the
