@@ -118,7 +118,7 @@ log "generating $events events of $users users over $days days"
 
 log "Northstar: import (I2)"
 start="$(now_ms)"
-"$ns" import csv "$csv" --db "$work/northstar.db" --event-column event --time timestamp --user distinct_id \
+"$ns" import csv "$csv" --db "$work/northstar.db" --kpis bench/kpis.yaml --event-column event --time timestamp --user distinct_id \
   --prop plan=plan --prop country=country --prop amount=amount:number >&2
 ns_load_ms="$(echo "$(now_ms) - $start" | bc -l)"
 

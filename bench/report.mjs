@@ -109,7 +109,7 @@ const section = [
   "",
   `- I1, ingestion over HTTP: ${ingest}.`,
   `- Peak memory (maximum resident set size) of \`northstar bench queries\` on this database: ${(run.northstar.peak_rss_kb / 1024).toFixed(0)} MiB.`,
-  `- Northstar's I2 is \`northstar import csv --event-column event\` into a new SQLite database file${run.northstar.reindexed ? ", followed by `northstar reindex`" : ""}.`,
+  `- Northstar's I2 is \`northstar import csv --kpis bench/kpis.yaml --event-column event\` into a new SQLite database file, which stores the events and builds the activity index${run.northstar.reindexed ? ", followed by `northstar reindex`" : ""}.`,
   "",
 ].join("\n");
 

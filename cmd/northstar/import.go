@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/web"
 )
 
 func newImportCmd(g *globals) *cobra.Command {
@@ -80,13 +83,19 @@ with other --time, --user, --prop or --time-zone flags does not change the
 rows that are already stored.
 
 A file without a time column, such as a survey export or a customer
-snapshot, takes --at TIMESTAMP in place of --time: every row gets that time.`
+snapshot, takes --at TIMESTAMP in place of --time: every row gets that time.
+
+With --kpis FILE, the import also adds the rows to the activity index of
+that KPI file as it stores them, and saves the index at the end, so that
+the server and reports start without reading every event again. Without
+it, they build the index when they next start.`
 
 func newImportCSVCmd(g *globals) *cobra.Command {
 	var (
 		eventName, eventColumn, timeColumn, userColumn, zoneName, at string
 		propSpecs                                                    []string
 		strict                                                       bool
+		kpiPath                                                      string
 	)
 	cmd := &cobra.Command{
 		Use:   "csv FILE (--event NAME | --event-column COLUMN) (--time COLUMN | --at TIMESTAMP) --user COLUMN [--prop NAME=COLUMN[:number|:score]]... [--strict] [--time-zone ZONE] [--db PATH]",
@@ -117,7 +126,13 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 			if isTerminal(g.stderr) {
 				opts.Progress = g.stderr
 			}
-			return runImportCSV(cmd.Context(), g, args[0], opts)
+			var defs *kpi.Definitions
+			if kpiPath != "" {
+				if defs, err = kpi.LoadFile(kpiPath); err != nil {
+					return err
+				}
+			}
+			return runImportCSV(cmd.Context(), g, args[0], opts, defs)
 		},
 	}
 
@@ -131,6 +146,7 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 		":score as a number from 0 to 10 (repeatable)")
 	f.BoolVar(&strict, "strict", false, "stop at the first bad row and import nothing, instead of skipping bad rows")
 	f.StringVar(&zoneName, "time-zone", "UTC", "IANA time `ZONE`, such as Europe/Berlin, of timestamps without an offset")
+	f.StringVar(&kpiPath, "kpis", "", "KPI definitions `FILE` whose activity index the import keeps up to date as it stores rows (optional)")
 	return cmd
 }
 
@@ -198,15 +214,16 @@ func csvImportOptions(eventName, eventColumn, timeColumn, userColumn, zoneName, 
 	}, nil
 }
 
-// runImportCSV imports the CSV file at path and prints the summary.
-func runImportCSV(ctx context.Context, g *globals, path string, opts ingest.CSVOptions) error {
+// runImportCSV imports the CSV file at path and prints the summary. With
+// defs, it adds the events to the activity index of defs as it goes.
+func runImportCSV(ctx context.Context, g *globals, path string, opts ingest.CSVOptions, defs *kpi.Definitions) error {
 	file, err := openInputFile(path)
 	if err != nil {
 		return err
 	}
 	defer file.Close()
 
-	events := &lazyEventStore{path: g.dbPath}
+	events := &lazyEventStore{path: g.dbPath, defs: defs, stderr: g.stderr}
 	summary, err := ingest.ImportCSV(ctx, file, opts, events)
 	if closeErr := events.Close(); err == nil && closeErr != nil {
 		err = fmt.Errorf("close database %s: %w", g.dbPath, closeErr)
@@ -262,10 +279,13 @@ func isTerminal(w io.Writer) bool {
 
 // lazyEventStore opens the database at the first insert, so that an import
 // that stops at the header, or at a bad row with --strict, creates no
-// database file.
+// database file. With defs, it opens the activity index of defs with the
+// database and adds each batch to it.
 type lazyEventStore struct {
-	path string
-	db   appStore
+	path   string
+	defs   *kpi.Definitions
+	stderr io.Writer
+	db     appStore
 }
 
 var _ ingest.EventWriter = (*lazyEventStore)(nil)
@@ -273,13 +293,35 @@ var _ ingest.EventWriter = (*lazyEventStore)(nil)
 // InsertEvents opens the database if needed and inserts events into it.
 func (s *lazyEventStore) InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error) {
 	if s.db == nil {
-		db, err := openStore(ctx, s.path)
+		db, err := s.open(ctx)
 		if err != nil {
 			return store.InsertResult{}, err
 		}
 		s.db = db
 	}
 	return s.db.InsertEvents(ctx, events)
+}
+
+// open opens the database and, with defs, its activity index.
+func (s *lazyEventStore) open(ctx context.Context) (appStore, error) {
+	db, err := openStore(ctx, s.path)
+	if err != nil || s.defs == nil {
+		return db, err
+	}
+
+	// The index declares what the server's does, KPIs made in the UI
+	// included, so that the server loads it instead of rebuilding it.
+	logger := slog.New(slog.NewTextHandler(s.stderr, nil))
+	meta, _ := db.(web.KPIMetaStore)
+	indexDefs, err := withStoredKPIs(ctx, s.defs, meta, time.Now())
+	if err == nil {
+		var ix *engine.ActivityIndex
+		if ix, err = openIndex(ctx, db, indexDefs, logger); err == nil {
+			return newIndexedStore(db, ix, logger), nil
+		}
+	}
+	db.Close()
+	return nil, err
 }
 
 // Close closes the database if it was opened.

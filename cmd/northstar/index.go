@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
@@ -35,38 +36,70 @@ func openIndex(ctx context.Context, db appStore, defs *kpi.Definitions, logger *
 }
 
 // indexedStore is a store whose event writes keep the activity index up to
-// date: it reads the new events into the index after each insert, marks the
+// date: it adds the new events to the index after each insert, marks the
 // index for a rebuild after an alias (which moves stored events to another
 // user id), and persists the index at most every indexSaveInterval.
+// Concurrent inserts share transactions through a group committer.
 type indexedStore struct {
 	appStore
 	index  *engine.ActivityIndex
 	logger *slog.Logger
 
-	// mu serializes inserts with their index update, so that the index reads
-	// event ids in the order they were committed.
-	mu        sync.Mutex
+	// committer runs one insert transaction at a time, with its index
+	// update, so that the index reads event ids in the order they were
+	// committed.
+	committer *ingest.GroupCommitter
+
+	mu        sync.Mutex // guards lastSaved and the index saves
 	lastSaved time.Time
 }
 
-// InsertEvents stores events, then reads them into the index.
+// newIndexedStore returns db with inserts that update ix.
+func newIndexedStore(db appStore, ix *engine.ActivityIndex, logger *slog.Logger) *indexedStore {
+	s := &indexedStore{appStore: db, index: ix, logger: logger, lastSaved: time.Now()}
+	s.committer = ingest.NewGroupCommitter(s.insertBatches)
+	return s
+}
+
+// InsertEvents stores events, possibly in one transaction with those of
+// concurrent callers, and adds them to the index.
 func (s *indexedStore) InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error) {
+	return s.committer.InsertEvents(ctx, events)
+}
+
+// insertBatches stores batches in one transaction, then adds the new events
+// to the index: directly when the store returns them with their ids, by
+// reading the store otherwise.
+func (s *indexedStore) insertBatches(ctx context.Context, batches [][]store.Event) ([]store.InsertResult, error) {
+	results, stored, err := s.appStore.InsertEventBatches(ctx, batches)
+	if err != nil {
+		return nil, err
+	}
+	inserted := 0
+	for _, r := range results {
+		inserted += r.Inserted
+	}
+	if inserted == 0 {
+		return results, nil
+	}
+
+	if stored != nil {
+		err = s.index.AddInserted(ctx, stored)
+	} else {
+		err = s.index.Sync(ctx)
+	}
+	if err != nil {
+		// The events are committed; the index catches up at the next query.
+		s.logger.Error("activity index: update after insert failed", "error", err, "events", inserted)
+		return results, nil
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
-
-	res, err := s.appStore.InsertEvents(ctx, events)
-	if err != nil || res.Inserted == 0 {
-		return res, err
-	}
-	if err := s.index.Sync(ctx); err != nil {
-		// The events are committed; the index catches up at the next query.
-		s.logger.Error("activity index: update after insert failed", "error", err, "events", res.Inserted)
-		return res, nil
-	}
 	if time.Since(s.lastSaved) >= indexSaveInterval {
 		s.save(ctx)
 	}
-	return res, nil
+	return results, nil
 }
 
 // Alias merges users, then marks the index for a rebuild.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,7 @@ const defaultShutdownTimeout = 10 * time.Second
 func newServeCmd(g *globals) *cobra.Command {
 	var (
 		addr, kpiPath, logFormat string
+		profilePath              string
 		secureCookies            bool
 		smtp                     smtpFlags
 	)
@@ -72,6 +74,14 @@ NORTHSTAR_SMTP_PASSWORD. See docs/alerts.md.`,
 				return err
 			}
 
+			if profilePath != "" {
+				stop, err := startCPUProfile(profilePath)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+
 			m := &Main{Addr: addr, DBPath: g.dbPath, KPIPath: kpiPath, Logger: logger, SecureCookies: secureCookies, Mailer: mailer}
 			return serveUntilDone(cmd.Context(), m, g.stdout)
 		},
@@ -82,8 +92,26 @@ NORTHSTAR_SMTP_PASSWORD. See docs/alerts.md.`,
 	cmd.Flags().BoolVar(&secureCookies, "secure-cookies", os.Getenv("NORTHSTAR_SECURE_COOKIES") == "true",
 		"mark the session cookie Secure also on plain HTTP requests, behind a proxy that terminates TLS (env NORTHSTAR_SECURE_COOKIES=true)")
 	cmd.Flags().StringVar(&logFormat, "log-format", envOr("NORTHSTAR_LOG_FORMAT", "text"), "log format on stderr: text or json (env NORTHSTAR_LOG_FORMAT)")
+	cmd.Flags().StringVar(&profilePath, "cpuprofile", "", "write a CPU profile of the whole run to this `FILE` when the server stops, for go tool pprof")
 	addSMTPFlags(cmd, &smtp)
 	return cmd
+}
+
+// startCPUProfile starts writing a CPU profile to path and returns the
+// function that stops it and closes the file.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, kpi.Errorf(kpi.EINVALID, "--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start the CPU profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // serveUntilDone runs m until ctx is cancelled or the server fails, then
@@ -222,7 +250,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return err
 	}
 	base := m.db
-	indexed := &indexedStore{appStore: m.db, index: ix, logger: m.Logger, lastSaved: time.Now()}
+	indexed := newIndexedStore(m.db, ix, m.Logger)
 	m.db = indexed
 
 	var lc net.ListenConfig

@@ -21,6 +21,7 @@ type appStore interface {
 	engine.IndexStore
 
 	InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error)
+	InsertEventBatches(ctx context.Context, batches [][]store.Event) ([]store.InsertResult, []store.InsertedEvent, error)
 	Identify(ctx context.Context, calls []store.Identify) error
 	Alias(ctx context.Context, calls []store.Alias) error
 	InsertMeasurements(ctx context.Context, measurements []store.Measurement) (store.InsertResult, error)

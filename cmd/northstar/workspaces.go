@@ -123,7 +123,7 @@ func (reg *workspaceRegistry) open(ctx context.Context, id int64) (*workspaceSta
 		return nil, fmt.Errorf("workspace %d: %w", id, err)
 	}
 
-	indexed := &indexedStore{appStore: view, index: ix, logger: logger, lastSaved: time.Now()}
+	indexed := newIndexedStore(view, ix, logger)
 	ws := &workspaceState{
 		id:          id,
 		db:          indexed,

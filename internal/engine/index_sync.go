@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -200,6 +201,60 @@ func (ix *ActivityIndex) Sync(ctx context.Context) error {
 		return ix.rebuildLocked(ctx)
 	}
 	return ix.syncLocked(ctx)
+}
+
+// AddInserted adds events that were just stored, given with their ids in
+// increasing order, without reading them back. When they do not follow the
+// last event the index contains, because another writer stored events in
+// between or the index needs a rebuild, it reads the store as Sync does.
+func (ix *ActivityIndex) AddInserted(ctx context.Context, events []store.InsertedEvent) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.stale || len(events) == 0 || events[0].ID != ix.lastID+1 {
+		return ix.syncLocked(ctx)
+	}
+
+	for i, ev := range events {
+		if i > 0 && ev.ID != events[i-1].ID+1 {
+			return ix.syncLocked(ctx)
+		}
+		if ev.UserID < 0 || ev.UserID > math.MaxUint32 {
+			return kpi.Errorf(kpi.EINTERNAL, "user id %d does not fit the activity index (ids up to %d)", ev.UserID, uint32(math.MaxUint32))
+		}
+		props, err := storedProperties(ev.Event.Properties)
+		if err != nil {
+			ix.stale = true
+			return fmt.Errorf("event %d: %w", ev.ID, err)
+		}
+		day := civilDayOf(ev.Event.Timestamp, ix.loc)
+		ix.entry(dayKey{day, ev.Event.Name}).add(uint32(ev.UserID), props, ix.declared)
+		ix.entry(dayKey{day, allEvents}).add(uint32(ev.UserID), props, ix.declared)
+		ix.lastID = ev.ID
+	}
+	return nil
+}
+
+// storedProperties returns props as the store returns them after its JSON
+// round trip. Strings, float64, booleans and nil come back as they were, so
+// such a map is used as it is; any other value (an int, invalid UTF-8) takes
+// the round trip.
+func storedProperties(props map[string]any) (map[string]any, error) {
+	for _, v := range props {
+		switch v := v.(type) {
+		case float64, bool, nil:
+			continue
+		case string:
+			if utf8.ValidString(v) {
+				continue
+			}
+		}
+		data, err := json.Marshal(props)
+		if err != nil {
+			return nil, fmt.Errorf("event properties are not valid JSON: %w", err)
+		}
+		return decodeProperties(data)
+	}
+	return props, nil
 }
 
 func (ix *ActivityIndex) syncLocked(ctx context.Context) error {

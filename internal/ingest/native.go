@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
@@ -22,7 +24,7 @@ import (
 // and a kpi.ETOOLARGE error for a body or batch over the limits. Every other
 // problem, a malformed NDJSON line included, rejects only its item.
 func DecodeNativeEvents(body []byte, ndjson bool, opts DecodeOptions) (*Batch, error) {
-	return decodeNative(body, ndjson, opts, nativeEvent)
+	return decodeNative(body, ndjson, opts, nativeEvent, true)
 }
 
 // DecodeNativeMeasurements decodes the body of Northstar's measurement
@@ -31,7 +33,7 @@ func DecodeNativeEvents(body []byte, ndjson bool, opts DecodeOptions) (*Batch, e
 // a finite number "value" are required. Dimensions are strings; numbers and
 // booleans in them are kept in their JSON form.
 func DecodeNativeMeasurements(body []byte, ndjson bool, opts DecodeOptions) (*Batch, error) {
-	return decodeNative(body, ndjson, opts, nativeMeasurement)
+	return decodeNative(body, ndjson, opts, nativeMeasurement, false)
 }
 
 // nativeItem is one item of a native request.
@@ -43,7 +45,9 @@ type nativeItem struct {
 // nativeDecodeFunc adds the record of one item to b, or rejects it.
 type nativeDecodeFunc func(b *Batch, index int, f *fields, opts DecodeOptions)
 
-func decodeNative(body []byte, ndjson bool, opts DecodeOptions, decode nativeDecodeFunc) (*Batch, error) {
+// decodeNative decodes the items of body with decode. With fastEvents, the
+// items are events, and those that fastNativeEvent can decode skip decode.
+func decodeNative(body []byte, ndjson bool, opts DecodeOptions, decode nativeDecodeFunc, fastEvents bool) (*Batch, error) {
 	opts.Limits = opts.Limits.WithDefaults()
 	opts.ReceivedAt = opts.ReceivedAt.UTC()
 	if err := checkBody(body, opts.Limits); err != nil {
@@ -68,13 +72,25 @@ func decodeNative(body []byte, ndjson bool, opts DecodeOptions, decode nativeDec
 	}
 
 	b := &Batch{Items: len(items)}
+	var parser fastjson.Parser
+	if fastEvents {
+		b.Events = make([]store.Event, 0, len(items))
+	}
 	for i, item := range items {
+		tooLarge := itemTooLarge(item.raw, opts.Limits)
+		if fastEvents && tooLarge == "" {
+			if e, ok := fastNativeEvent(&parser, item.raw, opts); ok {
+				b.Events = append(b.Events, e)
+				continue
+			}
+		}
+
 		where := ""
 		if item.line > 0 {
 			where = fmt.Sprintf("line %d: ", item.line)
 		}
-		if reason := itemTooLarge(item.raw, opts.Limits); reason != "" {
-			b.reject(i, "%s%s", where, reason)
+		if tooLarge != "" {
+			b.reject(i, "%s%s", where, tooLarge)
 			continue
 		}
 		obj, reason := parseObject(item.raw)

@@ -26,6 +26,14 @@ type InsertResult struct {
 	Duplicates int // events whose (Source, MessageID) was already stored
 }
 
+// InsertedEvent is an event that an insert stored, with the id and the
+// dense user id it was stored under.
+type InsertedEvent struct {
+	ID     int64
+	UserID int64
+	Event  *Event
+}
+
 // Interval is the half-open time span [Start, End).
 type Interval struct {
 	Start time.Time

@@ -64,6 +64,45 @@ func (db *DB) insertEvents(ctx context.Context, events []store.Event, useCopy bo
 	return res, nil
 }
 
+// InsertEventBatches stores several batches of events in one transaction,
+// so that concurrent requests share one commit, and returns what each batch
+// added. Duplicates are left out as by InsertEvents, also between batches. An
+// invalid event rejects every batch. The second result, the stored events
+// with their ids, is always nil: the activity index reads them back.
+func (db *DB) InsertEventBatches(ctx context.Context, batches [][]store.Event) ([]store.InsertResult, []store.InsertedEvent, error) {
+	rows := make([][]eventRow, len(batches))
+	total := 0
+	for i, events := range batches {
+		var err error
+		if rows[i], err = eventRows(events); err != nil {
+			if len(batches) > 1 {
+				err = fmt.Errorf("batch %d: %w", i, err)
+			}
+			return nil, nil, err
+		}
+		total += len(events)
+	}
+
+	results := make([]store.InsertResult, len(batches))
+	if total == 0 {
+		return results, nil, nil
+	}
+	err := db.withTx(ctx, func(tx pgx.Tx) error {
+		for i := range batches {
+			inserted, err := db.insertEventRows(ctx, tx, rows[i], len(rows[i]) >= copyThreshold)
+			if err != nil {
+				return err
+			}
+			results[i] = store.InsertResult{Inserted: inserted, Duplicates: len(batches[i]) - inserted}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert %d events: %w", total, err)
+	}
+	return results, nil, nil
+}
+
 // eventRows validates events and returns them as rows, without the repeats
 // of a (Source, MessageID) inside the batch, whose first event wins.
 func eventRows(events []store.Event) ([]eventRow, error) {

@@ -95,6 +95,11 @@ func (db *DB) Alias(ctx context.Context, calls []store.Alias) error {
 				return err
 			}
 		}
+		// A store that caches user ids finds the version changed and drops
+		// its cache.
+		if _, err := tx.Exec(ctx, `UPDATE workspaces SET users_version = users_version + 1 WHERE id = $1`, db.workspaceID); err != nil {
+			return fmt.Errorf("raise the users version of workspace %d: %w", db.workspaceID, err)
+		}
 		return nil
 	})
 }

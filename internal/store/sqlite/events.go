@@ -15,40 +15,100 @@ import (
 // MessageID) is already stored is counted as a duplicate and left out, so a
 // retried batch or a re-imported file adds nothing twice.
 func (db *DB) InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error) {
-	var res store.InsertResult
-	if len(events) == 0 {
-		return res, nil
+	results, _, err := db.InsertEventBatches(ctx, [][]store.Event{events})
+	if err != nil {
+		return store.InsertResult{}, err
+	}
+	return results[0], nil
+}
+
+// InsertEventBatches stores several batches of events in one transaction,
+// so that concurrent requests share one commit, and returns what each batch
+// added. Duplicates are left out as by InsertEvents, also between batches. An
+// invalid event rejects every batch.
+//
+// When every event was new, it also returns the stored events in id order
+// with their ids and user ids, so the activity index can add them without
+// reading them back. Otherwise the second result is nil.
+func (db *DB) InsertEventBatches(ctx context.Context, batches [][]store.Event) ([]store.InsertResult, []store.InsertedEvent, error) {
+	results := make([]store.InsertResult, len(batches))
+	rows := make([][]eventRow, len(batches))
+	var all []store.Event
+	total := 0
+	for i, events := range batches {
+		var err error
+		if rows[i], err = encodeEventRows(events); err != nil {
+			if len(batches) > 1 {
+				err = fmt.Errorf("batch %d: %w", i, err)
+			}
+			return nil, nil, err
+		}
+		total += len(events)
+	}
+	if total == 0 {
+		return results, nil, nil
+	}
+	if len(batches) == 1 {
+		all = batches[0]
+	} else {
+		all = make([]store.Event, 0, total)
+		for _, events := range batches {
+			all = append(all, events...)
+		}
 	}
 
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("begin insert: %w", err)
+		return nil, nil, fmt.Errorf("begin insert: %w", err)
 	}
 	defer tx.Rollback()
 
-	res, err = db.insertEvents(ctx, tx, events)
+	// The transaction holds the write lock from its start (_txlock=immediate),
+	// so no other writer adds events before it commits.
+	lastID, err := maxEventID(ctx, tx)
 	if err != nil {
-		return store.InsertResult{}, err
+		return nil, nil, err
+	}
+	users, resolved, err := db.resolveUsers(ctx, tx, all)
+	if err != nil {
+		return nil, nil, err
+	}
+	inserted := 0
+	for i := range batches {
+		if results[i], err = db.insertEventRows(ctx, tx, rows[i], users); err != nil {
+			return nil, nil, err
+		}
+		inserted += results[i].Inserted
+	}
+	newLastID, err := maxEventID(ctx, tx)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		return store.InsertResult{}, fmt.Errorf("commit %d events: %w", len(events), err)
+		return nil, nil, fmt.Errorf("commit %d events: %w", total, err)
 	}
-	return res, nil
+	db.users.remember(db.workspaceID, resolved.version, resolved.users)
+
+	// SQLite gives a new row the largest rowid plus one, so when every event
+	// was new and the largest id grew by their number, the events got the
+	// ids after lastID in batch order.
+	if inserted != total || newLastID-lastID != int64(total) {
+		return results, nil, nil
+	}
+	stored := make([]store.InsertedEvent, total)
+	for i := range all {
+		stored[i] = store.InsertedEvent{ID: lastID + 1 + int64(i), UserID: users[all[i].DistinctID], Event: &all[i]}
+	}
+	return results, stored, nil
 }
 
-// insertEvents validates events, resolves their distinct_ids to user ids and
-// inserts them with multi-row statements, so a batch of 500 events takes a
-// handful of statements rather than 1,000.
-func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.InsertResult, error) {
-	rows, err := encodeEventRows(events)
-	if err != nil {
-		return store.InsertResult{}, err
+// maxEventID returns the largest event id, or 0 when there are no events.
+func maxEventID(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(id) FROM events`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("read the largest event id: %w", err)
 	}
-	users, err := db.resolveUsers(ctx, tx, events)
-	if err != nil {
-		return store.InsertResult{}, err
-	}
-	return db.insertEventRows(ctx, tx, rows, users)
+	return id.Int64, nil
 }
 
 // eventRow is an event with its properties in their stored JSON form.
@@ -91,11 +151,6 @@ const eventInsertChunk = 100
 func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map[string]int64) (store.InsertResult, error) {
 	var res store.InsertResult
 	var fullChunk *sql.Stmt
-	defer func() {
-		if fullChunk != nil {
-			fullChunk.Close()
-		}
-	}()
 
 	args := make([]any, 0, 8*eventInsertChunk)
 	for start := 0; start < len(rows); start += eventInsertChunk {
@@ -116,9 +171,11 @@ func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, 
 		)
 		if len(chunk) == eventInsertChunk {
 			if fullChunk == nil {
-				if fullChunk, err = tx.PrepareContext(ctx, db.eventInsertSQL(eventInsertChunk)); err != nil {
+				stmt, err := db.prepared(ctx, db.eventInsertSQL(eventInsertChunk))
+				if err != nil {
 					return store.InsertResult{}, fmt.Errorf("prepare event insert: %w", err)
 				}
+				fullChunk = tx.StmtContext(ctx, stmt)
 			}
 			result, err = fullChunk.ExecContext(ctx, args...)
 		} else {

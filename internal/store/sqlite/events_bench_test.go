@@ -65,3 +65,37 @@ func BenchmarkInsertEvents(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*benchBatchSize)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkInsertEventBatches inserts groups of four batches of 500 new
+// events, one transaction per group, as the server's group commit does
+// with four requests waiting, and reports events per second.
+func BenchmarkInsertEventBatches(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+
+	const group = 4
+	groups := make([][][]store.Event, b.N)
+	for n := range groups {
+		for i := range group {
+			groups[n] = append(groups[n], benchEvents(n*group+i))
+		}
+	}
+
+	b.ResetTimer()
+	for n := range b.N {
+		results, _, err := db.InsertEventBatches(ctx, groups[n])
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, res := range results {
+			if res.Inserted != benchBatchSize {
+				b.Fatalf("group %d, batch %d: inserted %d, want %d", n, i, res.Inserted, benchBatchSize)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*group*benchBatchSize)/b.Elapsed().Seconds(), "events/s")
+}

@@ -101,9 +101,15 @@ func (db *DB) Alias(ctx context.Context, calls []store.Alias) error {
 		}
 	}
 
+	// Stores that cache user ids, in this process or another, find the
+	// version changed and drop their cache.
+	if _, err := tx.ExecContext(ctx, `UPDATE workspaces SET users_version = users_version + 1 WHERE id = ?`, db.workspaceID); err != nil {
+		return fmt.Errorf("raise the users version of workspace %d: %w", db.workspaceID, err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit %d alias calls: %w", len(calls), err)
 	}
+	db.users.forget(db.workspaceID)
 	return nil
 }
 

@@ -26,10 +26,14 @@ type storedUser struct {
 // aliased distinct_id was merged into, to the earliest timestamp in events.
 // The distinct_id of a merged user resolves to the user it was merged into.
 //
-// It looks users up and creates them with a few multi-row statements. The
-// transaction holds SQLite's write lock from its start (_txlock=immediate),
-// so no other writer creates a user between the lookup and the insert.
-func (db *DB) resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[string]int64, error) {
+// It takes users from the workspace's user cache when the cache is of the
+// stored users_version, and looks the others up and creates them with a few
+// multi-row statements. The transaction holds SQLite's write lock from its
+// start (_txlock=immediate), so no other writer creates or merges a user
+// between the lookup and the insert. It also returns the users as the
+// transaction leaves them, with the version it read, for the cache once the
+// transaction has committed.
+func (db *DB) resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[string]int64, resolvedUsers, error) {
 	// The earliest timestamp of each distinct_id, and the distinct_ids in
 	// order of first appearance, so that new users get ids in event order.
 	firstSeen := make(map[string]int64)
@@ -45,12 +49,27 @@ func (db *DB) resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event
 		}
 	}
 
-	stored, err := db.lookUpUsers(ctx, tx, order)
+	version, err := db.usersVersion(ctx, tx)
 	if err != nil {
-		return nil, err
+		return nil, resolvedUsers{}, err
+	}
+	cached := db.users.cachedUsers(db.workspaceID, version, order)
+	var uncached []string
+	for _, distinctID := range order {
+		if _, ok := cached[distinctID]; !ok {
+			uncached = append(uncached, distinctID)
+		}
+	}
+	stored, err := db.lookUpUsers(ctx, tx, uncached)
+	if err != nil {
+		return nil, resolvedUsers{}, err
+	}
+	for distinctID, u := range cached {
+		stored[distinctID] = u
 	}
 
 	ids := make(map[string]int64, len(order))
+	resolved := resolvedUsers{version: version, users: make(map[string]storedUser, len(order))}
 	var missing []string
 	for _, distinctID := range order {
 		u, ok := stored[distinctID]
@@ -60,31 +79,54 @@ func (db *DB) resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event
 		}
 		id, err := lowerFirstSeen(ctx, tx, u, firstSeen[distinctID])
 		if err != nil {
-			return nil, fmt.Errorf("update first_seen of user %q: %w", distinctID, err)
+			return nil, resolvedUsers{}, fmt.Errorf("update first_seen of user %q: %w", distinctID, err)
 		}
 		ids[distinctID] = id
+		u.firstSeen = min(u.firstSeen, firstSeen[distinctID])
+		resolved.users[distinctID] = u
 	}
 
 	if err := db.createUsers(ctx, tx, missing, firstSeen, ids); err != nil {
-		return nil, err
+		return nil, resolvedUsers{}, err
 	}
-	return ids, nil
+	for _, distinctID := range missing {
+		resolved.users[distinctID] = storedUser{id: ids[distinctID], firstSeen: firstSeen[distinctID]}
+	}
+	return ids, resolved, nil
+}
+
+// resolvedUsers is the users that one insert transaction resolved, as it
+// leaves them, and the users_version it read.
+type resolvedUsers struct {
+	version int64
+	users   map[string]storedUser
 }
 
 // lookUpUsers returns the stored users among distinctIDs.
 func (db *DB) lookUpUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string) (map[string]storedUser, error) {
 	stored := make(map[string]storedUser, len(distinctIDs))
+	if len(distinctIDs) == 0 {
+		return stored, nil
+	}
 	args := make([]any, 0, userLookupChunk+1)
 	for start := 0; start < len(distinctIDs); start += userLookupChunk {
 		chunk := distinctIDs[start:min(start+userLookupChunk, len(distinctIDs))]
 
+		// Every chunk has the full size, the last one padded by repeating
+		// its last distinct_id, so one prepared statement serves them all.
 		args = append(args[:0], db.workspaceID)
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		query := `SELECT distinct_id, id, merged_into, first_seen FROM users
-			WHERE workspace_id = ? AND distinct_id IN (` + placeholders(len(chunk)) + `)`
-		rows, err := tx.QueryContext(ctx, query, args...)
+		for len(args) < userLookupChunk+1 {
+			args = append(args, chunk[len(chunk)-1])
+		}
+		stmt, err := db.prepared(ctx, `SELECT distinct_id, id, merged_into, first_seen FROM users
+			WHERE workspace_id = ? AND distinct_id IN (`+placeholders(userLookupChunk)+`)`)
+		if err != nil {
+			return nil, fmt.Errorf("prepare user lookup: %w", err)
+		}
+		rows, err := tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
 		if err != nil {
 			return nil, fmt.Errorf("look up %d users: %w", len(chunk), err)
 		}
@@ -114,7 +156,7 @@ func (db *DB) lookUpUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string)
 // belong to.
 func lowerFirstSeen(ctx context.Context, tx *sql.Tx, u storedUser, ts int64) (int64, error) {
 	if ts < u.firstSeen {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET first_seen = ? WHERE id = ?`, ts, u.id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET first_seen = ?1 WHERE id = ?2 AND first_seen > ?1`, ts, u.id); err != nil {
 			return 0, err
 		}
 	}

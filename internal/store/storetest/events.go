@@ -23,6 +23,8 @@ var eventTests = []test{
 	{"large batch", testInsertEventsLargeBatch},
 	{"batch order", testInsertEventsBatchOrder},
 	{"concurrent batches", testInsertEventsConcurrent},
+	{"batches in one transaction", testInsertEventBatches},
+	{"invalid batch in a group", testInsertEventBatchesInvalid},
 	{"event span", testEventSpan},
 	{"ping", testPing},
 }
@@ -387,5 +389,86 @@ func assertJSON(t *testing.T, label, got string, want map[string]any) {
 	}
 	if !reflect.DeepEqual(decoded, want) {
 		t.Errorf("%s = %s, want %v", label, got, want)
+	}
+}
+
+func testInsertEventBatches(t *testing.T, open func(t *testing.T) Store) {
+	db := open(t)
+	insert(t, db, event("m1", "order", "alice", at(1, 10, 0, 0), nil))
+
+	// Batch 0 repeats the stored m1; batch 1 repeats m2 of batch 0 and has
+	// m3 twice. Each batch counts its own duplicates.
+	batches := [][]store.Event{
+		{
+			event("m1", "order", "alice", at(1, 10, 0, 0), nil),
+			event("m2", "signup", "bob", at(2, 9, 0, 0), map[string]any{"plan": "pro"}),
+		},
+		{
+			event("m2", "signup", "bob", at(2, 9, 0, 0), nil),
+			event("m3", "order", "carol", at(3, 8, 0, 0), nil),
+			event("m3", "order", "carol", at(3, 8, 0, 0), nil),
+		},
+	}
+	results, _, err := db.InsertEventBatches(context.Background(), batches)
+	if err != nil {
+		t.Fatalf("InsertEventBatches: %v", err)
+	}
+	if len(results) != 2 {
+		t.Fatalf("InsertEventBatches returned %d results, want 2", len(results))
+	}
+	if results[0] != (store.InsertResult{Inserted: 1, Duplicates: 1}) {
+		t.Errorf("batch 0 = %+v, want 1 inserted, 1 duplicate", results[0])
+	}
+	if results[1] != (store.InsertResult{Inserted: 1, Duplicates: 2}) {
+		t.Errorf("batch 1 = %+v, want 1 inserted, 2 duplicates", results[1])
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM events"); n != 3 {
+		t.Errorf("events table has %d rows, want 3", n)
+	}
+
+	// A group of new events comes back with the ids and user ids that
+	// plain SQL finds for them, when the store returns them at all.
+	fresh := [][]store.Event{
+		{event("m4", "order", "dave", at(4, 8, 0, 0), nil), event("m5", "order", "alice", at(4, 9, 0, 0), nil)},
+		{event("m6", "signup", "erin", at(4, 10, 0, 0), nil)},
+	}
+	results, stored, err := db.InsertEventBatches(context.Background(), fresh)
+	if err != nil {
+		t.Fatalf("InsertEventBatches: %v", err)
+	}
+	if results[0].Inserted != 2 || results[1].Inserted != 1 {
+		t.Errorf("results = %+v, want 2 and 1 inserted", results)
+	}
+	if stored == nil {
+		return
+	}
+	if len(stored) != 3 {
+		t.Fatalf("InsertEventBatches returned %d stored events, want 3", len(stored))
+	}
+	for _, ev := range stored {
+		var id, userID int64
+		queryRow(t, db, fmt.Sprintf("SELECT e.id, u.id FROM events e JOIN users u ON u.distinct_id = e.distinct_id WHERE e.message_id = '%s'",
+			ev.Event.MessageID), &id, &userID)
+		if ev.ID != id {
+			t.Errorf("event %s: returned id %d, stored id %d", ev.Event.MessageID, ev.ID, id)
+		}
+		if ev.UserID != userID {
+			t.Errorf("event %s: returned user id %d, stored user id %d", ev.Event.MessageID, ev.UserID, userID)
+		}
+	}
+}
+
+func testInsertEventBatchesInvalid(t *testing.T, open func(t *testing.T) Store) {
+	db := open(t)
+	bad := event("m2", "order", "", at(1, 11, 0, 0), nil)
+	_, _, err := db.InsertEventBatches(context.Background(), [][]store.Event{
+		{event("m1", "order", "alice", at(1, 10, 0, 0), nil)},
+		{bad},
+	})
+	if kpi.ErrorCode(err) != kpi.EINVALID {
+		t.Errorf("InsertEventBatches with an invalid event: error %v, want code %s", err, kpi.EINVALID)
+	}
+	if n := countRows(t, db, "SELECT count(*) FROM events"); n != 0 {
+		t.Errorf("events table has %d rows after a rejected group, want 0", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 // Store is every method of a Northstar store.
 type Store interface {
 	InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error)
+	InsertEventBatches(ctx context.Context, batches [][]store.Event) ([]store.InsertResult, []store.InsertedEvent, error)
 	Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Aggregate, error)
 	EventSpan(ctx context.Context) (store.Span, error)
 	EventNames(ctx context.Context) ([]string, error)
