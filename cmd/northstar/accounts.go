@@ -310,12 +310,9 @@ takes both from the KPI file instead.`,
 			}
 
 			return withAuthStore(cmd.Context(), g, true, func(s *auth.Store) error {
-				ws, err := s.CreateWorkspace(cmd.Context(), args[0], cliActor)
+				ws, err := s.CreateWorkspaceWithCalendar(cmd.Context(), args[0], timeZone, start, cliActor)
 				if err != nil {
 					return err
-				}
-				if err := s.SetWorkspaceCalendar(cmd.Context(), ws.ID, timeZone, start, cliActor); err != nil {
-					return fmt.Errorf("workspace %d was created, but its calendar was not set: %w", ws.ID, err)
 				}
 				fmt.Fprintf(g.stdout, "Created workspace %d, %q, counting days in %s with weeks from %s.\n", ws.ID, ws.Name, timeZone, start)
 				return nil

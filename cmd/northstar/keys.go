@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -60,7 +61,7 @@ SQLite database file when it does not exist yet.`,
 				if err != nil {
 					return err
 				}
-				if err := auditWriteKey(cmd.Context(), db, "create", name, map[string]any{"id": key.ID, "name": key.Name, "prefix": key.Prefix}); err != nil {
+				if err := auditWriteKey(cmd.Context(), db, "create", name, nil, map[string]any{"id": key.ID, "name": key.Name, "prefix": key.Prefix}); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "Created write key %q in workspace %d. Its secret:\n\n  %s\n\n", key.Name, key.WorkspaceID, secret)
@@ -125,7 +126,7 @@ stored. A new key may then take the name.`,
 				if err := db.RevokeWriteKey(cmd.Context(), name); err != nil {
 					return err
 				}
-				if err := auditWriteKey(cmd.Context(), db, "revoke", name, map[string]any{"revoked": true}); err != nil {
+				if err := auditWriteKey(cmd.Context(), db, "revoke", name, map[string]any{"revoked_at": nil}, map[string]any{"revoked_at": time.Now().UTC()}); err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "Revoked write key %q.\n", name)
@@ -141,14 +142,14 @@ stored. A new key may then take the name.`,
 // log of the workspace that db reads and writes.
 // NOTE: the entry is written after the change, in its own transaction,
 // because the write key methods of the stores take no transaction.
-func auditWriteKey(ctx context.Context, db appStore, action, name string, after any) error {
+func auditWriteKey(ctx context.Context, db appStore, action, name string, before, after any) error {
 	accounts, closeSQL, err := openAuthStore(db, nil)
 	if err != nil {
 		return err
 	}
 	defer closeSQL()
 	return accounts.Record(ctx, auth.AuditEntry{WorkspaceID: workspaceIDOf(db), Actor: cliActor, Action: action,
-		ObjectType: "write_key", ObjectID: name, After: after})
+		ObjectType: "write_key", ObjectID: name, Before: before, After: after})
 }
 
 // withKeyStore opens the database of --db, runs fn on it and closes it.

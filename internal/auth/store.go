@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -115,18 +116,30 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// CreateWorkspace creates a workspace named name and returns it. It returns
-// EINVALID for an empty or over-long name.
+// CreateWorkspace creates a workspace named name, counting days in UTC
+// with weeks from Monday, and returns it. It returns EINVALID for an empty
+// or over-long name.
 func (s *Store) CreateWorkspace(ctx context.Context, name, actor string) (Workspace, error) {
+	return s.CreateWorkspaceWithCalendar(ctx, name, "UTC", time.Monday, actor)
+}
+
+// CreateWorkspaceWithCalendar creates a workspace named name whose KPIs
+// count days in timeZone with weeks from weekStart, and records it in the
+// audit log as one entry. It returns EINVALID for an empty or over-long
+// name or a bad calendar.
+func (s *Store) CreateWorkspaceWithCalendar(ctx context.Context, name, timeZone string, weekStart time.Weekday, actor string) (Workspace, error) {
 	name = strings.TrimSpace(name)
 	if err := validateName("workspace name", name, MaxWorkspaceNameLen); err != nil {
 		return Workspace{}, err
 	}
+	if err := validateCalendar(timeZone, weekStart); err != nil {
+		return Workspace{}, err
+	}
 
-	ws := Workspace{Name: name}
+	ws := Workspace{Name: name, TimeZone: timeZone, WeekStart: weekStart}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO workspaces (name, created_at) VALUES (?, ?) RETURNING id`),
-			name, s.nowMicros()).Scan(&ws.ID)
+		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO workspaces (name, time_zone, week_start, created_at) VALUES (?, ?, ?, ?) RETURNING id`),
+			name, timeZone, int(weekStart), s.nowMicros()).Scan(&ws.ID)
 		if err != nil {
 			return err
 		}
@@ -137,6 +150,29 @@ func (s *Store) CreateWorkspace(ctx context.Context, name, actor string) (Worksp
 		return Workspace{}, fmt.Errorf("create workspace %q: %w", name, err)
 	}
 	return ws, nil
+}
+
+// validateCalendar returns EINVALID unless timeZone is an IANA name and
+// weekStart a weekday.
+func validateCalendar(timeZone string, weekStart time.Weekday) error {
+	if _, err := time.LoadLocation(timeZone); err != nil || timeZone == "" || timeZone == "Local" {
+		return kpi.Errorf(kpi.EINVALID, "time zone %q is not a known IANA name (want one such as Europe/Berlin or America/New_York)", timeZone)
+	}
+	if weekStart < time.Sunday || weekStart > time.Saturday {
+		return kpi.Errorf(kpi.EINVALID, "week start %d is not a weekday (want 0 for Sunday to 6 for Saturday)", weekStart)
+	}
+	return nil
+}
+
+// MarshalJSON writes w as the audit log shows it: {"id", "name",
+// "time_zone", "week_start": "monday"}.
+func (w Workspace) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID        int64  `json:"id"`
+		Name      string `json:"name"`
+		TimeZone  string `json:"time_zone"`
+		WeekStart string `json:"week_start"`
+	}{w.ID, w.Name, w.TimeZone, strings.ToLower(w.WeekStart.String())})
 }
 
 // Workspace returns the workspace with id, or ENOTFOUND.
@@ -174,11 +210,8 @@ func (s *Store) Workspaces(ctx context.Context) ([]Workspace, error) {
 // and records the change in its audit log. It returns EINVALID for a time
 // zone that is not an IANA name, ENOTFOUND for an unknown workspace.
 func (s *Store) SetWorkspaceCalendar(ctx context.Context, id int64, timeZone string, weekStart time.Weekday, actor string) error {
-	if _, err := time.LoadLocation(timeZone); err != nil || timeZone == "" || timeZone == "Local" {
-		return kpi.Errorf(kpi.EINVALID, "time zone %q is not a known IANA name (want one such as Europe/Berlin or America/New_York)", timeZone)
-	}
-	if weekStart < time.Sunday || weekStart > time.Saturday {
-		return kpi.Errorf(kpi.EINVALID, "week start %d is not a weekday (want 0 for Sunday to 6 for Saturday)", weekStart)
+	if err := validateCalendar(timeZone, weekStart); err != nil {
+		return err
 	}
 	before, err := s.Workspace(ctx, id)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -515,4 +516,26 @@ func testWorkspaceCalendar(t *testing.T, open opener) {
 	if n := count(t, db, `SELECT count(*) FROM audit_log WHERE action = 'update' AND object_type = 'workspace'`); n != 1 {
 		t.Errorf("%d workspace update entries in the audit log, want 1", n)
 	}
+
+	// A workspace created with its calendar is one audit entry.
+	west, err := s.CreateWorkspaceWithCalendar(ctx, "west", "America/Los_Angeles", time.Sunday, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if west, err = s.Workspace(ctx, west.ID); err != nil || west.TimeZone != "America/Los_Angeles" || west.WeekStart != time.Sunday {
+		t.Errorf("workspace west = %+v, %v; want America/Los_Angeles from Sunday", west, err)
+	}
+	entries, err := s.AuditLog(ctx, west.ID, 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Action != "create" {
+		t.Fatalf("audit entries of workspace west = %+v, want one create", entries)
+	}
+	want := fmt.Sprintf(`{"id":%d,"name":"west","time_zone":"America/Los_Angeles","week_start":"sunday"}`, west.ID)
+	if got := string(entries[0].After.(json.RawMessage)); strings.ReplaceAll(got, " ", "") != want {
+		t.Errorf("create entry after = %s, want %s", got, want)
+	}
+	_, err = s.CreateWorkspaceWithCalendar(ctx, "north", "Mars/Olympus", time.Monday, "cli")
+	wantCode(t, err, kpi.EINVALID, "new workspace in an unknown time zone")
 }

@@ -120,7 +120,7 @@ func (s *Store) RevokeToken(ctx context.Context, workspaceID int64, name, actor 
 			return kpi.Errorf(kpi.ENOTFOUND, "no active API token named %q in workspace %d", name, workspaceID)
 		}
 		return s.recordTx(ctx, tx, AuditEntry{WorkspaceID: workspaceID, Actor: actor, Action: "revoke", ObjectType: "api_token",
-			ObjectID: name, After: map[string]any{"revoked_at": time.UnixMicro(now).UTC()}})
+			ObjectID: name, Before: map[string]any{"revoked_at": nil}, After: map[string]any{"revoked_at": time.UnixMicro(now).UTC()}})
 	})
 	return wrap(err, "revoke API token %q", name)
 }
