@@ -7,6 +7,7 @@ package trend
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -286,11 +287,12 @@ func (t *Trend) addForecast(cal timegrain.Calendar, k *kpi.KPI, series *engine.S
 		t.ForecastError = err.Error()
 		return
 	}
-	f := model.Predict(at)
+	lo, hi := valueBounds(k.Metric.Kind)
+	f := boundForecast(model.Predict(at), lo, hi)
 	t.Forecast = &f
 
 	for p, i := next, 0; !p.After(at) && i < len(series.Points); p, i = cal.Next(g, p), i+1 {
-		t.ForecastPath = append(t.ForecastPath, model.Predict(p))
+		t.ForecastPath = append(t.ForecastPath, boundForecast(model.Predict(p), lo, hi))
 	}
 
 	switch {
@@ -301,6 +303,29 @@ func (t *Trend) addForecast(cal timegrain.Calendar, k *kpi.KPI, series *engine.S
 		result := analysis.Pace(f, series.Goal.Value, k.Direction)
 		t.Pace = &Pace{PaceResult: result, By: byDate.String(), Label: PaceLabel(result.Status)}
 	}
+}
+
+// valueBounds returns the range that a value of a KPI of kind can take:
+// counts of events, users and subscriptions and the shares of users are
+// never negative, and NPS lies from -100 to 100. Sums, averages, formulas
+// and measurements can take any value.
+func valueBounds(kind kpi.MetricKind) (lo, hi float64) {
+	switch kind {
+	case kpi.Count, kpi.UniqueUsers, kpi.ActiveUsers, kpi.NewUsers, kpi.Stickiness, kpi.Churn,
+		kpi.Retention, kpi.Funnel, kpi.MRR, kpi.ActiveSubscriptions, kpi.SubscriptionChurn:
+		return 0, math.Inf(1)
+	case kpi.NPS:
+		return -100, 100
+	}
+	return math.Inf(-1), math.Inf(1)
+}
+
+// boundForecast keeps a forecast and its interval within [lo, hi], so that
+// a falling count is forecast to reach 0, not -17.
+func boundForecast(f analysis.ForecastResult, lo, hi float64) analysis.ForecastResult {
+	bound := func(v float64) float64 { return math.Min(math.Max(v, lo), hi) }
+	f.Value, f.Low, f.High = bound(f.Value), bound(f.Low), bound(f.High)
+	return f
 }
 
 // PaceLabel returns a pace status in words.

@@ -270,3 +270,27 @@ func TestWithoutAnomalies(t *testing.T) {
 		t.Error("withoutAnomalies changed its input")
 	}
 }
+
+func TestBoundForecast(t *testing.T) {
+	tests := []struct {
+		kind kpi.MetricKind
+		in   analysis.ForecastResult
+		want [3]float64 // value, low, high
+	}{
+		// A falling daily count forecast below zero reaches zero.
+		{kpi.Count, analysis.ForecastResult{Value: -17.1, Low: -40, High: 5}, [3]float64{0, 0, 5}},
+		{kpi.UniqueUsers, analysis.ForecastResult{Value: 12, Low: -3, High: 27}, [3]float64{12, 0, 27}},
+		{kpi.NPS, analysis.ForecastResult{Value: 104, Low: 90, High: 118}, [3]float64{100, 90, 100}},
+		{kpi.NPS, analysis.ForecastResult{Value: -20, Low: -130, High: 10}, [3]float64{-20, -100, 10}},
+		// Sums (refunds) and formulas may be negative.
+		{kpi.Sum, analysis.ForecastResult{Value: -5, Low: -9, High: -1}, [3]float64{-5, -9, -1}},
+		{kpi.Formula, analysis.ForecastResult{Value: -5, Low: -9, High: -1}, [3]float64{-5, -9, -1}},
+	}
+	for _, tt := range tests {
+		lo, hi := valueBounds(tt.kind)
+		got := boundForecast(tt.in, lo, hi)
+		if [3]float64{got.Value, got.Low, got.High} != tt.want {
+			t.Errorf("%s forecast %v..%v..%v bounded to %v..%v..%v, want %v", tt.kind, tt.in.Low, tt.in.Value, tt.in.High, got.Low, got.Value, got.High, tt.want)
+		}
+	}
+}
