@@ -55,6 +55,8 @@ func (ev *evaluator) fromIndex(ctx context.Context, m kpi.Metric) ([]value, bool
 		return ev.indexNewUsers(ctx, m, f)
 	case kpi.Retention:
 		return ev.indexRetention(ctx, m, f)
+	case kpi.Funnel:
+		return ev.indexFunnel(ctx, m, f)
 	}
 	return nil, false, nil
 }

@@ -52,6 +52,10 @@ kpis:
   - {id: retention_big_orders, name: Big order retention, unit: "%%", metric: {kind: retention, cohort_event: purchase, period: week, offset: 1, where: {amount: {gt: 50}}}}
   - {id: retention_rolling, name: Rolling retention, unit: "%%", metric: {kind: retention, cohort_event: signup, period: week, offset: 1, mode: rolling}}
   - {id: funnel, name: Funnel, unit: "%%", metric: {kind: funnel, steps: [signup, visit, purchase], window: 7}}
+  - {id: funnel_same_day, name: Same-day funnel, unit: "%%", metric: {kind: funnel, steps: [visit, purchase], window: 1}}
+  - {id: funnel_pro, name: Pro funnel, unit: "%%", metric: {kind: funnel, steps: [signup, purchase], window: 14, where: {plan: pro}}}
+  - {id: funnel_repeat, name: Repeat funnel, unit: "%%", metric: {kind: funnel, steps: [visit, visit, purchase], window: 7}}
+  - {id: funnel_big, name: Big order funnel, unit: "%%", metric: {kind: funnel, steps: [signup, purchase], window: 7, where: {amount: {gt: 50}}}}
   - {id: nps, name: NPS, metric: {kind: nps, event: survey, property: score}}
 `
 
@@ -150,7 +154,7 @@ var indexedKinds = map[string]bool{
 	"revenue": true, "pro_revenue": true, "basket": true, "conversion": true, "per_buyer": true,
 	"dau": true, "wau_any": true, "mau": true, "pro_mau": true, "stickiness": true, "new_users": true,
 	"churn": true, "retention_w1": true, "retention_m1": true, "retention_d0": true, "retention_d7": true,
-	"retention_pro_visits": true,
+	"retention_pro_visits": true, "funnel": true, "funnel_same_day": true, "funnel_pro": true,
 }
 
 // indexedCohorts are the retention KPIs whose cohort tables the index must
