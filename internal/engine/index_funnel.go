@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -58,10 +60,23 @@ func (ev *evaluator) indexFunnel(ctx context.Context, m kpi.Metric, f sliceFilte
 		return u, err
 	}
 
+	// The completions of entry day d depend on the days [d, d+Window) up to
+	// the cut-off, so the cache keeps them unless the cut-off falls inside
+	// one of those days.
+	funnelName := "\x00funnel\x00" + strconv.Itoa(m.Window) + "\x00" + strings.Join(m.Steps, "\x00")
+	cutoffDay, cutoffAligned := civilDayOf(cutoff, loc), v.aligned(cutoff)
 	completedByDay := map[int32]*roaring.Bitmap{}
 	completedFrom := func(d int32) (*roaring.Bitmap, error) {
 		if done, ok := completedByDay[d]; ok {
 			return done, nil
+		}
+		key := rangeKey{event: funnelName, filter: f.key(), from: d, to: min(d+window, cutoffDay)}
+		cacheable := d+window <= cutoffDay || cutoffAligned
+		if cacheable {
+			if done, ok := v.ix.cache.bitmap(key); ok {
+				completedByDay[d] = done
+				return done, nil
+			}
 		}
 		reached, err := stepUsers(0, d)
 		if err != nil {
@@ -81,8 +96,12 @@ func (ev *evaluator) indexFunnel(ctx context.Context, m kpi.Metric, f sliceFilte
 				reachedBy[k].Or(roaring.And(reachedBy[k-1], u))
 			}
 		}
-		completedByDay[d] = reachedBy[len(m.Steps)-1]
-		return completedByDay[d], nil
+		done := reachedBy[len(m.Steps)-1]
+		completedByDay[d] = done
+		if cacheable {
+			v.ix.cache.putBitmap(key, done)
+		}
+		return done, nil
 	}
 
 	out := make([]value, len(ev.intervals))
@@ -92,11 +111,11 @@ func (ev *evaluator) indexFunnel(ctx context.Context, m kpi.Metric, f sliceFilte
 		entered := 0
 		seen := roaring.New()
 		for d := civilDayOf(iv.Start, loc); iv.Start.Before(end) && dayStart(d, loc).Before(end); d++ {
-			u, err := dayUsers(0, d, end)
+			day, err := dayUsers(0, d, end)
 			if err != nil {
 				return nil, false, err
 			}
-			u.AndNot(seen)
+			u := roaring.AndNot(day, seen)
 			if u.IsEmpty() {
 				continue
 			}

@@ -76,6 +76,9 @@ type ActivityIndex struct {
 	// storedMeta is the meta record last loaded or saved, for Save's check.
 	storedMeta []byte
 
+	// cache keeps what queries computed from whole days of the entries.
+	cache *rangeCache
+
 	rebuilds int
 }
 
@@ -91,7 +94,7 @@ func NewActivityIndex(st IndexStore, loc *time.Location, declared Declared, log 
 	}
 	slices.Sort(declared.Properties)
 	slices.Sort(declared.Dimensions)
-	return &ActivityIndex{store: st, loc: loc, declared: declared, log: log, entries: map[dayKey]*dayEntry{}, dirty: map[dayKey]bool{}}
+	return &ActivityIndex{store: st, loc: loc, declared: declared, log: log, entries: map[dayKey]*dayEntry{}, dirty: map[dayKey]bool{}, cache: newRangeCache()}
 }
 
 // Location returns the time zone whose days the index counts.
@@ -120,6 +123,7 @@ func (ix *ActivityIndex) Load(ctx context.Context) error {
 	defer ix.mu.Unlock()
 
 	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	ix.cache.Reset()
 	usable := false
 	err := ix.store.LoadIndexBlobs(ctx, func(b store.IndexBlob) error {
 		if b.Key == "meta" {
@@ -173,6 +177,7 @@ func (ix *ActivityIndex) Rebuild(ctx context.Context) error {
 
 func (ix *ActivityIndex) rebuildLocked(ctx context.Context) error {
 	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	ix.cache.Reset()
 	ix.reset, ix.stale = true, false
 	ix.rebuilds++
 	start := time.Now()
@@ -205,6 +210,8 @@ func (ix *ActivityIndex) Sync(ctx context.Context) error {
 func (ix *ActivityIndex) syncLocked(ctx context.Context) error {
 	q := store.ScanQuery{AfterID: ix.lastID, Properties: len(ix.declared.Properties)+len(ix.declared.Dimensions) > 0}
 	last := ix.lastID
+	touched := map[int32]bool{}
+	defer func() { ix.cache.invalidate(touched) }()
 	err := ix.store.ScanEvents(ctx, q, func(row store.EventRow) error {
 		if row.UserID < 0 || row.UserID > math.MaxUint32 {
 			return kpi.Errorf(kpi.EINTERNAL, "user id %d does not fit the activity index (ids up to %d)", row.UserID, uint32(math.MaxUint32))
@@ -217,6 +224,7 @@ func (ix *ActivityIndex) syncLocked(ctx context.Context) error {
 			}
 		}
 		day := civilDayOf(row.Timestamp, ix.loc)
+		touched[day] = true
 		ix.entry(dayKey{day, row.Event}).add(uint32(row.UserID), props, ix.declared)
 		ix.entry(dayKey{day, allEvents}).add(uint32(row.UserID), props, ix.declared)
 		last = max(last, row.ID)

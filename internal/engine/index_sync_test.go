@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -97,4 +98,60 @@ func countVisitors(t *testing.T, db *scanCounter, iv store.Interval) int {
 		t.Fatalf("count visitors: %v", err)
 	}
 	return n
+}
+
+func TestIndexCacheFollowsLateEvents(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), generateEvents(11, 4000, 300, 90))
+	defs := parseIndexKPIs(t, "America/New_York", "monday")
+	loc := defs.Workspace.Location
+	ix := NewActivityIndex(db, loc, DeclaredFor(defs), nil)
+	if err := ix.Rebuild(ctx); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	now := time.Date(2026, time.April, 1, 0, 0, 0, 0, loc)
+	plain := New(db, func() time.Time { return now })
+	indexed := NewWithIndex(db, ix, func() time.Time { return now })
+	r := Range{From: timegrain.DateOf(time.Date(2026, time.January, 1, 0, 0, 0, 0, loc))}
+	ids := []string{"visitors", "mau", "wau_any", "stickiness", "churn", "new_users", "retention_w1", "funnel", "pro_mau"}
+
+	compute := func(label string) {
+		t.Helper()
+		for _, id := range ids {
+			for _, g := range []timegrain.Grain{timegrain.Week, timegrain.Month} {
+				want, err := plain.Series(ctx, defs, id, g, r)
+				if err != nil {
+					t.Fatalf("%s %s: store: %v", label, id, err)
+				}
+				got, err := indexed.Series(ctx, defs, id, g, r)
+				if err != nil {
+					t.Fatalf("%s %s: index: %v", label, id, err)
+				}
+				if got.Path != PathIndex {
+					t.Errorf("%s %s: path = %q, want index", label, id, got.Path)
+				}
+				compareSeries(t, fmt.Sprintf("%s/%s/%s", label, id, g), want, got)
+			}
+		}
+	}
+	compute("before")
+	if ix.cache.entries() == 0 {
+		t.Fatal("the index cached nothing, so this test checks nothing")
+	}
+
+	// A new user signs up, visits and buys on days long past, and an old
+	// user visits on one of them: every cached range over those days must go.
+	late := []store.Event{
+		{Name: "signup", DistinctID: "late", Timestamp: time.Date(2026, time.January, 20, 9, 0, 0, 0, loc), Properties: map[string]any{"plan": "pro"}},
+		{Name: "visit", DistinctID: "late", Timestamp: time.Date(2026, time.January, 21, 23, 30, 0, 0, loc), Properties: map[string]any{"plan": "pro"}},
+		{Name: "purchase", DistinctID: "late", Timestamp: time.Date(2026, time.January, 22, 8, 0, 0, 0, loc), Properties: map[string]any{"plan": "pro", "amount": 10.0}},
+		{Name: "visit", DistinctID: "u1", Timestamp: time.Date(2026, time.February, 27, 12, 0, 0, 0, loc)},
+	}
+	for i := range late {
+		late[i].Source, late[i].MessageID = "late", fmt.Sprint(i)
+	}
+	if _, err := db.InsertEvents(ctx, late); err != nil {
+		t.Fatalf("insert late events: %v", err)
+	}
+	compute("after")
 }
