@@ -206,22 +206,33 @@ func (s *browserSession) checkChartDrawn(t *testing.T, selector string) {
 	}`)
 }
 
-// elementBox returns the position and size of the element matched by selector.
+// elementBox returns the position and size of the element matched by
+// selector, in CSS pixels from the top left of the viewport. It waits until
+// the element is laid out: a live update or a column change can redraw the
+// grid just after the page reports ready.
 func (s *browserSession) elementBox(t *testing.T, selector string) *proto.DOMRect {
 	t.Helper()
-	el, err := s.page.Element(selector)
+	sel, err := json.Marshal(selector)
 	if err != nil {
-		t.Fatalf("no element %s: %v", selector, err)
+		t.Fatal(err)
 	}
-	shape, err := el.Shape()
+	rect := `() => {
+		const el = document.querySelector(` + string(sel) + `);
+		if (!el) return null;
+		const r = el.getBoundingClientRect();
+		if (r.width === 0 && r.height === 0) return null;
+		return {x: r.x, y: r.y, width: r.width, height: r.height};
+	}`
+	s.waitFor(t, "a laid-out "+selector, "() => ("+rect+")() !== null")
+	res, err := s.page.Eval(rect)
 	if err != nil {
 		t.Fatalf("measuring %s: %v", selector, err)
 	}
-	box := shape.Box()
-	if box == nil {
-		t.Fatalf("%s has no layout box: it is hidden or not rendered", selector)
+	var box proto.DOMRect
+	if err := res.Value.Unmarshal(&box); err != nil || box.Width == 0 && box.Height == 0 {
+		t.Fatalf("measuring %s: got %s (%v)", selector, res.Value.String(), err)
 	}
-	return box
+	return &box
 }
 
 func TestBrowserDashboardAndKPIPage(t *testing.T) {
