@@ -9,6 +9,7 @@ import (
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
 // Paths that compute a metric, as Series.Path reports them.
@@ -81,8 +82,10 @@ func (ev *evaluator) indexUserActivity(ctx context.Context, m kpi.Metric, f slic
 	}
 	// Rolling windows of consecutive days overlap in all but one day, so a
 	// counter moved from window to window does less work than a union each.
+	// At coarser grains consecutive windows overlap less or not at all, and
+	// a union of each window's days is faster.
 	var rolling *windowCounter
-	if m.Kind == kpi.ActiveUsers && m.Window > 1 {
+	if m.Kind == kpi.ActiveUsers && m.Window > 1 && ev.grain == timegrain.Day {
 		rolling = newWindowCounter(v, m.Event, f)
 	}
 

@@ -79,6 +79,11 @@ type ActivityIndex struct {
 	// cache keeps what queries computed from whole days of the entries.
 	cache *rangeCache
 
+	// firstDay and lastDay are the first and last days with events, when
+	// hasDays is set.
+	firstDay, lastDay int32
+	hasDays           bool
+
 	rebuilds int
 }
 
@@ -123,6 +128,7 @@ func (ix *ActivityIndex) Load(ctx context.Context) error {
 	defer ix.mu.Unlock()
 
 	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	ix.hasDays = false
 	ix.cache.Reset()
 	usable := false
 	err := ix.store.LoadIndexBlobs(ctx, func(b store.IndexBlob) error {
@@ -155,6 +161,9 @@ func (ix *ActivityIndex) Load(ctx context.Context) error {
 			return fmt.Errorf("activity index record %q: %w", b.Key, err)
 		}
 		ix.entries[key] = e
+		if key.event == allEvents {
+			ix.noteDay(key.day)
+		}
 		return nil
 	})
 	if err != nil {
@@ -177,6 +186,7 @@ func (ix *ActivityIndex) Rebuild(ctx context.Context) error {
 
 func (ix *ActivityIndex) rebuildLocked(ctx context.Context) error {
 	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	ix.hasDays = false
 	ix.cache.Reset()
 	ix.reset, ix.stale = true, false
 	ix.rebuilds++
@@ -244,9 +254,21 @@ func (ix *ActivityIndex) entry(k dayKey) *dayEntry {
 	if e == nil {
 		e = newDayEntry()
 		ix.entries[k] = e
+		if k.event == allEvents {
+			ix.noteDay(k.day)
+		}
 	}
 	ix.dirty[k] = true
 	return e
+}
+
+// noteDay widens the span of days with events to d.
+func (ix *ActivityIndex) noteDay(d int32) {
+	if !ix.hasDays {
+		ix.firstDay, ix.lastDay, ix.hasDays = d, d, true
+		return
+	}
+	ix.firstDay, ix.lastDay = min(ix.firstDay, d), max(ix.lastDay, d)
 }
 
 // Save persists the entries changed since the last save, with the id of the

@@ -98,6 +98,15 @@ func (f sliceFilter) pick(out []*activitySlice, e *dayEntry) []*activitySlice {
 	return out
 }
 
+// daySpan returns the span of the indexed events to the day: First and
+// Last are the starts of the first and last days with events.
+func (v *indexView) daySpan() store.Span {
+	if !v.ix.hasDays {
+		return store.Span{Empty: true}
+	}
+	return store.Span{First: dayStart(v.ix.firstDay, v.ix.loc), Last: dayStart(v.ix.lastDay, v.ix.loc)}
+}
+
 // aligned reports whether t is the start of a day in the index's time zone.
 func (v *indexView) aligned(t time.Time) bool {
 	return dayStart(civilDayOf(t, v.ix.loc), v.ix.loc).Equal(t)

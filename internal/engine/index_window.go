@@ -174,7 +174,14 @@ func (v *indexView) userCount(ctx context.Context, event string, f sliceFilter, 
 	case 2:
 		n = int(parts[0].users.OrCardinality(parts[1].users))
 	default:
-		n = int(roaring.FastOr(toBitmaps(parts)...).GetCardinality())
+		// The union itself goes to the cache: the monthly users that one
+		// card counts are the ones that churn and retention intersect.
+		u := roaring.FastOr(toBitmaps(parts)...)
+		n = int(u.GetCardinality())
+		if cacheable {
+			v.ix.cache.putBitmap(key, u)
+			return n, true, nil
+		}
 	}
 	if cacheable && len(parts) > 1 {
 		v.ix.cache.putCount(key, n)
