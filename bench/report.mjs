@@ -119,7 +119,7 @@ const heading = `## Comparison at ${run.size} events`;
 const at = doc.indexOf(heading);
 if (at >= 0) {
   const next = doc.indexOf("\n## ", at + heading.length);
-  doc = doc.slice(0, at) + section + (next >= 0 ? doc.slice(next + 1) : "");
+  doc = doc.slice(0, at) + section + (next >= 0 ? "\n" + doc.slice(next + 1) : "");
 } else {
   doc = doc.replace(/\n*$/, "\n\n") + section;
 }
