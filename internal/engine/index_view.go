@@ -273,10 +273,14 @@ func (v *indexView) firstUsers(ctx context.Context, event string, f sliceFilter,
 		}
 	}
 
+	// Looking up each day with events is faster than walking every entry:
+	// there are as many entries per day as event names.
 	var days []int32
-	for k := range v.ix.entries {
-		if k.event == event && k.day < end {
-			days = append(days, k.day)
+	if v.ix.hasDays {
+		for d := v.ix.firstDay; d < end && d <= v.ix.lastDay; d++ {
+			if _, ok := v.ix.entries[dayKey{d, event}]; ok {
+				days = append(days, d)
+			}
 		}
 	}
 	for d := range tailsByDay {
