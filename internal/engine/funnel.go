@@ -270,6 +270,9 @@ type FunnelReport struct {
 
 	Steps    []FunnelStep `json:"steps"`
 	Warnings []string     `json:"warnings,omitempty"`
+
+	// Path is the path that computed the report: PathIndex or PathSQL.
+	Path string `json:"path"`
 }
 
 // FunnelStep is one step of a FunnelReport. Conversions leave out the users
@@ -308,35 +311,28 @@ func (e *Engine) FunnelSteps(ctx context.Context, defs *kpi.Definitions, id stri
 	}
 
 	cal := defs.Workspace.Calendar()
-	from, to, err := e.span(ctx, cal, k.Grain, r)
+	view, release := e.indexView(ctx, cal)
+	defer release()
+	from, to, err := e.spanWith(ctx, cal, k.Grain, r, view)
 	if err != nil {
 		return nil, err
 	}
 	ev := newEvaluator(e.events, defs, k.Grain, []store.Interval{{Start: from, End: to}})
 	ev.cutoff = to
-	entries, err := ev.funnelAttempts(ctx, m)
-	if err != nil {
-		return nil, err
-	}
+	ev.index = view
 
-	rep := &FunnelReport{KPI: k.ID, From: from, To: to, WindowDays: m.Window, Steps: make([]FunnelStep, len(m.Steps)), Warnings: ev.warnings}
+	rep := &FunnelReport{KPI: k.ID, From: from, To: to, WindowDays: m.Window, Steps: make([]FunnelStep, len(m.Steps)), Path: PathIndex}
 	for j, s := range m.Steps {
 		rep.Steps[j] = FunnelStep{Step: j + 1, Event: s}
 	}
-	for _, a := range entries[0] {
-		rep.Entered++
-		for j := range a.reached {
-			rep.Steps[j].Users++
-		}
-		switch a.outcome(len(m.Steps), to) {
-		case funnelCompleted:
-			rep.Completed++
-		case funnelInProgress:
-			rep.InProgress++
-			rep.Steps[a.reached-1].InProgress++
-		case funnelDropped:
-			rep.Dropped++
-			rep.Steps[a.reached-1].Dropped++
+	indexed, err := ev.indexFunnelSteps(ctx, m, rep)
+	if err != nil {
+		return nil, err
+	}
+	if !indexed {
+		rep.Path = PathSQL
+		if err := ev.scanFunnelSteps(ctx, m, rep); err != nil {
+			return nil, err
 		}
 	}
 
@@ -352,6 +348,33 @@ func (e *Engine) FunnelSteps(ctx context.Context, defs *kpi.Definitions, id stri
 		inProgressBefore += st.InProgress
 	}
 	return rep, nil
+}
+
+// scanFunnelSteps fills the user counts of rep, whose steps are set, from
+// a scan of the store over the interval of ev.
+func (ev *evaluator) scanFunnelSteps(ctx context.Context, m kpi.Metric, rep *FunnelReport) error {
+	entries, err := ev.funnelAttempts(ctx, m)
+	if err != nil {
+		return err
+	}
+	rep.Warnings = ev.warnings
+	for _, a := range entries[0] {
+		rep.Entered++
+		for j := range a.reached {
+			rep.Steps[j].Users++
+		}
+		switch a.outcome(len(m.Steps), rep.To) {
+		case funnelCompleted:
+			rep.Completed++
+		case funnelInProgress:
+			rep.InProgress++
+			rep.Steps[a.reached-1].InProgress++
+		case funnelDropped:
+			rep.Dropped++
+			rep.Steps[a.reached-1].Dropped++
+		}
+	}
+	return nil
 }
 
 // percent returns 100 × part / whole, or nil when whole is not positive.
