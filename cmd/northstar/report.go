@@ -42,6 +42,8 @@ changes only later periods. docs/kpi-file.md explains how status is
 computed. The table and JSON formats also show each KPI's review schedule:
 its cadence and whether a review is due today.
 
+Each KPI is computed at its own grain (the grain field of its definition,
+month when it has none) unless --grain sets one grain for every KPI.
 Periods are days, weeks, months or quarters in the time zone and week start
 of the KPI file's workspace. Dates are YYYY-MM-DD and inclusive. Without
 --to, the report ends on the day of the newest event; without --from, it
@@ -57,14 +59,13 @@ and, for a KPI with a breakdown property, the segment that changed most. JSON
 output has the same under "trend".
 
 --format html and --format pdf write one document, the digest that scheduled
-reports send. It computes each KPI at its own grain unless --grain is
-given, and notes a KPI computed at a grain other than its own. It lists each
+reports send. It notes a KPI computed at a grain other than its own. It lists each
 KPI's value, status, change, year-over-year change, forecast and pace, with
 a chart per KPI (a PNG, embedded in the HTML file), then the reviews due today, the annotations dated from --from to today and
 the feedback recorded since --from. They show no per-period table, cohort
 table or funnel steps.
 
-CSV columns, in order: kpi,period_start,value,previous,change,target,status,partial.
+CSV columns, in order: kpi,period_start,value,previous,change,target,status,partial,grain.
 change is in percent, or in percentage points for KPIs whose unit is "%".
 
 A report of one retention KPI prints its cohort table instead: one row per
@@ -89,9 +90,14 @@ each metric kind is broken down.`,
 			if kpiPath == "" {
 				return &usageError{errors.New("--kpis FILE is required")}
 			}
-			grain, err := timegrain.ParseGrain(grainFlag)
-			if err != nil {
-				return &usageError{err}
+			// Without --grain, each KPI is computed at its own grain.
+			var grain timegrain.Grain
+			if cmd.Flags().Changed("grain") {
+				g, err := timegrain.ParseGrain(grainFlag)
+				if err != nil {
+					return &usageError{err}
+				}
+				grain = g
 			}
 			format, err := report.ParseFormat(formatFlag)
 			if err != nil {
@@ -144,15 +150,11 @@ each metric kind is broken down.`,
 					return err
 				}
 			}
-			// The documents are the digest that scheduled reports send, so
-			// like report.CollectItems they compute each KPI at its own grain
-			// unless --grain is given.
-			ownGrain := report.IsDocument(format) && !cmd.Flags().Changed("grain")
 			items := make([]report.Item, 0, len(ids))
 			for _, id := range ids {
 				k, _ := defs.KPI(id)
 				kpiGrain := grain
-				if ownGrain {
+				if kpiGrain == "" {
 					kpiGrain = k.Grain
 				}
 				s, err := eng.Series(cmd.Context(), defs, id, kpiGrain, r)
@@ -187,7 +189,7 @@ each metric kind is broken down.`,
 	}
 	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file (YAML)")
 	cmd.Flags().BoolVar(&explain, "explain", false, "print on stderr whether the activity index or SQL on the store computed each KPI")
-	cmd.Flags().StringVar(&grainFlag, "grain", "month", "period length: day, week, month or quarter (html and pdf: each KPI's own grain unless given)")
+	cmd.Flags().StringVar(&grainFlag, "grain", "", "period length for every KPI: day, week, month or quarter (default: each KPI's own grain)")
 	cmd.Flags().StringVar(&fromFlag, "from", "", "first date to report, YYYY-MM-DD (default: a grain-dependent number of periods before --to)")
 	cmd.Flags().StringVar(&toFlag, "to", "", "last date to report, YYYY-MM-DD, inclusive (default: the day of the newest event)")
 	cmd.Flags().StringVar(&formatFlag, "format", "table", "output format: table, csv, json, html or pdf")

@@ -37,7 +37,15 @@ type breakdownRequest struct {
 func writeBreakdowns(ctx context.Context, g *globals, eng *engine.Engine, defs *kpi.Definitions, ids []string, req breakdownRequest) error {
 	items := make([]*engine.Breakdown, 0, len(ids))
 	for _, id := range ids {
-		b, err := eng.Breakdown(ctx, defs, id, req.property, req.limit, req.grain, req.r)
+		grain := req.grain
+		if grain == "" {
+			k, err := defs.KPI(id)
+			if err != nil {
+				return err
+			}
+			grain = k.Grain
+		}
+		b, err := eng.Breakdown(ctx, defs, id, req.property, req.limit, grain, req.r)
 		if err != nil {
 			return fmt.Errorf("kpi %q: %w", id, err)
 		}

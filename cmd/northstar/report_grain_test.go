@@ -116,3 +116,50 @@ func TestReportHTMLExplicitGrainNoted(t *testing.T) {
 		t.Errorf("monthly KPI by month has a grain note:\n%s", mau)
 	}
 }
+
+// TestReportTableAndCSVUseEachKPIGrain checks that without --grain the
+// table and CSV formats compute each KPI at its own grain, like the
+// documents, and that --grain sets one grain for all.
+func TestReportTableAndCSVUseEachKPIGrain(t *testing.T) {
+	kpiPath, dbPath := grainFixture(t)
+	args := []string{"report", "--kpis", kpiPath, "--db", dbPath, "--from", "2026-06-01", "--to", "2026-06-28"}
+
+	code, out, stderr := runCLI(t, append(args, "--format", "csv")...)
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	// From the fixture: weeks of 5, 2, 4 and 3 users; 9 users in June.
+	for _, want := range []string{
+		"wau,2026-06-01,5,", "wau,2026-06-08,2,", "wau,2026-06-15,4,", "wau,2026-06-22,3,",
+		"mau,2026-06-01,9,",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("CSV lacks a row starting %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+		kpi, _, _ := strings.Cut(line, ",")
+		want := map[string]string{"wau": ",week", "mau": ",month"}[kpi]
+		if !strings.HasSuffix(line, want) {
+			t.Errorf("CSV row %q does not end with the KPI's grain %q", line, want)
+		}
+	}
+
+	code, out, stderr = runCLI(t, append(args, "--format", "table")...)
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	for _, want := range []string{"wau — Weekly active users, by week", "mau — Monthly active users, by month"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+
+	code, out, stderr = runCLI(t, append(args, "--format", "csv", "--grain", "month")...)
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, "wau,2026-06-01,9,") || strings.Contains(out, "wau,2026-06-08,") {
+		t.Errorf("with --grain month the weekly KPI is not computed by month (9 users in June):\n%s", out)
+	}
+}

@@ -37,7 +37,7 @@ func reportRows(t *testing.T, args ...string) map[string]map[string][]string {
 	if err != nil {
 		t.Fatalf("report output is not CSV: %v\n%s", err, stdout)
 	}
-	if got := strings.Join(records[0], ","); got != "kpi,period_start,value,previous,change,target,status,partial" {
+	if got := strings.Join(records[0], ","); got != "kpi,period_start,value,previous,change,target,status,partial,grain" {
 		t.Fatalf("CSV header = %s", got)
 	}
 	rows := map[string]map[string][]string{}

@@ -232,15 +232,29 @@ func TargetRevisions(k *KPI, h History) []TargetRevision {
 }
 
 // TargetOn returns the index in revisions (as TargetRevisions orders them)
-// of the revision in force at instant t, taking each AppliesFrom as the
-// start of that day in loc (UTC when nil), or -1 when none applies yet.
+// of the revision in force for a period that ends at instant t, taking each
+// AppliesFrom as the start of that day in loc (UTC when nil), or -1 when
+// none applies yet. A revision applies after the start of its day, not at
+// it, so one that applies from the day after a period does not judge it.
 func TargetOn(revisions []TargetRevision, t time.Time, loc *time.Location) int {
+	return targetAt(revisions, t, loc, false)
+}
+
+// TargetInForce returns the index in revisions of the revision in force at
+// instant t, such as now, or -1 when none applies yet. Unlike TargetOn, a
+// revision is in force from the first instant of its AppliesFrom day.
+func TargetInForce(revisions []TargetRevision, t time.Time, loc *time.Location) int {
+	return targetAt(revisions, t, loc, true)
+}
+
+func targetAt(revisions []TargetRevision, t time.Time, loc *time.Location, atStart bool) int {
 	if loc == nil {
 		loc = time.UTC
 	}
 	in := -1
 	for i, r := range revisions {
-		if r.AppliesFrom.IsZero() || r.AppliesFrom.In(loc).Before(t) {
+		start := r.AppliesFrom.In(loc)
+		if r.AppliesFrom.IsZero() || start.Before(t) || atStart && start.Equal(t) {
 			in = i
 		}
 	}

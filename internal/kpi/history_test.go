@@ -201,6 +201,30 @@ func TestTargetOn(t *testing.T) {
 			t.Errorf("TargetOn(%s) = revision %d, want the target %g", tt.at, i, tt.want)
 		}
 	}
+
+	// In force now: from the first instant of the day, in the zone's time.
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inForce := []struct {
+		at   time.Time
+		loc  *time.Location
+		want float64
+	}{
+		{time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC), time.UTC, 1},
+		{time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), time.UTC, 4}, // at the start of 1 January
+		{time.Date(2027, 2, 15, 0, 0, 0, 0, time.UTC), time.UTC, 3},
+		// Midnight of 1 January in Kolkata is 18:30 UTC on 31 December.
+		{time.Date(2026, 12, 31, 18, 29, 59, 0, time.UTC), kolkata, 1},
+		{time.Date(2026, 12, 31, 18, 30, 0, 0, time.UTC), kolkata, 4},
+	}
+	for _, tt := range inForce {
+		i := TargetInForce(revs, tt.at, tt.loc)
+		if i < 0 || *revs[i].Target.Value != tt.want {
+			t.Errorf("TargetInForce(%s in %s) = revision %d, want the target %g", tt.at, tt.loc, i, tt.want)
+		}
+	}
 }
 
 func ptrTo(f float64) *float64 { return &f }

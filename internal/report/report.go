@@ -56,7 +56,8 @@ type Item struct {
 }
 
 // CSVHeader lists the CSV columns in order.
-var CSVHeader = []string{"kpi", "period_start", "value", "previous", "change", "target", "status", "partial"}
+// grain is last so that the columns before it keep their places.
+var CSVHeader = []string{"kpi", "period_start", "value", "previous", "change", "target", "status", "partial", "grain"}
 
 // Write renders items to w in format. Period starts are dates in loc.
 func Write(w io.Writer, format string, items []Item, loc *time.Location) error {
@@ -86,6 +87,7 @@ func writeCSV(w io.Writer, items []Item, loc *time.Location) error {
 				number(p.Target),
 				string(p.Status),
 				strconv.FormatBool(p.Partial),
+				string(it.Series.Grain),
 			}
 			if err := cw.Write(row); err != nil {
 				return err

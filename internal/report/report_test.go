@@ -81,9 +81,9 @@ func TestWriteCSVColumnsAndEmptyCells(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := "kpi,period_start,value,previous,change,target,status,partial\n" +
-		"aov,2010-03-01,16.76,20,-16.2,,no_target,true\n" +
-		"aov,2010-04-01,,,,,no_data,false\n"
+	want := "kpi,period_start,value,previous,change,target,status,partial,grain\n" +
+		"aov,2010-03-01,16.76,20,-16.2,,no_target,true,month\n" +
+		"aov,2010-04-01,,,,,no_data,false,month\n"
 	if got := buf.String(); got != want {
 		t.Errorf("CSV =\n%s\nwant\n%s", got, want)
 	}

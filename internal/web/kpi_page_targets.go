@@ -62,7 +62,7 @@ func (s *Server) addPageTargetHistory(ctx context.Context, defs *kpi.Definitions
 	page.Review = newReviewView(newReviewStateJSON(k, h, s.today(defs)))
 
 	revisions := kpi.TargetRevisions(k, h)
-	inForce := kpi.TargetOn(revisions, s.now(), defs.Workspace.Location)
+	inForce := kpi.TargetInForce(revisions, s.now(), defs.Workspace.Location)
 	if inForce >= 0 {
 		page.TargetText = targetTextOf(k, &revisions[inForce].Target)
 	}

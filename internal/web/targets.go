@@ -118,7 +118,7 @@ func (s *Server) handleTargetList(w http.ResponseWriter, r *http.Request) error 
 	}
 
 	revisions := kpi.TargetRevisions(k, h)
-	inForce := kpi.TargetOn(revisions, s.now(), defs.Workspace.Location)
+	inForce := kpi.TargetInForce(revisions, s.now(), defs.Workspace.Location)
 	list := targetList{KPI: k.ID, Targets: make([]targetRevisionJSON, 0, len(revisions))}
 	for i, rev := range revisions {
 		list.Targets = append(list.Targets, newTargetRevisionJSON(rev, i == inForce))
@@ -229,7 +229,7 @@ func (s *Server) targetInForce(r *http.Request, defs *kpi.Definitions, k *kpi.KP
 		return nil, err
 	}
 	revisions := kpi.TargetRevisions(k, h)
-	i := kpi.TargetOn(revisions, s.now(), defs.Workspace.Location)
+	i := kpi.TargetInForce(revisions, s.now(), defs.Workspace.Location)
 	if i < 0 {
 		return nil, nil
 	}
@@ -385,7 +385,7 @@ func (s *Server) addTargetHistory(ctx context.Context, defs *kpi.Definitions, k 
 	out.Review = newReviewStateJSON(k, h, s.today(defs))
 
 	revisions := kpi.TargetRevisions(k, h)
-	if i := kpi.TargetOn(revisions, s.now(), defs.Workspace.Location); i >= 0 {
+	if i := kpi.TargetInForce(revisions, s.now(), defs.Workspace.Location); i >= 0 {
 		t := revisions[i].Target
 		out.Target = &targetJSON{Value: t.Value, Change: t.Change, By: t.By.String()}
 	}

@@ -670,3 +670,15 @@ func TestTargetCreateInForceWorkspaceTimeZone(t *testing.T) {
 		t.Errorf("revision applying from 2027-02-19, tomorrow in New York: in_force = %v, want false", tomorrow["in_force"])
 	}
 }
+
+// TestTargetCreateInForceAtMidnight checks a revision created at the first
+// instant of the day it applies from: it is in force at once.
+func TestTargetCreateInForceAtMidnight(t *testing.T) {
+	ts := newTargetServer(t)
+	ts.now = time.Date(2027, 2, 18, 0, 0, 0, 0, time.UTC)
+
+	rev := ts.mustJSON(t, http.MethodPost, "/api/v1/kpis/signups/targets", `{"value": 150, "by": "2027-03-31", "reason": "Campaign", "applies_from": "2027-02-18"}`, http.StatusCreated)
+	if rev["in_force"] != true {
+		t.Errorf("revision applying from 2027-02-18, created at 00:00:00 that day: in_force = %v, want true", rev["in_force"])
+	}
+}
