@@ -108,7 +108,7 @@ func (fs *funnelScan) flush(u *funnelUser) {
 // did Steps[0] in it, followed through the later steps up to the cut-off.
 //
 // Funnels count at day resolution, in the workspace time zone, so that the
-// store and the activity index give the same answers. A user's attempt
+// store and the activity index compute the same results. A user's attempt
 // starts at their first Steps[0] event in the interval, on the entry day.
 // Each later step counts when an event of it falls on the day of the step
 // before or a later day, and no later than Window-1 days after the entry
@@ -229,8 +229,8 @@ func (ev *evaluator) funnel(ctx context.Context, m kpi.Metric) ([]value, error) 
 	return out, nil
 }
 
-// funnelValue returns the value of an interval that entered users entered,
-// with counts of each funnelOutcome.
+// funnelValue returns an interval's value from the number of users who
+// entered it and the counts of each funnelOutcome.
 func funnelValue(m kpi.Metric, entered int, counts [3]int) value {
 	completed, inProgress, dropped := counts[funnelCompleted], counts[funnelInProgress], counts[funnelDropped]
 	out := value{details: map[string]float64{

@@ -14,8 +14,8 @@ import (
 )
 
 // indexFunnel is funnel on the index, with the same day-resolution rule as
-// funnelAttempts. It returns false when the index cannot give the store's
-// answer (see newFunnelWalk).
+// funnelAttempts. It returns false when the index cannot compute the
+// store's result (see newFunnelWalk).
 func (ev *evaluator) indexFunnel(ctx context.Context, m kpi.Metric, f sliceFilter) ([]value, bool, error) {
 	w, ok := newFunnelWalk(ev, m, f)
 	if !ok {
@@ -69,8 +69,8 @@ type funnelWalk struct {
 	byDay    map[int32][]*roaring.Bitmap
 }
 
-// newFunnelWalk returns false when the index cannot give the store's
-// answer: a step that repeats (one event may complete only one of the
+// newFunnelWalk returns false when the index cannot compute the store's
+// result: a step that repeats (one event may complete only one of the
 // repeats, and a day's bitmap cannot tell one event from two), or an
 // interval that starts inside a day.
 func newFunnelWalk(ev *evaluator, m kpi.Metric, f sliceFilter) (*funnelWalk, bool) {
@@ -196,7 +196,7 @@ func (w *funnelWalk) reached(ctx context.Context, d int32) ([]*roaring.Bitmap, e
 
 // indexFunnelSteps fills the user counts of rep, whose steps are set, from
 // the index over the interval of ev. It returns false, with rep unchanged,
-// when the index cannot give the store's report.
+// when the index cannot compute the store's report.
 func (ev *evaluator) indexFunnelSteps(ctx context.Context, m kpi.Metric, rep *FunnelReport) (bool, error) {
 	if ev.index == nil {
 		return false, nil
