@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -97,7 +98,18 @@ func (ev *evaluator) indexUserActivity(ctx context.Context, m kpi.Metric, f slic
 		}
 		hull.End = later(hull.End, iv.End)
 	}
-	for i, iv := range ev.intervals {
+	// The counter moves forward through the windows in time order: the
+	// previous periods come after the current ones in ev.intervals, and
+	// going back to the first of them would empty and refill the counter.
+	order := make([]int, len(ev.intervals))
+	for i := range order {
+		order[i] = i
+	}
+	if rolling != nil {
+		slices.SortStableFunc(order, func(a, b int) int { return ev.intervals[a].Start.Compare(ev.intervals[b].Start) })
+	}
+	for _, i := range order {
+		iv := ev.intervals[i]
 		widen(iv)
 		switch m.Kind {
 		case kpi.ActiveUsers:

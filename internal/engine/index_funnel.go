@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +24,14 @@ func (ev *evaluator) indexFunnel(ctx context.Context, m kpi.Metric, f sliceFilte
 	}
 	out := make([]value, len(ev.intervals))
 	last := len(m.Steps) - 1
+	done := map[store.Interval]int{} // most previous periods are current ones too
 	for i, iv := range ev.intervals {
+		if j, ok := done[iv]; ok {
+			out[i] = out[j]
+			out[i].details = maps.Clone(out[j].details)
+			continue
+		}
+		done[iv] = i
 		var counts [3]int
 		entered := 0
 		err := w.entrants(ctx, iv, func(d int32, u *roaring.Bitmap) error {
