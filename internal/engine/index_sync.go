@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
@@ -222,30 +223,76 @@ func (ix *ActivityIndex) syncLocked(ctx context.Context) error {
 	last := ix.lastID
 	touched := map[int32]bool{}
 	defer func() { ix.cache.invalidate(touched) }()
-	err := ix.store.ScanEvents(ctx, q, func(row store.EventRow) error {
-		if row.UserID < 0 || row.UserID > math.MaxUint32 {
-			return kpi.Errorf(kpi.EINTERNAL, "user id %d does not fit the activity index (ids up to %d)", row.UserID, uint32(math.MaxUint32))
-		}
-		var props map[string]any
-		if q.Properties {
-			var err error
-			if props, err = decodeProperties(row.Properties); err != nil {
-				return fmt.Errorf("event %d: %w", row.ID, err)
+
+	// The store's scan and the decoding of properties each take about half
+	// of a rebuild, so a second goroutine adds the rows to the entries while
+	// the scan reads the next ones. Only that goroutine changes the entries.
+	batches := make(chan []store.EventRow, 4)
+	var applyErr atomic.Pointer[error]
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		for batch := range batches {
+			if applyErr.Load() != nil {
+				continue // drain, so the scan never blocks
+			}
+			for _, row := range batch {
+				if err := ix.apply(row, q.Properties, touched); err != nil {
+					applyErr.Store(&err)
+					break
+				}
+				last = max(last, row.ID)
 			}
 		}
-		day := civilDayOf(row.Timestamp, ix.loc)
-		touched[day] = true
-		ix.entry(dayKey{day, row.Event}).add(uint32(row.UserID), props, ix.declared)
-		ix.entry(dayKey{day, allEvents}).add(uint32(row.UserID), props, ix.declared)
-		last = max(last, row.ID)
+	}()
+
+	const batchSize = 256
+	batch := make([]store.EventRow, 0, batchSize)
+	err := ix.store.ScanEvents(ctx, q, func(row store.EventRow) error {
+		if p := applyErr.Load(); p != nil {
+			return *p
+		}
+		batch = append(batch, row)
+		if len(batch) == batchSize {
+			batches <- batch
+			batch = make([]store.EventRow, 0, batchSize)
+		}
 		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-applied
+	if p := applyErr.Load(); err == nil && p != nil {
+		err = *p
+	}
 	if err != nil {
 		// The entries may hold part of the events: start again next time.
 		ix.stale = true
 		return fmt.Errorf("update activity index: %w", err)
 	}
 	ix.lastID = last
+	return nil
+}
+
+// apply adds one scanned event to the entries of its day and records the
+// day in touched.
+func (ix *ActivityIndex) apply(row store.EventRow, withProperties bool, touched map[int32]bool) error {
+	if row.UserID < 0 || row.UserID > math.MaxUint32 {
+		return kpi.Errorf(kpi.EINTERNAL, "user id %d does not fit the activity index (ids up to %d)", row.UserID, uint32(math.MaxUint32))
+	}
+	var props map[string]any
+	if withProperties {
+		var err error
+		if props, err = decodeProperties(row.Properties); err != nil {
+			return fmt.Errorf("event %d: %w", row.ID, err)
+		}
+	}
+	day := civilDayOf(row.Timestamp, ix.loc)
+	touched[day] = true
+	ix.entry(dayKey{day, row.Event}).add(uint32(row.UserID), props, ix.declared)
+	ix.entry(dayKey{day, allEvents}).add(uint32(row.UserID), props, ix.declared)
 	return nil
 }
 

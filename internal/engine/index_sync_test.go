@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,4 +155,45 @@ func TestIndexCacheFollowsLateEvents(t *testing.T) {
 		t.Fatalf("insert late events: %v", err)
 	}
 	compute("after")
+}
+
+// badPropertiesStore returns invalid JSON as the properties of the event
+// with id badID.
+type badPropertiesStore struct {
+	*scanCounter
+	badID int64
+}
+
+func (s *badPropertiesStore) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.EventRow) error) error {
+	return s.scanCounter.ScanEvents(ctx, q, func(row store.EventRow) error {
+		if row.ID == s.badID {
+			row.Properties = []byte("{not json")
+		}
+		return fn(row)
+	})
+}
+
+func TestIndexSyncBadPropertiesFails(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), generateEvents(3, 2000, 100, 30))
+	defs := parseIndexKPIs(t, "UTC", "monday")
+	bad := &badPropertiesStore{scanCounter: db, badID: 1500}
+	ix := NewActivityIndex(bad, time.UTC, DeclaredFor(defs), nil)
+
+	err := ix.Rebuild(ctx)
+	if err == nil || !strings.Contains(err.Error(), "event 1500: event properties are not a JSON object") {
+		t.Fatalf("rebuild error = %v, want one naming event 1500's properties", err)
+	}
+	if ix.LastEventID() != 0 {
+		t.Errorf("last event id after a failed rebuild = %d, want 0", ix.LastEventID())
+	}
+
+	// The next Sync starts again from every event.
+	bad.badID = 0
+	if err := ix.Sync(ctx); err != nil {
+		t.Fatalf("sync after the failure: %v", err)
+	}
+	if ix.Rebuilds() != 2 || ix.LastEventID() != 2000 {
+		t.Errorf("after the failure: %d rebuilds and last id %d, want 2 and 2000", ix.Rebuilds(), ix.LastEventID())
+	}
 }
