@@ -18,6 +18,7 @@ import (
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store/postgres"
 	"github.com/northstar-kpi/northstar/internal/store/sqlite"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
 // cliActor is the actor that the audit log names for changes made with
@@ -280,7 +281,8 @@ func newWorkspacesCmd(g *globals) *cobra.Command {
 		Use:   "workspaces COMMAND",
 		Short: "Create and list workspaces",
 		Long: `Manage workspaces. Workspace 1, "default", always exists and holds the KPIs
-of the KPI file and the events sent with write keys.`,
+of the KPI file. Every workspace keeps its own events, KPIs, dashboards,
+keys, alerts and members, and nothing crosses between them.`,
 		RunE: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &usageError{errors.New("name a command: create or list")}
@@ -289,21 +291,39 @@ of the KPI file and the events sent with write keys.`,
 		},
 	}
 
+	var timeZone, weekStart string
 	create := &cobra.Command{
-		Use:   "create NAME",
+		Use:   "create NAME [--time-zone ZONE] [--week-start DAY]",
 		Short: "Create a workspace and print its id",
-		Args:  cobra.ExactArgs(1),
+		Long: `Create a workspace named NAME and print its id. Its KPIs count days and
+weeks in --time-zone, starting weeks on --week-start. The default workspace
+takes both from the KPI file instead.`,
+		Example: `  northstar workspaces create "EU shop" --time-zone Europe/Berlin --week-start monday`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := time.LoadLocation(timeZone); err != nil || timeZone == "" || timeZone == "Local" {
+				return &usageError{fmt.Errorf("--time-zone %q is not a known IANA name (want one such as Europe/Berlin or America/New_York)", timeZone)}
+			}
+			start, err := timegrain.ParseWeekday(weekStart)
+			if err != nil {
+				return &usageError{fmt.Errorf("--week-start: %w", err)}
+			}
+
 			return withAuthStore(cmd.Context(), g, true, func(s *auth.Store) error {
 				ws, err := s.CreateWorkspace(cmd.Context(), args[0], cliActor)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "Created workspace %d, %q.\n", ws.ID, ws.Name)
+				if err := s.SetWorkspaceCalendar(cmd.Context(), ws.ID, timeZone, start, cliActor); err != nil {
+					return fmt.Errorf("workspace %d was created, but its calendar was not set: %w", ws.ID, err)
+				}
+				fmt.Fprintf(g.stdout, "Created workspace %d, %q, counting days in %s with weeks from %s.\n", ws.ID, ws.Name, timeZone, start)
 				return nil
 			})
 		},
 	}
+	create.Flags().StringVar(&timeZone, "time-zone", "UTC", "IANA time zone that the workspace's KPIs count days in, such as Europe/Berlin")
+	create.Flags().StringVar(&weekStart, "week-start", "monday", "first day of the workspace's weeks: monday or sunday")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List the workspaces",
@@ -315,9 +335,13 @@ of the KPI file and the events sent with write keys.`,
 					return err
 				}
 				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "ID\tNAME")
+				fmt.Fprintln(tw, "ID\tNAME\tTIME ZONE\tWEEK START")
 				for _, ws := range list {
-					fmt.Fprintf(tw, "%d\t%s\n", ws.ID, ws.Name)
+					zone, start := ws.TimeZone, ws.WeekStart.String()
+					if ws.ID == auth.DefaultWorkspaceID {
+						zone, start = "(KPI file)", "(KPI file)"
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", ws.ID, ws.Name, zone, start)
 				}
 				return tw.Flush()
 			})

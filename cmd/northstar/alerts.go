@@ -61,51 +61,66 @@ const (
 	reviewJobSpec = "0 9 * * *"
 )
 
-// alertServices are the alert and report services and the scheduler that
-// runs them.
-type alertServices struct {
-	rules     *alerting.Rules
-	reports   *alerting.Reports
-	scheduler *scheduler.Scheduler
+// workspaceAlerts are the alert and report services of one workspace, and
+// the scheduled jobs that run them, by job name.
+type workspaceAlerts struct {
+	rules   *alerting.Rules
+	reports *alerting.Reports
+	jobs    map[string]scheduler.JobFunc
 }
 
-// newAlertServices builds the alert and report services and the scheduler
-// that runs them, with cron expressions in loc, the workspace time zone.
-func newAlertServices(db interface {
+// alertJobSpecs are the cron expressions of the scheduled jobs, by name.
+var alertJobSpecs = map[string]string{
+	"alerts":  alertJobSpec,
+	"reports": reportJobSpec,
+	"reviews": reviewJobSpec,
+}
+
+// newWorkspaceAlerts builds the alert and report services of the workspace
+// that db reads and writes, with the definitions and series of the same
+// workspace.
+func newWorkspaceAlerts(db interface {
 	alertStore
 	dashboardReader
-}, loc *time.Location, definitions func() *kpi.Definitions, series alerting.SeriesComputer,
-	mailer *notify.Mailer, baseURL string, now func() time.Time, logger *slog.Logger) (alertServices, error) {
+}, definitions func() *kpi.Definitions, series alerting.SeriesComputer,
+	mailer *notify.Mailer, baseURL string, now func() time.Time, logger *slog.Logger) workspaceAlerts {
 	senders := alerting.Senders{
 		Deliverer: &notify.Deliverer{Recorder: db, Retry: notify.DefaultRetry, Now: now, Logger: logger},
 		Mailer:    mailer,
 		BaseURL:   baseURL,
 	}
 
-	svc := alertServices{
+	wa := workspaceAlerts{
 		rules: &alerting.Rules{Store: db, Definitions: definitions, Now: now},
 		reports: &alerting.Reports{
 			Store: db, Series: series, Definitions: definitions, Now: now, Senders: senders, Logger: logger,
 			DashboardKPIs: dashboardKPIs(db), Sections: digestSections(db),
 		},
-		scheduler: scheduler.New(loc, now, logger),
 	}
 	evaluator := &alerting.Evaluator{Store: db, Series: series, Definitions: definitions, Senders: senders, Logger: logger}
-
-	if err := svc.scheduler.Add("alerts", alertJobSpec, evaluator.Evaluate); err != nil {
-		return alertServices{}, err
-	}
-	if err := svc.scheduler.Add("reports", reportJobSpec, svc.reports.RunDue); err != nil {
-		return alertServices{}, err
-	}
-
+	wa.jobs = map[string]scheduler.JobFunc{"alerts": evaluator.Evaluate, "reports": wa.reports.RunDue}
 	if history, ok := reviewHistory(db); ok {
 		reviews := &alerting.Reviews{History: history, Definitions: definitions, Senders: senders, Logger: logger}
-		if err := svc.scheduler.Add("reviews", reviewJobSpec, reviews.RunDue); err != nil {
-			return alertServices{}, err
+		wa.jobs["reviews"] = reviews.RunDue
+	}
+	return wa
+}
+
+// newAlertScheduler returns the scheduler of alert evaluation, reports and
+// review reminders, with cron expressions in loc, the default workspace's
+// time zone. Each job runs in every workspace in turn.
+// NOTE: review reminders go out at 09:00 in loc for every workspace, whatever
+// its own time zone. Report schedules use each workspace's own zone.
+func newAlertScheduler(reg *workspaceRegistry, loc *time.Location, now func() time.Time, logger *slog.Logger) (*scheduler.Scheduler, error) {
+	sched := scheduler.New(loc, now, logger)
+	for _, name := range []string{"alerts", "reports", "reviews"} {
+		if err := sched.Add(name, alertJobSpecs[name], func(ctx context.Context, at time.Time) error {
+			return reg.runJob(ctx, name, at)
+		}); err != nil {
+			return nil, err
 		}
 	}
-	return svc, nil
+	return sched, nil
 }
 
 // reviewHistory returns the store's review history.

@@ -227,3 +227,61 @@ func TestKeysPostgres(t *testing.T) {
 		t.Errorf("revoked secret: error %v, want %s", err, kpi.EUNAUTHORIZED)
 	}
 }
+
+// TestKeysWorkspace creates keys of one name in two workspaces and checks
+// that each lists, revokes and authenticates in its own.
+func TestKeysWorkspace(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "northstar.db")
+	ctx := context.Background()
+	defaultSecret := createKeyCLI(t, db, "web")
+
+	if code, _, stderr := runCLI(t, "workspaces", "create", "second", "--db", db); code != exitOK {
+		t.Fatalf("workspaces create: exit code %d; stderr: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "keys", "create", "--name", "web", "--workspace", "2", "--db", db)
+	if code != exitOK {
+		t.Fatalf("keys create --workspace 2: exit code %d; stderr: %s", code, stderr)
+	}
+	secondSecret := printedSecret.FindString(stdout)
+
+	store, err := sqlite.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for secret, want := range map[string]int64{defaultSecret: 1, secondSecret: 2} {
+		key, err := store.AuthenticateWriteKey(ctx, secret)
+		if err != nil {
+			t.Fatalf("secret of workspace %d does not authenticate: %v", want, err)
+		}
+		if key.WorkspaceID != want {
+			t.Errorf("secret of workspace %d belongs to workspace %d", want, key.WorkspaceID)
+		}
+	}
+	var audited int
+	if err := store.SQL().QueryRow(`SELECT count(*) FROM audit_log WHERE workspace_id = 2 AND object_type = 'write_key'`).Scan(&audited); err != nil {
+		t.Fatal(err)
+	}
+	if audited != 1 {
+		t.Errorf("workspace 2 audit log has %d write key entries, want 1", audited)
+	}
+
+	if code, _, stderr := runCLI(t, "keys", "revoke", "--name", "web", "--workspace", "2", "--db", db); code != exitOK {
+		t.Fatalf("keys revoke --workspace 2: exit code %d; stderr: %s", code, stderr)
+	}
+	if _, err := store.AuthenticateWriteKey(ctx, defaultSecret); err != nil {
+		t.Errorf("workspace 1's key after revoking workspace 2's key of the same name: %v, want still active", err)
+	}
+	if _, err := store.AuthenticateWriteKey(ctx, secondSecret); kpi.ErrorCode(err) != kpi.EUNAUTHORIZED {
+		t.Errorf("workspace 2's revoked key: %v, want unauthorized", err)
+	}
+	code, stdout, _ = runCLI(t, "keys", "list", "--workspace", "2", "--db", db)
+	if code != exitOK || !strings.Contains(stdout, "web") || strings.Count(stdout, "\n") != 2 {
+		t.Errorf("keys list --workspace 2: exit %d, want a header and its one revoked key:\n%s", code, stdout)
+	}
+
+	code, _, stderr = runCLI(t, "keys", "create", "--name", "app", "--workspace", "99", "--db", db)
+	if code == exitOK || !strings.Contains(stderr, "workspace 99 does not exist") {
+		t.Errorf("keys create --workspace 99: exit %d, stderr %q; want an error naming workspace 99", code, stderr)
+	}
+}

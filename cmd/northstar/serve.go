@@ -158,8 +158,9 @@ type Main struct {
 	server    *http.Server
 	serveErr  chan error
 
-	scheduler *scheduler.Scheduler
-	stopJobs  func()
+	scheduler  *scheduler.Scheduler
+	stopJobs   func()
+	workspaces *workspaceRegistry
 }
 
 // Run opens the database, loads the KPI file, starts listening and serves in
@@ -220,7 +221,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	m.db = &indexedStore{appStore: m.db, index: ix, logger: m.Logger, lastSaved: time.Now()}
+	base := m.db
+	indexed := &indexedStore{appStore: m.db, index: ix, logger: m.Logger, lastSaved: time.Now()}
+	m.db = indexed
 
 	var lc net.ListenConfig
 	m.listener, err = lc.Listen(ctx, "tcp", addr)
@@ -230,38 +233,45 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	// Alert rules and reports see the KPIs made in the UI too, through the
 	// server's view of the definitions, which is set before any job runs.
-	var handler *web.Server
-	definitions := func() *kpi.Definitions {
-		if handler != nil {
-			return handler.Definitions()
-		}
-		return defs
+	m.workspaces = &workspaceRegistry{
+		base: base, auth: m.auth, mailer: m.Mailer, baseURL: m.URL, now: now, logger: m.Logger,
+		byID: map[int64]*registryEntry{},
 	}
+	defaultWS := &workspaceState{
+		id:          auth.DefaultWorkspaceID,
+		db:          indexed,
+		definitions: func() *kpi.Definitions { return defs },
+		series:      engine.NewWithIndex(indexed, ix, now).WithHistory(indexed),
+	}
+	defaultWS.alerts = newWorkspaceAlerts(indexed, m.workspaces.definitionsOf(auth.DefaultWorkspaceID, defs), defaultWS.series, m.Mailer, m.URL(), now, m.Logger)
+	m.workspaces.byID[auth.DefaultWorkspaceID] = &registryEntry{ws: defaultWS}
 
-	series := engine.NewWithIndex(m.db, ix, now).WithHistory(m.db)
-	services, err := newAlertServices(m.db, defs.Workspace.Location, definitions, series, m.Mailer, m.URL(), now, m.Logger)
+	m.scheduler, err = newAlertScheduler(m.workspaces, defs.Workspace.Location, now, m.Logger)
 	if err != nil {
 		m.listener.Close()
 		return err
 	}
-	m.scheduler = services.scheduler
 
-	handler = web.NewServer(web.Config{
-		// TODO: reload the KPI file when it changes. Until then it is read once.
-		Definitions:   func() *kpi.Definitions { return defs },
-		Series:        series,
-		Ingest:        m.db,
+	// TODO: reload the KPI file when it changes. Until then it is read once.
+	// The KPI file's KPIs belong to the default workspace.
+	svc := defaultWS.webServices()
+	handler := web.NewServer(web.Config{
+		Definitions:   svc.Definitions,
+		Series:        svc.Series,
+		Ingest:        svc.Ingest,
 		Logger:        m.Logger,
 		Now:           now,
-		KPIMeta:       meta,
-		Dashboards:    m.db,
+		KPIMeta:       svc.KPIMeta,
+		Dashboards:    svc.Dashboards,
 		Auth:          m.auth,
 		SecureCookies: m.SecureCookies,
-		Targets:       m.db,
-		Alerts:        services.rules,
-		Reports:       services.reports,
-		Collectors:    services.scheduler.Collectors(),
+		Targets:       svc.Targets,
+		Alerts:        svc.Alerts,
+		Reports:       svc.Reports,
+		Collectors:    m.scheduler.Collectors(),
+		Workspaces:    m.workspaces.webFactory(),
 	})
+	m.workspaces.definitionsIn = handler.WorkspaceDefinitions
 
 	m.server = &http.Server{
 		Handler:           handler,
@@ -282,7 +292,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}()
 
 	if !m.NoScheduler {
-		m.startScheduler(services.scheduler)
+		m.startScheduler(m.scheduler)
 	}
 
 	m.Logger.Info("server started", slog.String("url", m.URL()), slog.String("db", displayDSN(m.DBPath)),
@@ -352,6 +362,10 @@ func (m *Main) Close() error {
 			errs = append(errs, fmt.Errorf("close account store: %w", err))
 		}
 		m.closeAuth, m.auth = nil, nil
+	}
+	if m.workspaces != nil {
+		m.workspaces.saveIndexes()
+		m.workspaces = nil
 	}
 	if m.db != nil {
 		if err := m.db.Close(); err != nil {

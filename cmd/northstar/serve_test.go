@@ -81,7 +81,7 @@ func serveTestEvents() []store.Event {
 
 // startTestMain writes the KPI file, stores the test events in a fresh
 // database and starts Main on a free loopback port.
-func startTestMain(t *testing.T) (*Main, *bytes.Buffer) {
+func startTestMain(t *testing.T) (*Main, *syncBuffer) {
 	t.Helper()
 	dir := t.TempDir()
 	kpiPath := filepath.Join(dir, "kpis.yaml")
@@ -106,7 +106,7 @@ func startTestMain(t *testing.T) (*Main, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
 	m := &Main{
 		Addr:    "127.0.0.1:0",
 		DBPath:  dbPath,

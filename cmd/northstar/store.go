@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/engine"
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/store/postgres"
@@ -68,6 +70,26 @@ func openStore(ctx context.Context, dsn string) (appStore, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// workspaceView returns the view of db that reads and writes only
+// workspace id's rows.
+func workspaceView(db appStore, id int64) (appStore, error) {
+	switch db := db.(type) {
+	case *sqlite.DB:
+		return db.Workspace(id), nil
+	case *postgres.DB:
+		return db.Workspace(id), nil
+	}
+	return nil, fmt.Errorf("store %T keeps no workspaces", db)
+}
+
+// workspaceIDOf returns the workspace that db reads and writes.
+func workspaceIDOf(db appStore) int64 {
+	if view, ok := db.(interface{ WorkspaceID() int64 }); ok {
+		return view.WorkspaceID()
+	}
+	return auth.DefaultWorkspaceID
 }
 
 // isPostgresURL reports whether dsn selects the PostgreSQL store.

@@ -52,6 +52,12 @@ const (
 type Workspace struct {
 	ID   int64
 	Name string
+
+	// TimeZone (an IANA name) and WeekStart are the calendar that the
+	// workspace's KPIs count days and weeks in, UTC and Monday unless set.
+	// The KPI file's calendar overrides them in the default workspace.
+	TimeZone  string
+	WeekStart time.Weekday
 }
 
 // DefaultWorkspaceID is the workspace that the first migration creates.
@@ -136,7 +142,7 @@ func (s *Store) CreateWorkspace(ctx context.Context, name, actor string) (Worksp
 // Workspace returns the workspace with id, or ENOTFOUND.
 func (s *Store) Workspace(ctx context.Context, id int64) (Workspace, error) {
 	ws := Workspace{ID: id}
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT name FROM workspaces WHERE id = ?`), id).Scan(&ws.Name)
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT name, time_zone, week_start FROM workspaces WHERE id = ?`), id).Scan(&ws.Name, &ws.TimeZone, &ws.WeekStart)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Workspace{}, kpi.Errorf(kpi.ENOTFOUND, "workspace %d does not exist (list them with northstar workspaces list)", id)
 	}
@@ -148,7 +154,7 @@ func (s *Store) Workspace(ctx context.Context, id int64) (Workspace, error) {
 
 // Workspaces returns every workspace, by id.
 func (s *Store) Workspaces(ctx context.Context) ([]Workspace, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name FROM workspaces ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, time_zone, week_start FROM workspaces ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list workspaces: %w", err)
 	}
@@ -156,12 +162,38 @@ func (s *Store) Workspaces(ctx context.Context) ([]Workspace, error) {
 	var list []Workspace
 	for rows.Next() {
 		var ws Workspace
-		if err := rows.Scan(&ws.ID, &ws.Name); err != nil {
+		if err := rows.Scan(&ws.ID, &ws.Name, &ws.TimeZone, &ws.WeekStart); err != nil {
 			return nil, fmt.Errorf("list workspaces: %w", err)
 		}
 		list = append(list, ws)
 	}
 	return list, rows.Err()
+}
+
+// SetWorkspaceCalendar sets the time zone and week start of workspace id
+// and records the change in its audit log. It returns EINVALID for a time
+// zone that is not an IANA name, ENOTFOUND for an unknown workspace.
+func (s *Store) SetWorkspaceCalendar(ctx context.Context, id int64, timeZone string, weekStart time.Weekday, actor string) error {
+	if _, err := time.LoadLocation(timeZone); err != nil || timeZone == "" || timeZone == "Local" {
+		return kpi.Errorf(kpi.EINVALID, "time zone %q is not a known IANA name (want one such as Europe/Berlin or America/New_York)", timeZone)
+	}
+	if weekStart < time.Sunday || weekStart > time.Saturday {
+		return kpi.Errorf(kpi.EINVALID, "week start %d is not a weekday (want 0 for Sunday to 6 for Saturday)", weekStart)
+	}
+	before, err := s.Workspace(ctx, id)
+	if err != nil {
+		return err
+	}
+
+	after := before
+	after.TimeZone, after.WeekStart = timeZone, weekStart
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE workspaces SET time_zone = ?, week_start = ? WHERE id = ?`), timeZone, int(weekStart), id); err != nil {
+			return fmt.Errorf("set the calendar of workspace %d: %w", id, err)
+		}
+		return s.recordTx(ctx, tx, AuditEntry{WorkspaceID: id, Actor: actor, Action: "update", ObjectType: "workspace",
+			ObjectID: strconv.FormatInt(id, 10), Before: before, After: after})
+	})
 }
 
 // CreateAccount creates an account with a member role in workspaceID, and

@@ -55,6 +55,7 @@ var storeTests = []struct {
 }{
 	{"accounts", testAccounts},
 	{"bad input", testBadInput},
+	{"workspace calendar", testWorkspaceCalendar},
 	{"sessions", testSessions},
 	{"tokens", testTokens},
 	{"members", testMembers},
@@ -470,5 +471,41 @@ func TestAuditInsertWithPgx(t *testing.T) {
 	}
 	if got := string(entries[0].After.(json.RawMessage)); got != `{"value":120}` {
 		t.Errorf("after %s, want {\"value\":120}", got)
+	}
+}
+
+func testWorkspaceCalendar(t *testing.T, open opener) {
+	s, db, _ := newStore(t, open)
+	ctx := context.Background()
+	ws, err := s.CreateWorkspace(ctx, "east", "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws, err = s.Workspace(ctx, ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ws.TimeZone != "UTC" || ws.WeekStart != time.Monday {
+		t.Errorf("new workspace calendar = %s from %s, want UTC from Monday", ws.TimeZone, ws.WeekStart)
+	}
+
+	wantCode(t, s.SetWorkspaceCalendar(ctx, ws.ID, "Mars/Olympus", time.Monday, "cli"), kpi.EINVALID, "unknown time zone")
+	wantCode(t, s.SetWorkspaceCalendar(ctx, ws.ID, "", time.Monday, "cli"), kpi.EINVALID, "empty time zone")
+	wantCode(t, s.SetWorkspaceCalendar(ctx, ws.ID, "UTC", time.Weekday(7), "cli"), kpi.EINVALID, "week start past Saturday")
+	wantCode(t, s.SetWorkspaceCalendar(ctx, 99, "UTC", time.Monday, "cli"), kpi.ENOTFOUND, "unknown workspace")
+	if n := count(t, db, `SELECT count(*) FROM audit_log WHERE action = 'update'`); n != 0 {
+		t.Errorf("after rejected calendars, %d update entries in the audit log, want 0", n)
+	}
+
+	if err := s.SetWorkspaceCalendar(ctx, ws.ID, "America/New_York", time.Sunday, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if ws, err = s.Workspace(ctx, ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ws.TimeZone != "America/New_York" || ws.WeekStart != time.Sunday {
+		t.Errorf("workspace calendar = %s from %s, want America/New_York from Sunday", ws.TimeZone, ws.WeekStart)
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_log WHERE action = 'update' AND object_type = 'workspace'`); n != 1 {
+		t.Errorf("%d workspace update entries in the audit log, want 1", n)
 	}
 }

@@ -51,6 +51,7 @@ type WidgetPosition struct {
 // stored; the token is shown once, when the link is created.
 type ShareLink struct {
 	ID          int64
+	WorkspaceID int64
 	DashboardID int64
 	Prefix      string // the first characters of the token, to recognise it in lists
 	CreatedAt   time.Time

@@ -149,7 +149,8 @@ func workspaceOf(r *http.Request) int64 {
 
 // authorize wraps h with the check of need: it authenticates the request,
 // compares the role, checks the CSRF token of a state-changing request
-// made with a session cookie, and puts the Principal in the context.
+// made with a session cookie, and puts the Principal and its workspace in
+// the context.
 func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch need {
@@ -183,11 +184,14 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 				need.role(), p.WorkspaceID, p.Role))
 			return
 		}
-		if p.WorkspaceID != auth.DefaultWorkspaceID && !workspaceAware[pattern] {
-			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "%s serves only the default workspace (1) for now, and you are signed in to workspace %d",
-				pattern, p.WorkspaceID))
+		// Every store the handler reaches through Server.in reads and
+		// changes only the principal's workspace.
+		ctx, err := s.withWorkspace(r.Context(), p.WorkspaceID)
+		if err != nil {
+			s.writeError(w, r, err)
 			return
 		}
+		r = r.WithContext(ctx)
 		if p.Session != nil && !safeMethod(r.Method) {
 			if err := checkCSRF(r, p.Session.CSRFToken); err != nil {
 				s.writeError(w, r, err)
@@ -196,41 +200,6 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 		}
 		h.ServeHTTP(w, r)
 	})
-}
-
-// workspaceAware lists the routes that keep workspaces apart, and so serve
-// members of every workspace. The other routes read or change stores that
-// know only the default workspace, so they reject members of other
-// workspaces. A route joins this list once its data is kept per workspace.
-var workspaceAware = map[string]bool{
-	// Accounts, members and the audit log are kept per workspace.
-	"POST /signout":                  true,
-	"GET /account":                   true,
-	"POST /account/password":         true,
-	"POST /account/workspace":        true,
-	"GET /api/v1/me":                 true,
-	"GET /api/v1/audit":              true,
-	"GET /admin/audit":               true,
-	"GET /api/v1/members":            true,
-	"PUT /api/v1/members/{email}":    true,
-	"DELETE /api/v1/members/{email}": true,
-	"GET /admin/members":             true,
-	"POST /admin/members":            true,
-	"POST /admin/members/remove":     true,
-	"GET /api/v1/tokens":             true,
-	"POST /api/v1/tokens":            true,
-	"DELETE /api/v1/tokens/{name}":   true,
-
-	// These read the KPI definitions through currentDefinitions, which has
-	// no KPIs for workspaces other than the default one.
-	"GET /{$}":                        true,
-	"GET /kpis/{id}":                  true,
-	"GET /api/v1/kpis":                true,
-	"GET /api/v1/kpis/{id}":           true,
-	"GET /api/v1/kpis/{id}/series":    true,
-	"GET /api/v1/kpis/{id}/breakdown": true,
-	"GET /api/v1/kpis/{id}/cohorts":   true,
-	"GET /api/v1/kpis/{id}/funnel":    true,
 }
 
 type sharedReadKey struct{}

@@ -101,6 +101,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 		Targets:     ta.db,
 		Alerts:      &alerting.Rules{Store: ta.db, Definitions: testDefinitions, Now: func() time.Time { return testNow }},
 		Reports:     &alerting.Reports{Store: ta.db, Definitions: testDefinitions, Now: func() time.Time { return testNow }},
+		Workspaces:  ta.workspaceFactory(),
 	})
 	return f
 }
@@ -203,11 +204,6 @@ func TestRouteAccess(t *testing.T) {
 					// not a share token here, whoever sends it.
 					if rec.Code != http.StatusNotFound {
 						t.Errorf("%s: status %d with an unknown share token, want 404; body:\n%s", caller, rec.Code, body)
-					}
-				case caller == callerOtherMember && allowed(route.Access, caller) && !workspaceAware[route.Pattern]:
-					// The route's data is kept for the default workspace only.
-					if rec.Code != http.StatusForbidden || !strings.Contains(body, "serves only the default workspace") {
-						t.Errorf("%s: status %d, want 403 saying the route serves only the default workspace; body:\n%s", caller, rec.Code, body)
 					}
 				case allowed(route.Access, caller):
 					if rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden ||
@@ -496,10 +492,9 @@ func TestRedirectAfterSignInStaysLocal(t *testing.T) {
 	}
 }
 
-// TestIngestRejectsOtherWorkspaceKey checks that events sent with a write
-// key of another workspace are rejected with a 403 that says why, and that
-// nothing is stored.
-func TestIngestRejectsOtherWorkspaceKey(t *testing.T) {
+// TestIngestStoresInKeyWorkspace checks that events sent with a write key
+// of another workspace are stored in that workspace and in no other.
+func TestIngestStoresInKeyWorkspace(t *testing.T) {
 	f := newAccessFixture(t)
 	secret, prefix, hash, err := store.NewWriteKeySecret()
 	if err != nil {
@@ -516,17 +511,26 @@ func TestIngestRejectsOtherWorkspaceKey(t *testing.T) {
 	req.SetBasicAuth(secret, "")
 	rec := httptest.NewRecorder()
 	f.srv.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("write key of workspace 2: status %d, want 200; body:\n%s", rec.Code, rec.Body)
+	}
 
-	_, message := apiError(t, rec)
-	if rec.Code != http.StatusForbidden || !strings.Contains(message, "events are kept only for the default workspace") {
-		t.Errorf("write key of workspace 2: %d %q, want 403 saying events are kept only for the default workspace", rec.Code, message)
-	}
-	var events int
-	if err := f.ta.db.SQL().QueryRow(`SELECT count(*) FROM events`).Scan(&events); err != nil {
-		t.Fatal(err)
-	}
-	if events != 0 {
-		t.Errorf("%d events stored, want 0", events)
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{`SELECT count(*) FROM events WHERE workspace_id = 2 AND source = 'other-web'`, 1},
+		{`SELECT count(*) FROM events WHERE workspace_id <> 2`, 0},
+		{`SELECT count(*) FROM users WHERE workspace_id = 2 AND distinct_id = 'u1'`, 1},
+		{`SELECT count(*) FROM users WHERE workspace_id <> 2`, 0},
+	} {
+		var n int
+		if err := f.ta.db.SQL().QueryRow(c.query).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != c.want {
+			t.Errorf("%s = %d, want %d", c.query, n, c.want)
+		}
 	}
 }
 
@@ -659,19 +663,6 @@ func TestSignInLimiterWindow(t *testing.T) {
 	}
 	if wait := l.blocked("ada@example.com", "192.0.2.2", start.Add(15*time.Minute)); wait != 0 {
 		t.Errorf("at 12:15 the wait is %v, want 0", wait)
-	}
-}
-
-func TestWorkspaceAwareRoutesRegistered(t *testing.T) {
-	f := newAccessFixture(t)
-	registered := map[string]bool{}
-	for _, r := range f.srv.Routes() {
-		registered[r.Pattern] = true
-	}
-	for pattern := range workspaceAware {
-		if !registered[pattern] {
-			t.Errorf("workspaceAware lists %q, which no route has", pattern)
-		}
 	}
 }
 

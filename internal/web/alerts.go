@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,13 +8,12 @@ import (
 
 	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/auth"
-	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/notify"
 	"github.com/northstar-kpi/northstar/internal/store"
 )
 
 func (s *Server) registerAlertRoutes() {
-	if s.alerts == nil {
+	if s.defaultWorkspace.alerts == nil {
 		return
 	}
 	s.register("GET /api/v1/alerts", AccessViewer, s.handle(s.handleAlertList))
@@ -25,11 +23,6 @@ func (s *Server) registerAlertRoutes() {
 	s.register("DELETE /api/v1/alerts/{id}", AccessEditor, s.handle(s.handleAlertDelete))
 	s.register("GET /api/v1/alerts/{id}/history", AccessViewer, s.handle(s.handleAlertHistory))
 }
-
-// Definitions returns the KPI definitions the server serves to the default
-// workspace: the KPI file's and, with a KPIMeta store, the KPIs made in the
-// UI. Alert rules and reports are evaluated against them.
-func (s *Server) Definitions() *kpi.Definitions { return s.definitionsIn(context.Background()) }
 
 // redactChatURL returns a chat webhook URL as the API shows it: only its
 // scheme and host, because the path of a Slack incoming webhook URL is the
@@ -101,7 +94,7 @@ func newAlertRuleJSON(r store.AlertRule, showSecret bool) alertRuleJSON {
 }
 
 func (s *Server) handleAlertList(w http.ResponseWriter, r *http.Request) error {
-	rules, err := s.alerts.List(r.Context())
+	rules, err := s.inRequest(r).alerts.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -120,7 +113,7 @@ func (s *Server) handleAlertCreate(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	rule, err := s.alerts.Create(r.Context(), in)
+	rule, err := s.inRequest(r).alerts.Create(r.Context(), in)
 	if err != nil {
 		return err
 	}
@@ -136,7 +129,7 @@ func (s *Server) handleAlertGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rule, err := s.alerts.Get(r.Context(), id)
+	rule, err := s.inRequest(r).alerts.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -153,11 +146,11 @@ func (s *Server) handleAlertUpdate(w http.ResponseWriter, r *http.Request) error
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	old, err := s.alerts.Get(r.Context(), id)
+	old, err := s.inRequest(r).alerts.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	rule, err := s.alerts.Update(r.Context(), id, in)
+	rule, err := s.inRequest(r).alerts.Update(r.Context(), id, in)
 	if err != nil {
 		return err
 	}
@@ -177,11 +170,11 @@ func (s *Server) handleAlertDelete(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	old, err := s.alerts.Get(r.Context(), id)
+	old, err := s.inRequest(r).alerts.Get(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if err := s.alerts.Delete(r.Context(), id); err != nil {
+	if err := s.inRequest(r).alerts.Delete(r.Context(), id); err != nil {
 		return err
 	}
 	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "alert_rule", ObjectID: strconv.FormatInt(id, 10),
@@ -222,7 +215,7 @@ func (s *Server) handleAlertHistory(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	events, deliveries, err := s.alerts.History(r.Context(), id)
+	events, deliveries, err := s.inRequest(r).alerts.History(r.Context(), id)
 	if err != nil {
 		return err
 	}

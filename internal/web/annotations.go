@@ -95,7 +95,7 @@ func (s *Server) handleAnnotationList(w http.ResponseWriter, r *http.Request) er
 		}
 	}
 
-	list, err := s.kpiMeta.ListAnnotations(r.Context(), q)
+	list, err := s.inRequest(r).kpiMeta.ListAnnotations(r.Context(), q)
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (s *Server) createAnnotation(r *http.Request, kpiID, kind, date, note, auth
 	if err := a.Validate(); err != nil {
 		return a, err
 	}
-	a, err = s.kpiMeta.CreateAnnotation(r.Context(), a)
+	a, err = s.inRequest(r).kpiMeta.CreateAnnotation(r.Context(), a)
 	if err != nil {
 		return a, err
 	}
@@ -158,11 +158,11 @@ func (s *Server) createAnnotation(r *http.Request, kpiID, kind, date, note, auth
 // deleteAnnotation deletes the annotation with the given id and records it
 // in the audit log.
 func (s *Server) deleteAnnotation(r *http.Request, id int64) error {
-	before, err := s.kpiMeta.Annotation(r.Context(), id)
+	before, err := s.inRequest(r).kpiMeta.Annotation(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if err := s.kpiMeta.DeleteAnnotation(r.Context(), id); err != nil {
+	if err := s.inRequest(r).kpiMeta.DeleteAnnotation(r.Context(), id); err != nil {
 		return err
 	}
 	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "annotation", ObjectID: strconv.FormatInt(id, 10), Before: newAnnotationJSON(before)})
@@ -193,12 +193,12 @@ func parseAnnotationID(s string) (int64, error) {
 // seriesAnnotations returns the annotations on k and on every KPI dated in
 // [from, to), with from and to in the workspace's time zone.
 func (s *Server) seriesAnnotations(r *http.Request, k *kpi.KPI, from, to time.Time) ([]kpi.Annotation, error) {
-	if s.kpiMeta == nil {
+	if s.inRequest(r).kpiMeta == nil {
 		return nil, nil
 	}
 	loc := location(s.currentDefinitions(r))
 	q := store.AnnotationQuery{KPI: k.ID, From: timegrain.DateOf(from.In(loc)), To: timegrain.DateOf(to.Add(-time.Nanosecond).In(loc))}
-	return s.kpiMeta.ListAnnotations(r.Context(), q)
+	return s.inRequest(r).kpiMeta.ListAnnotations(r.Context(), q)
 }
 
 // decodeJSONBody decodes the request's JSON body into dst, rejecting unknown

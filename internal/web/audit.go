@@ -26,6 +26,7 @@ func (s *Server) registerAuditRoutes() {
 	s.register("DELETE /api/v1/members/{email}", AccessAdmin, s.handle(s.handleRemoveMember))
 	s.registerMemberPageRoutes()
 	s.registerTokenRoutes()
+	s.registerWriteKeyRoutes()
 }
 
 // RecordChange appends a change made by request r to the audit log of r's
@@ -64,7 +65,7 @@ func (s *Server) recordChangeIn(ctx context.Context, e auth.AuditEntry) error {
 // storedKPIDefinition returns the stored JSON definition of the KPI made in
 // the UI with the given id, or nil when there is none, for audit entries.
 func (s *Server) storedKPIDefinition(ctx context.Context, id string) json.RawMessage {
-	list, err := s.kpiMeta.ListKPIs(ctx)
+	list, err := s.in(ctx).kpiMeta.ListKPIs(ctx)
 	if err != nil {
 		return nil
 	}

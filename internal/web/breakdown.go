@@ -52,7 +52,7 @@ func (s *Server) handleKPIBreakdown(w http.ResponseWriter, r *http.Request) erro
 		limit = n
 	}
 
-	computer, ok := s.series.(BreakdownComputer)
+	computer, ok := s.inRequest(r).series.(BreakdownComputer)
 	if !ok {
 		return &httpError{status: http.StatusNotImplemented, code: "not_implemented", message: "this server cannot compute breakdowns"}
 	}

@@ -29,10 +29,10 @@ func (s *Server) registerCohortRoutes() {
 
 // cohortComputer returns the server's series computer as a CohortComputer.
 // The engine is both. Any other computer fails the request as an internal error.
-func (s *Server) cohortComputer() (CohortComputer, error) {
-	c, ok := s.series.(CohortComputer)
+func (s *Server) cohortComputer(ctx context.Context) (CohortComputer, error) {
+	c, ok := s.in(ctx).series.(CohortComputer)
 	if !ok {
-		return nil, fmt.Errorf("the series computer %T does not compute cohorts or funnels", s.series)
+		return nil, fmt.Errorf("the series computer %T does not compute cohorts or funnels", s.in(ctx).series)
 	}
 	return c, nil
 }
@@ -53,7 +53,7 @@ func (s *Server) handleKPICohorts(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 
-	c, err := s.cohortComputer()
+	c, err := s.cohortComputer(r.Context())
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (s *Server) handleKPIFunnel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	c, err := s.cohortComputer()
+	c, err := s.cohortComputer(r.Context())
 	if err != nil {
 		return err
 	}

@@ -204,7 +204,7 @@ func (s *Server) seriesFor(ctx context.Context, defs *kpi.Definitions, k *kpi.KP
 		g = k.Grain
 	}
 	compute := func() (*engine.Series, error) {
-		return s.series.Series(ctx, defs, k.ID, g, engine.Range{From: c.From, To: c.To})
+		return s.in(ctx).series.Series(ctx, defs, k.ID, g, engine.Range{From: c.From, To: c.To})
 	}
 	memo, ok := ctx.Value(seriesMemoKey{}).(*seriesMemo)
 	if !ok {

@@ -34,7 +34,12 @@ func newLiveHub() *liveHub {
 // them, so pass CloseStreams to its RegisterOnShutdown, or shutting down
 // waits for its timeout while a dashboard is open.
 func (s *Server) CloseStreams() {
-	s.live.closeOnce.Do(func() { close(s.live.closed) })
+	s.liveHubs.closeAll()
+}
+
+// close ends the streams that wait on h.
+func (h *liveHub) close() {
+	h.closeOnce.Do(func() { close(h.closed) })
 }
 
 // wait returns a channel that is closed at the next change.
@@ -89,7 +94,8 @@ func (s *Server) handleDashboardEvents(w http.ResponseWriter, r *http.Request) e
 // "ping" event every livePingInterval. It sends "gone" and ends when the
 // dashboard is deleted.
 func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int64) error {
-	d, err := s.dashboards.Dashboard(r.Context(), id)
+	ws := s.inRequest(r)
+	d, err := ws.dashboards.Dashboard(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -110,14 +116,14 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 	sent := map[int64]string{} // each widget's last data as sent
 	ping := time.NewTicker(livePingInterval)
 	defer ping.Stop()
-	changed := s.live.wait()
+	changed := ws.live.wait()
 	var computed time.Time
 	for first := true; ; first = false {
 		if !first {
 			select {
 			case <-r.Context().Done():
 				return nil
-			case <-s.live.closed:
+			case <-ws.live.closed:
 				return nil
 			case <-ping.C:
 				if !s.sendEvent(w, rc, "ping", map[string]string{"as_of": s.newPageBase(r, "").AsOf}) {
@@ -125,7 +131,7 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 				}
 				continue
 			case <-changed:
-				changed = s.live.wait()
+				changed = ws.live.wait()
 				select {
 				case <-time.After(max(liveSettle, liveMinInterval-time.Since(computed))):
 				case <-r.Context().Done():
@@ -159,7 +165,7 @@ func (s *Server) streamDashboard(w http.ResponseWriter, r *http.Request, id int6
 // changedWidgets recomputes dashboard id and returns the widgets whose data
 // differs from sent, updating sent. gone reports a deleted dashboard.
 func (s *Server) changedWidgets(r *http.Request, id int64, sent map[int64]string) (update liveUpdate, gone bool, err error) {
-	d, err := s.dashboards.Dashboard(r.Context(), id)
+	d, err := s.inRequest(r).dashboards.Dashboard(r.Context(), id)
 	if kpi.ErrorCode(err) == kpi.ENOTFOUND {
 		return update, true, nil
 	}

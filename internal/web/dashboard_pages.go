@@ -16,7 +16,7 @@ import (
 // assets/board.js fetches and draws it.
 
 func (s *Server) registerDashboardPageRoutes() {
-	if s.dashboards == nil {
+	if s.defaultWorkspace.dashboards == nil {
 		return
 	}
 	for _, name := range []string{"dashboards", "board"} {
@@ -144,7 +144,7 @@ func (s *Server) handleTVPage(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return kpi.Errorf(kpi.EINVALID, "dashboard id %q in d is not a number", v)
 		}
-		d, err := s.dashboards.Dashboard(r.Context(), id)
+		d, err := s.inRequest(r).dashboards.Dashboard(r.Context(), id)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ import (
 // export, and nothing else.
 
 func (s *Server) registerShareRoutes() {
-	if s.dashboards == nil {
+	if s.defaultWorkspace.dashboards == nil {
 		return
 	}
 	s.register("GET /share/{token}", AccessShareToken, s.handle(s.handleSharePage))
@@ -50,7 +50,7 @@ func (s *Server) handleShareLinkCreate(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	link, token, err := s.dashboards.CreateShareLink(r.Context(), id)
+	link, token, err := s.inRequest(r).dashboards.CreateShareLink(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Server) handleShareLinkList(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	links, err := s.dashboards.ListShareLinks(r.Context(), d.ID)
+	links, err := s.inRequest(r).dashboards.ListShareLinks(r.Context(), d.ID)
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func (s *Server) handleShareLinkRevoke(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	if err := s.dashboards.RevokeShareLink(r.Context(), id, linkID); err != nil {
+	if err := s.inRequest(r).dashboards.RevokeShareLink(r.Context(), id, linkID); err != nil {
 		return err
 	}
 	s.auditShareLink(r, "revoke", id, linkID, nil, nil)
@@ -100,32 +100,39 @@ func (s *Server) handleShareLinkRevoke(w http.ResponseWriter, r *http.Request) e
 	return nil
 }
 
-// sharedDashboard returns the dashboard that the {token} path value opens.
-// Every failure is the same not-found error, so a response never reveals
-// whether a token existed.
-func (s *Server) sharedDashboard(r *http.Request) (store.Dashboard, error) {
+// sharedDashboard returns the dashboard that the {token} path value opens,
+// and r with the link's workspace in its context, so that the handler reads
+// only that workspace. Every failure is the same not-found error, so a
+// response never reveals whether a token existed.
+func (s *Server) sharedDashboard(r *http.Request) (store.Dashboard, *http.Request, error) {
 	notFound := kpi.Errorf(kpi.ENOTFOUND, "this share link does not exist or was revoked (ask the person who shared it for a new link)")
 	token := r.PathValue("token")
 	if !strings.HasPrefix(token, store.ShareTokenPrefix) {
-		return store.Dashboard{}, notFound
+		return store.Dashboard{}, r, notFound
 	}
-	link, err := s.dashboards.ShareLinkByToken(r.Context(), token)
+	link, err := s.defaultWorkspace.dashboards.ShareLinkByToken(r.Context(), token)
 	if kpi.ErrorCode(err) == kpi.ENOTFOUND {
-		return store.Dashboard{}, notFound
+		return store.Dashboard{}, r, notFound
 	}
 	if err != nil {
-		return store.Dashboard{}, err
+		return store.Dashboard{}, r, err
 	}
-	d, err := s.dashboards.Dashboard(r.Context(), link.DashboardID)
+
+	ctx, err := s.withWorkspace(r.Context(), link.WorkspaceID)
+	if err != nil {
+		return store.Dashboard{}, r, err
+	}
+	r = r.WithContext(ctx)
+	d, err := s.inRequest(r).dashboards.Dashboard(r.Context(), link.DashboardID)
 	if kpi.ErrorCode(err) == kpi.ENOTFOUND {
-		return store.Dashboard{}, notFound
+		return store.Dashboard{}, r, notFound
 	}
-	return d, err
+	return d, r, err
 }
 
 // handleSharePage serves GET /share/{token}: the dashboard, read-only.
 func (s *Server) handleSharePage(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.sharedDashboard(r)
+	d, r, err := s.sharedDashboard(r)
 	if err != nil {
 		return err
 	}
@@ -136,7 +143,7 @@ func (s *Server) handleSharePage(w http.ResponseWriter, r *http.Request) error {
 
 // handleShareData serves GET /share/{token}/data.
 func (s *Server) handleShareData(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.sharedDashboard(r)
+	d, r, err := s.sharedDashboard(r)
 	if err != nil {
 		return err
 	}
@@ -145,7 +152,7 @@ func (s *Server) handleShareData(w http.ResponseWriter, r *http.Request) error {
 
 // handleShareEvents serves GET /share/{token}/events.
 func (s *Server) handleShareEvents(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.sharedDashboard(r)
+	d, r, err := s.sharedDashboard(r)
 	if err != nil {
 		return err
 	}
@@ -154,7 +161,7 @@ func (s *Server) handleShareEvents(w http.ResponseWriter, r *http.Request) error
 
 // handleShareExport serves GET /share/{token}/export.csv.
 func (s *Server) handleShareExport(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.sharedDashboard(r)
+	d, r, err := s.sharedDashboard(r)
 	if err != nil {
 		return err
 	}

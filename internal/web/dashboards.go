@@ -41,7 +41,7 @@ type DashboardStore interface {
 const maxDashboardBody = 64 << 10
 
 func (s *Server) registerDashboardAPIRoutes() {
-	if s.dashboards == nil {
+	if s.defaultWorkspace.dashboards == nil {
 		return
 	}
 	s.register("GET /api/v1/dashboards", AccessViewer, s.handle(s.handleDashboardList))
@@ -210,7 +210,7 @@ func (s *Server) handleDashboardCreate(w http.ResponseWriter, r *http.Request) e
 	if err := in.apply(&d); err != nil {
 		return err
 	}
-	d, err := s.dashboards.CreateDashboard(r.Context(), d)
+	d, err := s.inRequest(r).dashboards.CreateDashboard(r.Context(), d)
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (s *Server) handleDashboardUpdate(w http.ResponseWriter, r *http.Request) e
 	if err := in.apply(&d); err != nil {
 		return err
 	}
-	if d, err = s.dashboards.UpdateDashboard(r.Context(), d); err != nil {
+	if d, err = s.inRequest(r).dashboards.UpdateDashboard(r.Context(), d); err != nil {
 		return err
 	}
 	s.auditDashboard(r, "update", d.ID, before, newDashboardJSON(d, false))
@@ -258,7 +258,7 @@ func (s *Server) handleDashboardDelete(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	if err := s.dashboards.DeleteDashboard(r.Context(), d.ID); err != nil {
+	if err := s.inRequest(r).dashboards.DeleteDashboard(r.Context(), d.ID); err != nil {
 		return err
 	}
 	s.auditDashboard(r, "delete", d.ID, newDashboardJSON(d, true), nil)
@@ -292,7 +292,7 @@ func (s *Server) handleDashboardDuplicate(w http.ResponseWriter, r *http.Request
 		wd.ID, wd.DashboardID = 0, 0
 		copied.Widgets = append(copied.Widgets, wd)
 	}
-	if copied, err = s.dashboards.CreateDashboard(r.Context(), copied); err != nil {
+	if copied, err = s.inRequest(r).dashboards.CreateDashboard(r.Context(), copied); err != nil {
 		return err
 	}
 	s.auditDashboard(r, "duplicate", copied.ID, map[string]int64{"duplicate_of": d.ID}, newDashboardJSON(copied, true))
@@ -329,14 +329,14 @@ func (s *Server) handleDashboardLayout(w http.ResponseWriter, r *http.Request) e
 		}
 		layout = append(layout, store.WidgetPosition{ID: p.ID, X: *p.X, Y: *p.Y, W: *p.W, H: *p.H})
 	}
-	before, err := s.dashboards.Dashboard(r.Context(), id)
+	before, err := s.inRequest(r).dashboards.Dashboard(r.Context(), id)
 	if err != nil {
 		return err
 	}
-	if err := s.dashboards.SaveLayout(r.Context(), id, layout); err != nil {
+	if err := s.inRequest(r).dashboards.SaveLayout(r.Context(), id, layout); err != nil {
 		return err
 	}
-	d, err := s.dashboards.Dashboard(r.Context(), id)
+	d, err := s.inRequest(r).dashboards.Dashboard(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -402,7 +402,7 @@ func (s *Server) handleWidgetCreate(w http.ResponseWriter, r *http.Request) erro
 	if err := s.validateWidget(r.Context(), wd); err != nil {
 		return err
 	}
-	if wd, err = s.dashboards.AddWidget(r.Context(), wd); err != nil {
+	if wd, err = s.inRequest(r).dashboards.AddWidget(r.Context(), wd); err != nil {
 		return err
 	}
 	s.auditWidget(r, "create", wd, nil, newWidgetJSON(wd))
@@ -433,7 +433,7 @@ func (s *Server) handleWidgetUpdate(w http.ResponseWriter, r *http.Request) erro
 	if err := s.validateWidget(r.Context(), wd); err != nil {
 		return err
 	}
-	if wd, err = s.dashboards.UpdateWidget(r.Context(), wd); err != nil {
+	if wd, err = s.inRequest(r).dashboards.UpdateWidget(r.Context(), wd); err != nil {
 		return err
 	}
 	s.auditWidget(r, "update", wd, before, newWidgetJSON(wd))
@@ -451,7 +451,7 @@ func (s *Server) handleWidgetDelete(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := s.dashboards.DeleteWidget(r.Context(), d.ID, wd.ID); err != nil {
+	if err := s.inRequest(r).dashboards.DeleteWidget(r.Context(), d.ID, wd.ID); err != nil {
 		return err
 	}
 	s.auditWidget(r, "delete", wd, newWidgetJSON(wd), nil)
@@ -465,7 +465,7 @@ func (s *Server) dashboardFromPath(r *http.Request) (store.Dashboard, error) {
 	if err != nil {
 		return store.Dashboard{}, err
 	}
-	return s.dashboards.Dashboard(r.Context(), id)
+	return s.inRequest(r).dashboards.Dashboard(r.Context(), id)
 }
 
 // widgetFromPath returns the widget of d that the {widget} path value names.

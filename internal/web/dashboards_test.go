@@ -440,7 +440,7 @@ func TestDashboardEventsStream(t *testing.T) {
 	ts.fake.mu.Lock()
 	ts.fake.series["churn"].Points[1].Value = fptr(5.5)
 	ts.fake.mu.Unlock()
-	ts.live.notify()
+	ts.defaultWorkspace.live.notify()
 
 	select {
 	case next := <-events:

@@ -37,7 +37,7 @@ func (s *Server) handleFeedbackList(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	list, err := s.kpiMeta.ListFeedback(r.Context(), k.ID)
+	list, err := s.inRequest(r).kpiMeta.ListFeedback(r.Context(), k.ID)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Server) createFeedback(r *http.Request, f kpi.Feedback) (kpi.Feedback, 
 	if p != nil && strings.TrimSpace(f.Author) == "" {
 		f.Author = p.Actor()
 	}
-	f, err := s.kpiMeta.CreateFeedback(r.Context(), f)
+	f, err := s.inRequest(r).kpiMeta.CreateFeedback(r.Context(), f)
 	if err != nil {
 		return f, err
 	}

@@ -27,11 +27,11 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 // ingestion store responds to a ping, and 503 when it does not.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if s.ingest != nil {
+	if s.defaultWorkspace.ingest != nil {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
 
-		if err := s.ingest.Ping(ctx); err != nil {
+		if err := s.defaultWorkspace.ingest.Ping(ctx); err != nil {
 			s.logger.ErrorContext(r.Context(), "readiness check failed: the store did not answer", requestAttrs(r), slog.Any("error", err))
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("not ready: the database did not answer\n"))

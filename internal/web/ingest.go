@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/northstar-kpi/northstar/internal/auth"
 	"github.com/northstar-kpi/northstar/internal/ingest"
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
@@ -120,7 +119,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, ep *ingestE
 	}
 	var key store.WriteKey
 	if secret != "" {
-		if key, err = s.ingest.AuthenticateWriteKey(r.Context(), secret); err != nil {
+		if key, err = s.defaultWorkspace.ingest.AuthenticateWriteKey(r.Context(), secret); err != nil {
 			return err
 		}
 	}
@@ -139,18 +138,17 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, ep *ingestE
 			return kpi.Errorf(kpi.EUNAUTHORIZED, "the request has no write key; send it as the user name of HTTP Basic authentication, "+
 				"as a Bearer token, or in the body (\"writeKey\" for Segment, \"api_key\" for PostHog)")
 		}
-		if key, err = s.ingest.AuthenticateWriteKey(r.Context(), batch.WriteKey); err != nil {
+		if key, err = s.defaultWorkspace.ingest.AuthenticateWriteKey(r.Context(), batch.WriteKey); err != nil {
 			return err
 		}
 	}
 
-	// TODO: store events in the workspace of their write key. Until then
-	// every event belongs to the default workspace, so keys of other
-	// workspaces are rejected rather than mixing their events in.
-	if key.WorkspaceID != auth.DefaultWorkspaceID {
-		return kpi.Errorf(kpi.EFORBIDDEN, "write key %q belongs to workspace %d, but events are kept only for the default workspace (1) for now; "+
-			"send them with a write key of workspace 1", key.Name, key.WorkspaceID)
+	// The batch goes to the workspace of its write key.
+	ctx, err := s.withWorkspace(r.Context(), key.WorkspaceID)
+	if err != nil {
+		return err
 	}
+	r = r.WithContext(ctx)
 
 	s.metrics.rejected.WithLabelValues(ep.protocol).Add(float64(len(batch.Errors)))
 	if batch.AllRejected() {
@@ -164,7 +162,7 @@ func (s *Server) serveIngest(w http.ResponseWriter, r *http.Request, ep *ingestE
 	}
 
 	if res.Inserted > 0 {
-		s.live.notify() // open dashboards recompute their widgets
+		s.inRequest(r).live.notify() // open dashboards recompute their widgets
 	}
 	s.metrics.accepted.WithLabelValues(ep.protocol).Add(float64(res.Inserted))
 	s.metrics.deduplicated.WithLabelValues(ep.protocol).Add(float64(res.Duplicates))
@@ -183,7 +181,7 @@ func (s *Server) storeBatch(ctx context.Context, b *ingest.Batch) (ingestResult,
 	res := ingestResult{Errors: b.Errors}
 
 	if len(b.Events) > 0 {
-		r, err := s.ingest.InsertEvents(ctx, b.Events)
+		r, err := s.in(ctx).ingest.InsertEvents(ctx, b.Events)
 		if err != nil {
 			return res, fmt.Errorf("insert %d events: %w", len(b.Events), err)
 		}
@@ -191,7 +189,7 @@ func (s *Server) storeBatch(ctx context.Context, b *ingest.Batch) (ingestResult,
 		res.Duplicates += r.Duplicates
 	}
 	if len(b.Measurements) > 0 {
-		r, err := s.ingest.InsertMeasurements(ctx, b.Measurements)
+		r, err := s.in(ctx).ingest.InsertMeasurements(ctx, b.Measurements)
 		if err != nil {
 			return res, fmt.Errorf("insert %d measurements: %w", len(b.Measurements), err)
 		}
@@ -199,12 +197,12 @@ func (s *Server) storeBatch(ctx context.Context, b *ingest.Batch) (ingestResult,
 		res.Duplicates += r.Duplicates
 	}
 	if len(b.Identifies) > 0 {
-		if err := s.ingest.Identify(ctx, b.Identifies); err != nil {
+		if err := s.in(ctx).ingest.Identify(ctx, b.Identifies); err != nil {
 			return res, fmt.Errorf("store %d identify calls: %w", len(b.Identifies), err)
 		}
 	}
 	if len(b.Aliases) > 0 {
-		if err := s.ingest.Alias(ctx, b.Aliases); err != nil {
+		if err := s.in(ctx).ingest.Alias(ctx, b.Aliases); err != nil {
 			return res, fmt.Errorf("store %d aliases: %w", len(b.Aliases), err)
 		}
 	}

@@ -216,8 +216,8 @@ func managedByCodeError(defs *kpi.Definitions, id string) error {
 // KPI when replaces is empty and as the new definition of the KPI replaces
 // otherwise. It returns the KPI and its warnings, or a *kpiInvalidError.
 func (s *Server) saveKPI(ctx context.Context, in *kpi.KPIInput, replaces string) (*kpi.KPI, []kpi.Finding, error) {
-	s.catalog.writeMu.Lock()
-	defer s.catalog.writeMu.Unlock()
+	s.in(ctx).catalog.writeMu.Lock()
+	defer s.in(ctx).catalog.writeMu.Unlock()
 
 	defs := s.definitionsIn(ctx)
 	if replaces == "" {
@@ -248,12 +248,12 @@ func (s *Server) saveKPI(ctx context.Context, in *kpi.KPIInput, replaces string)
 	stored := store.StoredKPI{ID: k.ID, Name: k.Name, Objective: k.Objective, Owner: k.Owner, Unit: k.Unit, Direction: k.Direction, Definition: definition}
 	entry := auth.AuditEntry{Action: "create", ObjectType: "kpi", ObjectID: k.ID, After: json.RawMessage(definition)}
 	if replaces == "" {
-		err = s.kpiMeta.CreateKPI(ctx, stored)
+		err = s.in(ctx).kpiMeta.CreateKPI(ctx, stored)
 	} else {
 		entry.Action, entry.Before = "update", s.storedKPIDefinition(ctx, replaces)
-		err = s.kpiMeta.UpdateKPI(ctx, stored)
+		err = s.in(ctx).kpiMeta.UpdateKPI(ctx, stored)
 	}
-	s.catalog.invalidate()
+	s.in(ctx).catalog.invalidate()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -264,8 +264,8 @@ func (s *Server) saveKPI(ctx context.Context, in *kpi.KPIInput, replaces string)
 // deleteKPI deletes the KPI made in the UI with the given id. It returns
 // ECONFLICT for a KPI of the KPI file and for a KPI that formulas use.
 func (s *Server) deleteKPI(ctx context.Context, id string) error {
-	s.catalog.writeMu.Lock()
-	defer s.catalog.writeMu.Unlock()
+	s.in(ctx).catalog.writeMu.Lock()
+	defer s.in(ctx).catalog.writeMu.Unlock()
 
 	if _, err := s.editableKPI(ctx, id); err != nil {
 		return err
@@ -274,8 +274,8 @@ func (s *Server) deleteKPI(ctx context.Context, id string) error {
 		return kpi.Errorf(kpi.ECONFLICT, "KPI %q is used in the formulas of %s; change those first", id, strings.Join(users, ", "))
 	}
 	before := s.storedKPIDefinition(ctx, id)
-	err := s.kpiMeta.DeleteKPI(ctx, id)
-	s.catalog.invalidate()
+	err := s.in(ctx).kpiMeta.DeleteKPI(ctx, id)
+	s.in(ctx).catalog.invalidate()
 	if err != nil {
 		return err
 	}

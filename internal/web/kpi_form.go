@@ -96,7 +96,7 @@ func (s *Server) handleKPIEditPage(w http.ResponseWriter, r *http.Request) error
 	if _, err := s.editableKPI(r.Context(), id); err != nil {
 		return err
 	}
-	in := s.catalog.input(id)
+	in := s.inRequest(r).catalog.input(id)
 	if in == nil {
 		return kpi.Errorf(kpi.ENOTFOUND, "KPI %q not found", id)
 	}
@@ -115,7 +115,7 @@ func (s *Server) handleKPIEditForm(w http.ResponseWriter, r *http.Request) error
 	}
 	values := readKPIForm(r)
 	values.ID = id
-	in, problems := values.input(s.catalog.input(id))
+	in, problems := values.input(s.inRequest(r).catalog.input(id))
 	if len(problems) > 0 {
 		return s.renderKPIForm(w, r, http.StatusBadRequest, id, values, problems)
 	}

@@ -87,7 +87,7 @@ func (s *Server) renderKPIPage(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 
-	series, err := s.series.Series(r.Context(), defs, k.ID, q.Grain, q.Range)
+	series, err := s.inRequest(r).series.Series(r.Context(), defs, k.ID, q.Grain, q.Range)
 	if err != nil {
 		return err
 	}

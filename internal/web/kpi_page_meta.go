@@ -89,7 +89,7 @@ type chartAnnotation struct {
 // addKPIMeta fills page.Meta and returns the annotations in the series'
 // range, for the chart.
 func (s *Server) addKPIMeta(r *http.Request, page *kpiPage, defs *kpi.Definitions, series *engine.Series, forms kpiPageForms) ([]kpi.Annotation, error) {
-	if s.kpiMeta == nil {
+	if s.inRequest(r).kpiMeta == nil {
 		return nil, nil
 	}
 	k := page.KPI
@@ -123,7 +123,7 @@ func (s *Server) addKPIMeta(r *http.Request, page *kpiPage, defs *kpi.Definition
 		})
 	}
 
-	feedback, err := s.kpiMeta.ListFeedback(r.Context(), k.ID)
+	feedback, err := s.inRequest(r).kpiMeta.ListFeedback(r.Context(), k.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func (s *Server) registerTargetFormRoutes() {
 // returns nil when the server stores no reviews, and for a viewer, who may
 // not send them.
 func (s *Server) newTargetFormsView(r *http.Request, defs *kpi.Definitions, k *kpi.KPI, forms kpiPageForms) *targetFormsView {
-	if s.targets == nil {
+	if s.inRequest(r).targets == nil {
 		return nil
 	}
 	if p := PrincipalFrom(r.Context()); p == nil || !p.Role.Allows(auth.RoleEditor) {
@@ -100,7 +100,7 @@ func (s *Server) handleReviewForm(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.requireTargetStore(); err != nil {
+	if err := s.requireTargetStore(r.Context()); err != nil {
 		return err
 	}
 	if err := parseForm(w, r); err != nil {
@@ -137,7 +137,7 @@ func (s *Server) handleTargetForm(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := s.requireTargetStore(); err != nil {
+	if err := s.requireTargetStore(r.Context()); err != nil {
 		return err
 	}
 	if err := parseForm(w, r); err != nil {

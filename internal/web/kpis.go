@@ -156,7 +156,7 @@ func (s *Server) handleKPISeries(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	series, err := s.series.Series(r.Context(), defs, k.ID, q.Grain, q.Range)
+	series, err := s.inRequest(r).series.Series(r.Context(), defs, k.ID, q.Grain, q.Range)
 	if err != nil {
 		return err
 	}
@@ -184,7 +184,7 @@ type seriesJSON struct {
 
 // defaultSeries computes k's series at its own grain over the default range.
 func (s *Server) defaultSeries(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI) (*engine.Series, error) {
-	return s.series.Series(ctx, defs, k.ID, k.Grain, engine.Range{})
+	return s.in(ctx).series.Series(ctx, defs, k.ID, k.Grain, engine.Range{})
 }
 
 // newKPIJSON describes k with the summary of series, or with seriesErr when

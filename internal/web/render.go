@@ -16,7 +16,7 @@ import (
 var templateFS embed.FS
 
 // pageNames lists the pages in templates/. Each is parsed with layout.html.
-var pageNames = []string{"dashboard", "kpi", "error", "kpi_form", "signin", "account", "audit", "members"}
+var pageNames = []string{"keys", "dashboard", "kpi", "error", "kpi_form", "signin", "account", "audit", "members"}
 
 // requestFuncs are the template functions that depend on the request.
 // Parsing binds placeholders; renderPage binds them to the request on a
@@ -97,7 +97,7 @@ func (s *Server) newPageBase(r *http.Request, title string) pageBase {
 		AsOf:                formatAsOf(now),
 		ChartLibrary:        s.chartLib,
 		ChartLibraryMissing: chartLibraryMissing,
-		KPIEditing:          s.kpiMeta != nil && canEdit(r),
+		KPIEditing:          s.inRequest(r).kpiMeta != nil && canEdit(r),
 	}
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,7 +13,7 @@ import (
 )
 
 func (s *Server) registerReportScheduleRoutes() {
-	if s.reports == nil {
+	if s.defaultWorkspace.reports == nil {
 		return
 	}
 	s.register("GET /api/v1/reports/schedules", AccessViewer, s.handle(s.handleScheduleList))
@@ -36,17 +37,17 @@ type reportScheduleJSON struct {
 	NextRunAt   *time.Time `json:"next_run_at"`
 }
 
-func (s *Server) newReportScheduleJSON(sc store.ReportSchedule) reportScheduleJSON {
+func (s *Server) newReportScheduleJSON(ctx context.Context, sc store.ReportSchedule) reportScheduleJSON {
 	out := reportScheduleJSON{
 		ID: sc.ID, Name: sc.Name, Cron: sc.Cron, DashboardID: sc.DashboardID, KPIIDs: sc.KPIIDs, Emails: sc.Emails,
 		ChatWebhook: redactChatURL(sc.ChatWebhook), CreatedAt: sc.CreatedAt, LastRunAt: sc.LastRunAt,
 	}
-	if loc := s.Definitions().Workspace.Location; loc != nil {
+	if loc := s.definitionsIn(ctx).Workspace.Location; loc != nil {
 		out.TimeZone = loc.String()
 	} else {
 		out.TimeZone = "UTC"
 	}
-	if next, ok := s.reports.NextRun(sc); ok {
+	if next, ok := s.in(ctx).reports.NextRun(sc); ok {
 		out.NextRunAt = &next
 	}
 	if out.KPIIDs == nil {
@@ -59,7 +60,7 @@ func (s *Server) newReportScheduleJSON(sc store.ReportSchedule) reportScheduleJS
 }
 
 func (s *Server) handleScheduleList(w http.ResponseWriter, r *http.Request) error {
-	list, err := s.reports.List(r.Context())
+	list, err := s.inRequest(r).reports.List(r.Context())
 	if err != nil {
 		return err
 	}
@@ -67,7 +68,7 @@ func (s *Server) handleScheduleList(w http.ResponseWriter, r *http.Request) erro
 		Schedules []reportScheduleJSON `json:"schedules"`
 	}{Schedules: make([]reportScheduleJSON, 0, len(list))}
 	for _, sc := range list {
-		out.Schedules = append(out.Schedules, s.newReportScheduleJSON(sc))
+		out.Schedules = append(out.Schedules, s.newReportScheduleJSON(r.Context(), sc))
 	}
 	s.writeJSON(w, r, http.StatusOK, out)
 	return nil
@@ -78,14 +79,14 @@ func (s *Server) handleScheduleCreate(w http.ResponseWriter, r *http.Request) er
 	if err := decodeBody(w, r, &in); err != nil {
 		return err
 	}
-	sc, err := s.reports.Create(r.Context(), in)
+	sc, err := s.inRequest(r).reports.Create(r.Context(), in)
 	if err != nil {
 		return err
 	}
 	s.auditChange(r.Context(), auth.AuditEntry{Action: "create", ObjectType: "report_schedule", ObjectID: strconv.FormatInt(sc.ID, 10),
-		After: s.newReportScheduleJSON(sc)})
+		After: s.newReportScheduleJSON(r.Context(), sc)})
 	w.Header().Set("Location", fmt.Sprintf("/api/v1/reports/schedules/%d", sc.ID))
-	s.writeJSON(w, r, http.StatusCreated, s.newReportScheduleJSON(sc))
+	s.writeJSON(w, r, http.StatusCreated, s.newReportScheduleJSON(r.Context(), sc))
 	return nil
 }
 
@@ -95,14 +96,14 @@ func (s *Server) handleScheduleDelete(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	var before any
-	if list, err := s.reports.List(r.Context()); err == nil {
+	if list, err := s.inRequest(r).reports.List(r.Context()); err == nil {
 		for _, sc := range list {
 			if sc.ID == id {
-				before = s.newReportScheduleJSON(sc)
+				before = s.newReportScheduleJSON(r.Context(), sc)
 			}
 		}
 	}
-	if err := s.reports.Delete(r.Context(), id); err != nil {
+	if err := s.inRequest(r).reports.Delete(r.Context(), id); err != nil {
 		return err
 	}
 	s.auditChange(r.Context(), auth.AuditEntry{Action: "delete", ObjectType: "report_schedule", ObjectID: strconv.FormatInt(id, 10), Before: before})
@@ -115,7 +116,7 @@ func (s *Server) handleScheduleDeliveries(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	list, err := s.reports.Deliveries(r.Context(), id)
+	list, err := s.inRequest(r).reports.Deliveries(r.Context(), id)
 	if err != nil {
 		return err
 	}

@@ -109,7 +109,7 @@ func (s *Server) handleReviewCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := s.requireTargetStore(); err != nil {
+	if err := s.requireTargetStore(r.Context()); err != nil {
 		return err
 	}
 
@@ -152,7 +152,7 @@ func (s *Server) storeReview(r *http.Request, defs *kpi.Definitions, k *kpi.KPI,
 	if err != nil {
 		return review, err
 	}
-	stored, err := s.targets.AddReview(r.Context(), review)
+	stored, err := s.inRequest(r).targets.AddReview(r.Context(), review)
 	if err != nil {
 		return stored, err
 	}
@@ -210,7 +210,7 @@ func (s *Server) handleReviewCadence(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.requireTargetStore(); err != nil {
+	if err := s.requireTargetStore(r.Context()); err != nil {
 		return err
 	}
 	if k.Review != kpi.NoCadence {
@@ -238,7 +238,7 @@ func (s *Server) handleReviewCadence(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	if err := s.targets.SetReviewCadence(r.Context(), k.ID, c, s.now().UTC()); err != nil {
+	if err := s.inRequest(r).targets.SetReviewCadence(r.Context(), k.ID, c, s.now().UTC()); err != nil {
 		return err
 	}
 	s.auditChange(r.Context(), auth.AuditEntry{Action: "update", ObjectType: "review_cadence", ObjectID: k.ID,

@@ -91,21 +91,27 @@ type Config struct {
 	// Targets stores target revisions, reviews and review cadences. Nil
 	// serves their lists from the KPI file only and rejects changes.
 	Targets TargetStore
+
+	// Workspaces returns the services of every workspace but the default
+	// one, which the fields above serve. Members of other workspaces, their
+	// write keys and their share links get 403 when it is nil.
+	Workspaces WorkspaceFactory
 }
 
 // Server is Northstar's HTTP handler. It is safe for concurrent use.
 type Server struct {
-	definitions func() *kpi.Definitions
-	series      SeriesComputer
-	logger      *slog.Logger
-	now         func() time.Time
+	logger *slog.Logger
+	now    func() time.Time
 
-	ingest       IngestStore
+	// defaultWorkspace serves the default workspace from Config's fields;
+	// workspaces serves the others. Handlers reach the request's one
+	// through Server.in.
+	defaultWorkspace *workspace
+	workspaces       workspaces
+	liveHubs         liveHubs
+
 	ingestLimits ingest.Limits
 	metrics      *serverMetrics
-
-	alerts  *alerting.Rules
-	reports *alerting.Reports
 
 	auth          AuthStore
 	sessionTTL    time.Duration
@@ -119,39 +125,25 @@ type Server struct {
 	assetTags map[string]string // entity tags of the embedded assets by path
 	chartLib  bool              // whether the ECharts bundle is embedded
 
-	kpiMeta KPIMetaStore
-	catalog *kpiCatalog // nil without kpiMeta
-
-	dashboards DashboardStore
 	defaultsMu sync.Mutex // serialises creating the default dashboards
-	live       *liveHub
-
-	targets TargetStore
 }
 
 // NewServer returns a server for cfg and registers its routes. It parses the
 // embedded templates and panics if they are broken, which is a build defect.
 func NewServer(cfg Config) *Server {
 	s := &Server{
-		definitions:   cfg.Definitions,
-		series:        cfg.Series,
 		logger:        cfg.Logger,
 		now:           cfg.Now,
-		ingest:        cfg.Ingest,
+		workspaces:    workspaces{factory: cfg.Workspaces, byID: map[int64]*workspaceEntry{}},
 		metrics:       newServerMetrics(),
 		templates:     mustParseTemplates(),
 		assets:        assetHandler(),
 		assetTags:     assetETags(),
 		chartLib:      chartLibraryBundled(),
-		dashboards:    cfg.Dashboards,
-		live:          newLiveHub(),
 		auth:          cfg.Auth,
 		sessionTTL:    cfg.SessionTTL,
 		secureCookies: cfg.SecureCookies,
 		signInLimits:  newSignInLimiter(),
-		targets:       cfg.Targets,
-		alerts:        cfg.Alerts,
-		reports:       cfg.Reports,
 	}
 	s.mux = &routeMux{ServeMux: http.NewServeMux(), server: s}
 	if s.sessionTTL <= 0 {
@@ -163,19 +155,24 @@ func NewServer(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.definitions == nil {
-		s.definitions = func() *kpi.Definitions { return nil }
-	}
+	s.defaultWorkspace = s.newWorkspace(auth.DefaultWorkspaceID, WorkspaceServices{
+		Definitions: cfg.Definitions,
+		Series:      cfg.Series,
+		Ingest:      cfg.Ingest,
+		KPIMeta:     cfg.KPIMeta,
+		Dashboards:  cfg.Dashboards,
+		Targets:     cfg.Targets,
+		Alerts:      cfg.Alerts,
+		Reports:     cfg.Reports,
+	})
 
 	s.ingestLimits = cfg.IngestLimits.WithDefaults()
-	if cfg.KPIMeta != nil {
-		s.kpiMeta = cfg.KPIMeta
-		s.catalog = &kpiCatalog{store: cfg.KPIMeta, logger: s.logger, now: s.now}
-	}
 
 	s.registerHealthRoutes()
 	s.registerMetricsRoutes()
-	if s.ingest != nil {
+	// The default workspace's services decide which routes exist; the
+	// factory gives every other workspace the same kinds.
+	if s.defaultWorkspace.ingest != nil {
 		s.registerIngestRoutes()
 	}
 	s.registerAssetRoutes()
@@ -187,7 +184,7 @@ func NewServer(cfg Config) *Server {
 	s.registerAlertRoutes()
 	s.registerReportScheduleRoutes()
 	s.metrics.registry.MustRegister(cfg.Collectors...)
-	if s.kpiMeta != nil {
+	if s.defaultWorkspace.kpiMeta != nil {
 		s.registerKPIMetaRoutes()
 	}
 	s.registerDashboardAPIRoutes()
@@ -238,24 +235,10 @@ func (s *Server) currentDefinitions(r *http.Request) *kpi.Definitions {
 	return s.definitionsIn(r.Context())
 }
 
-// definitionsIn returns the definitions in force in the workspace of ctx's
-// Principal, with the KPIs made in the UI, or empty ones when none are
-// loaded, so that handlers need not check for nil.
-// NOTE: the KPI file and the KPIs made in the UI belong to the default
-// workspace, so members of every other workspace see no KPIs until KPIs are
-// stored per workspace.
+// definitionsIn returns the definitions in force in the workspace of ctx:
+// see Server.in and workspace.currentDefinitions.
 func (s *Server) definitionsIn(ctx context.Context) *kpi.Definitions {
-	if p := PrincipalFrom(ctx); p != nil && p.WorkspaceID != auth.DefaultWorkspaceID {
-		return &kpi.Definitions{}
-	}
-	d := s.definitions()
-	if d == nil {
-		d = &kpi.Definitions{}
-	}
-	if s.catalog != nil {
-		return s.catalog.definitions(d)
-	}
-	return d
+	return s.in(ctx).currentDefinitions()
 }
 
 // headerRecorder is a ResponseWriter that keeps the status and headers and

@@ -89,10 +89,10 @@ func newTargetRevisionJSON(r kpi.TargetRevision, inForce bool) targetRevisionJSO
 // kpiHistory returns what the target store keeps about the KPI id, or an
 // empty History when the server has no target store.
 func (s *Server) kpiHistory(ctx context.Context, id string) (kpi.History, error) {
-	if s.targets == nil {
+	if s.in(ctx).targets == nil {
 		return kpi.History{}, nil
 	}
-	return s.targets.KPIHistory(ctx, id)
+	return s.in(ctx).targets.KPIHistory(ctx, id)
 }
 
 // today returns the date of now in the workspace's time zone.
@@ -153,7 +153,7 @@ func (s *Server) handleTargetCreate(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	if err := s.requireTargetStore(); err != nil {
+	if err := s.requireTargetStore(r.Context()); err != nil {
 		return err
 	}
 
@@ -204,7 +204,7 @@ func (s *Server) recordTargetRevision(r *http.Request, defs *kpi.Definitions, k 
 	if err != nil {
 		return rev, err
 	}
-	stored, err := s.targets.AddTargetRevision(r.Context(), rev)
+	stored, err := s.inRequest(r).targets.AddTargetRevision(r.Context(), rev)
 	if err != nil {
 		return stored, err
 	}
@@ -368,8 +368,8 @@ func readTargetsJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 // requireTargetStore returns an error when the server cannot store target
 // revisions and reviews.
-func (s *Server) requireTargetStore() error {
-	if s.targets == nil {
+func (s *Server) requireTargetStore(ctx context.Context) error {
+	if s.in(ctx).targets == nil {
 		return &httpError{status: http.StatusNotImplemented, code: "not_implemented", message: "this server stores no target revisions or reviews (it runs without a database)"}
 	}
 	return nil

@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/northstar-kpi/northstar/internal/alerting"
 	"github.com/northstar-kpi/northstar/internal/auth"
+	"github.com/northstar-kpi/northstar/internal/engine"
+	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store/sqlite"
 )
 
@@ -34,6 +38,26 @@ func newTestAuth(t *testing.T) *testAuth {
 	ta := &testAuth{db: db, store: auth.NewStore(db.SQL(), auth.SQLite, nil)}
 	_, ta.adminToken = ta.token(t, auth.DefaultWorkspaceID, auth.RoleAdmin, "test-admin")
 	return ta
+}
+
+// workspaceFactory returns a factory of workspace services on views of
+// ta.db: a store of each workspace, and no KPIs and no series.
+func (ta *testAuth) workspaceFactory() WorkspaceFactory {
+	return func(_ context.Context, id int64) (WorkspaceServices, error) {
+		view := ta.db.Workspace(id)
+		now := func() time.Time { return testNow }
+		none := func() *kpi.Definitions { return &kpi.Definitions{} }
+		return WorkspaceServices{
+			Definitions: none,
+			Series:      &fakeSeries{series: map[string]*engine.Series{}, errs: map[string]error{}, panics: map[string]bool{}},
+			Ingest:      view,
+			KPIMeta:     view,
+			Dashboards:  view,
+			Targets:     view,
+			Alerts:      &alerting.Rules{Store: view, Definitions: none, Now: now},
+			Reports:     &alerting.Reports{Store: view, Definitions: none, Now: now},
+		}, nil
+	}
 }
 
 // token creates an API token and returns it with its secret.

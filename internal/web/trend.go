@@ -39,7 +39,7 @@ func trendOptions(q url.Values) (trend.Options, error) {
 
 // computeTrend analyses series, the series of k.
 func (s *Server) computeTrend(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, series *engine.Series, opts trend.Options) (*trend.Trend, error) {
-	return trend.Compute(ctx, s.series, defs, k, series, opts)
+	return trend.Compute(ctx, s.in(ctx).series, defs, k, series, opts)
 }
 
 // trendView is the trend section of the KPI page.

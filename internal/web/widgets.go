@@ -142,7 +142,7 @@ func (s *Server) listDashboards(ctx context.Context) ([]store.Dashboard, error) 
 	s.defaultsMu.Lock()
 	defer s.defaultsMu.Unlock()
 
-	list, err := s.dashboards.ListDashboards(ctx)
+	list, err := s.in(ctx).dashboards.ListDashboards(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (s *Server) listDashboards(ctx context.Context) ([]store.Dashboard, error) 
 			continue
 		}
 		have[o.ID] = true
-		d, err := s.dashboards.CreateDashboard(ctx, defaultDashboard(defs, o))
+		d, err := s.in(ctx).dashboards.CreateDashboard(ctx, defaultDashboard(defs, o))
 		if err != nil {
 			return nil, err
 		}
@@ -170,7 +170,7 @@ func (s *Server) listDashboards(ctx context.Context) ([]store.Dashboard, error) 
 	if !created {
 		return list, nil
 	}
-	return s.dashboards.ListDashboards(ctx)
+	return s.in(ctx).dashboards.ListDashboards(ctx)
 }
 
 // defaultDashboard lays out an objective's dashboard: its progress on top,

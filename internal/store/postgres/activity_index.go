@@ -20,7 +20,7 @@ const indexMetaKey = "meta"
 // calling fn when nothing is stored.
 func (db *DB) LoadIndexBlobs(ctx context.Context, fn func(store.IndexBlob) error) error {
 	rows, err := db.pool.Query(ctx,
-		`SELECT key, data FROM activity_index WHERE workspace_id = $1 ORDER BY key <> $2, key COLLATE "C"`, workspaceID, indexMetaKey)
+		`SELECT key, data FROM activity_index WHERE workspace_id = $1 ORDER BY key <> $2, key COLLATE "C"`, db.workspaceID, indexMetaKey)
 	if err != nil {
 		return fmt.Errorf("load activity index: %w", err)
 	}
@@ -48,7 +48,7 @@ func (db *DB) SaveIndexBlobs(ctx context.Context, s store.IndexSave) error {
 	return db.withTx(ctx, func(tx pgx.Tx) error {
 		var current []byte
 		err := tx.QueryRow(ctx, `SELECT data FROM activity_index WHERE workspace_id = $1 AND key = $2 FOR UPDATE`,
-			workspaceID, indexMetaKey).Scan(&current)
+			db.workspaceID, indexMetaKey).Scan(&current)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("read activity index meta: %w", err)
 		}
@@ -57,18 +57,18 @@ func (db *DB) SaveIndexBlobs(ctx context.Context, s store.IndexSave) error {
 		}
 
 		if s.Reset {
-			if _, err := tx.Exec(ctx, `DELETE FROM activity_index WHERE workspace_id = $1`, workspaceID); err != nil {
+			if _, err := tx.Exec(ctx, `DELETE FROM activity_index WHERE workspace_id = $1`, db.workspaceID); err != nil {
 				return fmt.Errorf("reset activity index: %w", err)
 			}
 		}
 		batch := &pgx.Batch{}
 		for _, b := range append(s.Blobs, store.IndexBlob{Key: indexMetaKey, Data: s.Meta}) {
 			if b.Data == nil {
-				batch.Queue(`DELETE FROM activity_index WHERE workspace_id = $1 AND key = $2`, workspaceID, b.Key)
+				batch.Queue(`DELETE FROM activity_index WHERE workspace_id = $1 AND key = $2`, db.workspaceID, b.Key)
 				continue
 			}
 			batch.Queue(`INSERT INTO activity_index (workspace_id, key, data) VALUES ($1, $2, $3)
-				ON CONFLICT (workspace_id, key) DO UPDATE SET data = excluded.data`, workspaceID, b.Key, b.Data)
+				ON CONFLICT (workspace_id, key) DO UPDATE SET data = excluded.data`, db.workspaceID, b.Key, b.Data)
 		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return fmt.Errorf("save activity index: %w", err)

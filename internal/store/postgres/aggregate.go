@@ -27,7 +27,7 @@ func (db *DB) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.Ag
 	for i, iv := range q.Intervals {
 		lo[i], hi[i] = micros(iv.Start), micros(iv.End)
 	}
-	args := []any{lo, hi, workspaceID, q.Event}
+	args := []any{lo, hi, db.workspaceID, q.Event}
 
 	value := "NULL::float8"
 	if q.Property != "" {

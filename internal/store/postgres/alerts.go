@@ -29,7 +29,7 @@ func (db *DB) CreateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 		INSERT INTO alert_rules (workspace_id, kpi_id, name, condition, channels, min_duration, cooldown,
 			muted_until, created_at, updated_at, state, state_since)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-		workspaceID, r.KPIID, r.Name, condition, channels, seconds(r.MinDuration), seconds(r.Cooldown),
+		db.workspaceID, r.KPIID, r.Name, condition, channels, seconds(r.MinDuration), seconds(r.Cooldown),
 		optMicros(r.MutedUntil), micros(r.CreatedAt), micros(r.UpdatedAt), r.State.State, micros(r.State.Since)).Scan(&r.ID)
 	if err != nil {
 		return store.AlertRule{}, fmt.Errorf("create alert rule on KPI %q: %w", r.KPIID, err)
@@ -40,7 +40,7 @@ func (db *DB) CreateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 // AlertRule returns the alert rule with the given id, or ENOTFOUND.
 func (db *DB) AlertRule(ctx context.Context, id int64) (store.AlertRule, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+alertRuleColumns+` FROM alert_rules
-		WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		WHERE workspace_id = $1 AND id = $2`, db.workspaceID, id)
 	if err != nil {
 		return store.AlertRule{}, fmt.Errorf("read alert rule %d: %w", id, err)
 	}
@@ -57,7 +57,7 @@ func (db *DB) AlertRule(ctx context.Context, id int64) (store.AlertRule, error) 
 // AlertRules returns every alert rule, oldest first.
 func (db *DB) AlertRules(ctx context.Context) ([]store.AlertRule, error) {
 	rows, err := db.pool.Query(ctx, `SELECT `+alertRuleColumns+` FROM alert_rules
-		WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+		WHERE workspace_id = $1 ORDER BY id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list alert rules: %w", err)
 	}
@@ -82,7 +82,7 @@ func (db *DB) UpdateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 			cooldown = $6, muted_until = $7, updated_at = $8
 		WHERE workspace_id = $9 AND id = $10`,
 		r.KPIID, r.Name, condition, channels, seconds(r.MinDuration), seconds(r.Cooldown),
-		optMicros(r.MutedUntil), micros(r.UpdatedAt), workspaceID, r.ID)
+		optMicros(r.MutedUntil), micros(r.UpdatedAt), db.workspaceID, r.ID)
 	if err != nil {
 		return store.AlertRule{}, fmt.Errorf("update alert rule %d: %w", r.ID, err)
 	}
@@ -95,7 +95,7 @@ func (db *DB) UpdateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 // DeleteAlertRule deletes an alert rule and its history. Its delivery
 // records stay. It returns ENOTFOUND for an unknown id.
 func (db *DB) DeleteAlertRule(ctx context.Context, id int64) error {
-	res, err := db.pool.Exec(ctx, `DELETE FROM alert_rules WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	res, err := db.pool.Exec(ctx, `DELETE FROM alert_rules WHERE workspace_id = $1 AND id = $2`, db.workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("delete alert rule %d: %w", id, err)
 	}
@@ -114,7 +114,7 @@ func (db *DB) SaveAlertState(ctx context.Context, id int64, st store.AlertState,
 				last_notified_at = $5, evaluated_at = $6
 			WHERE workspace_id = $7 AND id = $8`,
 			st.State, micros(st.Since), st.Value, st.KPIStatus, optMicros(st.LastNotifiedAt), optMicros(st.EvaluatedAt),
-			workspaceID, id)
+			db.workspaceID, id)
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func (db *DB) SaveAlertState(ctx context.Context, id int64, st store.AlertState,
 			_, err := tx.Exec(ctx, `
 				INSERT INTO alert_history (workspace_id, rule_id, at, from_state, to_state, value, note)
 				VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-				workspaceID, id, micros(e.At), e.From, e.To, e.Value, e.Note)
+				db.workspaceID, id, micros(e.At), e.From, e.To, e.Value, e.Note)
 			if err != nil {
 				return err
 			}
@@ -147,7 +147,7 @@ func (db *DB) AlertHistory(ctx context.Context, id int64) ([]store.AlertEvent, e
 	}
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, rule_id, at, from_state, to_state, value, note FROM alert_history
-		WHERE workspace_id = $1 AND rule_id = $2 ORDER BY at, id`, workspaceID, id)
+		WHERE workspace_id = $1 AND rule_id = $2 ORDER BY at, id`, db.workspaceID, id)
 	if err != nil {
 		return nil, fmt.Errorf("read history of alert rule %d: %w", id, err)
 	}
@@ -176,7 +176,7 @@ func (db *DB) RecordDelivery(ctx context.Context, d store.Delivery) error {
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO deliveries (workspace_id, kind, ref_id, channel, target, attempt, status, error, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		workspaceID, d.Kind, d.RefID, d.Channel, d.Target, d.Attempt, d.Status, d.Error, micros(d.At))
+		db.workspaceID, d.Kind, d.RefID, d.Channel, d.Target, d.Attempt, d.Status, d.Error, micros(d.At))
 	if err != nil {
 		return fmt.Errorf("record %s delivery of %s %d: %w", d.Channel, d.Kind, d.RefID, err)
 	}
@@ -188,7 +188,7 @@ func (db *DB) RecordDelivery(ctx context.Context, d store.Delivery) error {
 func (db *DB) Deliveries(ctx context.Context, kind string, refID int64) ([]store.Delivery, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, kind, ref_id, channel, target, attempt, status, error, at FROM deliveries
-		WHERE workspace_id = $1 AND kind = $2 AND ref_id = $3 ORDER BY at, id`, workspaceID, kind, refID)
+		WHERE workspace_id = $1 AND kind = $2 AND ref_id = $3 ORDER BY at, id`, db.workspaceID, kind, refID)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of %s %d: %w", kind, refID, err)
 	}

@@ -69,11 +69,11 @@ func BenchmarkInsertEvents(b *testing.B) {
 						var err error
 						switch method {
 						case "unnest":
-							n, err = insertEventRows(ctx, tx, rows, false)
+							n, err = db.insertEventRows(ctx, tx, rows, false)
 						case "copy":
-							n, err = insertEventRows(ctx, tx, rows, true)
+							n, err = db.insertEventRows(ctx, tx, rows, true)
 						case "batch":
-							n, err = insertEventRowsBatch(ctx, tx, rows)
+							n, err = insertEventRowsBatch(ctx, db, tx, rows)
 						}
 						if err == nil && n != size {
 							err = fmt.Errorf("inserted %d events, want %d", n, size)
@@ -92,7 +92,7 @@ func BenchmarkInsertEvents(b *testing.B) {
 
 // insertEventRowsBatch inserts rows with one INSERT statement each, sent
 // together in a pgx.Batch.
-func insertEventRowsBatch(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
+func insertEventRowsBatch(ctx context.Context, db *DB, tx pgx.Tx, rows []eventRow) (int, error) {
 	var seen []userSeen
 	index := map[string]int{}
 	for _, r := range rows {
@@ -103,7 +103,7 @@ func insertEventRowsBatch(ctx context.Context, tx pgx.Tx, rows []eventRow) (int,
 		index[r.distinctID] = len(seen)
 		seen = append(seen, userSeen{distinctID: r.distinctID, firstSeen: r.ts})
 	}
-	persons, err := resolveUsers(ctx, tx, seen)
+	persons, err := db.resolveUsers(ctx, tx, seen)
 	if err != nil {
 		return 0, err
 	}
@@ -114,7 +114,7 @@ func insertEventRowsBatch(ctx context.Context, tx pgx.Tx, rows []eventRow) (int,
 			INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id)
 			VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9)
 			ON CONFLICT (workspace_id, source, message_id) DO NOTHING`,
-			workspaceID, r.name, persons[r.distinctID], r.distinctID, r.ts, r.receivedAt, r.properties, r.source, r.messageID)
+			db.workspaceID, r.name, persons[r.distinctID], r.distinctID, r.ts, r.receivedAt, r.properties, r.source, r.messageID)
 	}
 	results := tx.SendBatch(ctx, batch)
 	inserted := 0

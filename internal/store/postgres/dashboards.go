@@ -35,13 +35,13 @@ func (db *DB) CreateDashboard(ctx context.Context, d store.Dashboard) (store.Das
 		err := tx.QueryRow(ctx, `
 			INSERT INTO dashboards (workspace_id, name, objective_id, grain, range_from, range_to, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			workspaceID, d.Name, d.Objective, d.Grain, d.From, d.To, micros(now), micros(now)).Scan(&d.ID)
+			db.workspaceID, d.Name, d.Objective, d.Grain, d.From, d.To, micros(now), micros(now)).Scan(&d.ID)
 		if err != nil {
 			return err
 		}
 		for i := range d.Widgets {
 			d.Widgets[i].DashboardID = d.ID
-			if d.Widgets[i], err = insertWidget(ctx, tx, d.Widgets[i]); err != nil {
+			if d.Widgets[i], err = db.insertWidget(ctx, tx, d.Widgets[i]); err != nil {
 				return err
 			}
 		}
@@ -57,7 +57,7 @@ func (db *DB) CreateDashboard(ctx context.Context, d store.Dashboard) (store.Das
 func (db *DB) ListDashboards(ctx context.Context) ([]store.Dashboard, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, name, objective_id, grain, range_from, range_to, created_at, updated_at
-		FROM dashboards WHERE workspace_id = $1 ORDER BY name, id`, workspaceID)
+		FROM dashboards WHERE workspace_id = $1 ORDER BY name, id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list dashboards: %w", err)
 	}
@@ -82,7 +82,7 @@ func (db *DB) ListDashboards(ctx context.Context) ([]store.Dashboard, error) {
 func (db *DB) Dashboard(ctx context.Context, id int64) (store.Dashboard, error) {
 	row := db.pool.QueryRow(ctx, `
 		SELECT id, name, objective_id, grain, range_from, range_to, created_at, updated_at
-		FROM dashboards WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		FROM dashboards WHERE workspace_id = $1 AND id = $2`, db.workspaceID, id)
 	d, err := scanDashboard(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Dashboard{}, dashboardNotFound(id)
@@ -128,7 +128,7 @@ func (db *DB) UpdateDashboard(ctx context.Context, d store.Dashboard) (store.Das
 	res, err := db.pool.Exec(ctx, `
 		UPDATE dashboards SET name = $1, grain = $2, range_from = $3, range_to = $4, updated_at = $5
 		WHERE workspace_id = $6 AND id = $7`,
-		name, d.Grain, d.From, d.To, micros(time.Now()), workspaceID, d.ID)
+		name, d.Grain, d.From, d.To, micros(time.Now()), db.workspaceID, d.ID)
 	if err := checkOneRow(res, err, d.ID); err != nil {
 		return store.Dashboard{}, err
 	}
@@ -144,7 +144,7 @@ func (db *DB) DeleteDashboard(ctx context.Context, id int64) error {
 				return fmt.Errorf("delete dashboard %d: %w", id, err)
 			}
 		}
-		res, err := tx.Exec(ctx, `DELETE FROM dashboards WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		res, err := tx.Exec(ctx, `DELETE FROM dashboards WHERE workspace_id = $1 AND id = $2`, db.workspaceID, id)
 		return checkOneRow(res, err, id)
 	})
 }
@@ -160,7 +160,7 @@ func (db *DB) AddWidget(ctx context.Context, w store.Widget) (store.Widget, erro
 		var n int
 		err := tx.QueryRow(ctx, `
 			SELECT count(w.id) FROM dashboards d LEFT JOIN widgets w ON w.dashboard_id = d.id
-			WHERE d.workspace_id = $1 AND d.id = $2 GROUP BY d.id`, workspaceID, w.DashboardID).Scan(&n)
+			WHERE d.workspace_id = $1 AND d.id = $2 GROUP BY d.id`, db.workspaceID, w.DashboardID).Scan(&n)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return dashboardNotFound(w.DashboardID)
 		}
@@ -170,7 +170,7 @@ func (db *DB) AddWidget(ctx context.Context, w store.Widget) (store.Widget, erro
 		if n >= store.MaxWidgetsPerDashboard {
 			return kpi.Errorf(kpi.EINVALID, "dashboard %d has %d widgets, the limit (remove one first, or make another dashboard)", w.DashboardID, n)
 		}
-		if w, err = insertWidget(ctx, tx, w); err != nil {
+		if w, err = db.insertWidget(ctx, tx, w); err != nil {
 			return err
 		}
 		return touchDashboard(ctx, tx, w.DashboardID)
@@ -195,7 +195,7 @@ func (db *DB) UpdateWidget(ctx context.Context, w store.Widget) (store.Widget, e
 		res, err := tx.Exec(ctx, `
 			UPDATE widgets SET kpi_ids = $1, x = $2, y = $3, w = $4, h = $5, options = $6
 			WHERE id = $7 AND dashboard_id = $8 AND workspace_id = $9`,
-			kpis, w.X, w.Y, w.W, w.H, options, w.ID, w.DashboardID, workspaceID)
+			kpis, w.X, w.Y, w.W, w.H, options, w.ID, w.DashboardID, db.workspaceID)
 		if err := checkWidgetRow(res, err, w.DashboardID, w.ID); err != nil {
 			return err
 		}
@@ -212,7 +212,7 @@ func (db *DB) UpdateWidget(ctx context.Context, w store.Widget) (store.Widget, e
 func (db *DB) DeleteWidget(ctx context.Context, dashboardID, widgetID int64) error {
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		res, err := tx.Exec(ctx, `DELETE FROM widgets WHERE id = $1 AND dashboard_id = $2 AND workspace_id = $3`,
-			widgetID, dashboardID, workspaceID)
+			widgetID, dashboardID, db.workspaceID)
 		if err := checkWidgetRow(res, err, dashboardID, widgetID); err != nil {
 			return err
 		}
@@ -235,7 +235,7 @@ func (db *DB) SaveLayout(ctx context.Context, dashboardID int64, layout []store.
 			res, err := tx.Exec(ctx, `
 				UPDATE widgets SET x = $1, y = $2, w = $3, h = $4
 				WHERE id = $5 AND dashboard_id = $6 AND workspace_id = $7`,
-				p.X, p.Y, p.W, p.H, p.ID, dashboardID, workspaceID)
+				p.X, p.Y, p.W, p.H, p.ID, dashboardID, db.workspaceID)
 			if err := checkWidgetRow(res, err, dashboardID, p.ID); err != nil {
 				return err
 			}
@@ -253,10 +253,10 @@ func (db *DB) CreateShareLink(ctx context.Context, dashboardID int64) (store.Sha
 	if err != nil {
 		return store.ShareLink{}, "", fmt.Errorf("create share link: %w", err)
 	}
-	link := store.ShareLink{DashboardID: dashboardID, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	link := store.ShareLink{WorkspaceID: db.workspaceID, DashboardID: dashboardID, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	err = db.withTx(ctx, func(tx pgx.Tx) error {
 		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM dashboards WHERE workspace_id = $1 AND id = $2`, workspaceID, dashboardID).Scan(&one)
+		err := tx.QueryRow(ctx, `SELECT 1 FROM dashboards WHERE workspace_id = $1 AND id = $2`, db.workspaceID, dashboardID).Scan(&one)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return dashboardNotFound(dashboardID)
 		}
@@ -266,7 +266,7 @@ func (db *DB) CreateShareLink(ctx context.Context, dashboardID int64) (store.Sha
 		return tx.QueryRow(ctx, `
 			INSERT INTO share_links (workspace_id, dashboard_id, token_hash, prefix, created_at)
 			VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			workspaceID, dashboardID, hash, prefix, micros(link.CreatedAt)).Scan(&link.ID)
+			db.workspaceID, dashboardID, hash, prefix, micros(link.CreatedAt)).Scan(&link.ID)
 	})
 	if err != nil {
 		return store.ShareLink{}, "", wrapUnlessCoded(err, "create share link for dashboard %d", dashboardID)
@@ -279,7 +279,7 @@ func (db *DB) CreateShareLink(ctx context.Context, dashboardID int64) (store.Sha
 func (db *DB) ListShareLinks(ctx context.Context, dashboardID int64) ([]store.ShareLink, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, dashboard_id, prefix, created_at, revoked_at FROM share_links
-		WHERE workspace_id = $1 AND dashboard_id = $2 ORDER BY created_at, id`, workspaceID, dashboardID)
+		WHERE workspace_id = $1 AND dashboard_id = $2 ORDER BY created_at, id`, db.workspaceID, dashboardID)
 	if err != nil {
 		return nil, fmt.Errorf("list share links of dashboard %d: %w", dashboardID, err)
 	}
@@ -288,7 +288,7 @@ func (db *DB) ListShareLinks(ctx context.Context, dashboardID int64) ([]store.Sh
 	var links []store.ShareLink
 	for rows.Next() {
 		var (
-			l         store.ShareLink
+			l         = store.ShareLink{WorkspaceID: db.workspaceID}
 			createdAt int64
 			revokedAt *int64
 		)
@@ -314,7 +314,7 @@ func (db *DB) RevokeShareLink(ctx context.Context, dashboardID, linkID int64) er
 	res, err := db.pool.Exec(ctx, `
 		UPDATE share_links SET revoked_at = $1
 		WHERE workspace_id = $2 AND dashboard_id = $3 AND id = $4 AND revoked_at IS NULL`,
-		micros(time.Now()), workspaceID, dashboardID, linkID)
+		micros(time.Now()), db.workspaceID, dashboardID, linkID)
 	if err != nil {
 		return fmt.Errorf("revoke share link %d: %w", linkID, err)
 	}
@@ -324,7 +324,8 @@ func (db *DB) RevokeShareLink(ctx context.Context, dashboardID, linkID int64) er
 	return nil
 }
 
-// ShareLinkByToken returns the active share link whose token is token. It
+// ShareLinkByToken returns the active share link whose token is token, in
+// any workspace, so a public page can serve the workspace of its link. It
 // returns ENOTFOUND for an unknown or revoked token.
 func (db *DB) ShareLinkByToken(ctx context.Context, token string) (store.ShareLink, error) {
 	var (
@@ -332,9 +333,9 @@ func (db *DB) ShareLinkByToken(ctx context.Context, token string) (store.ShareLi
 		createdAt int64
 	)
 	err := db.pool.QueryRow(ctx, `
-		SELECT id, dashboard_id, prefix, created_at FROM share_links
-		WHERE workspace_id = $1 AND token_hash = $2 AND revoked_at IS NULL`,
-		workspaceID, store.HashWriteKeySecret(token)).Scan(&l.ID, &l.DashboardID, &l.Prefix, &createdAt)
+		SELECT id, workspace_id, dashboard_id, prefix, created_at FROM share_links
+		WHERE token_hash = $1 AND revoked_at IS NULL`,
+		store.HashWriteKeySecret(token)).Scan(&l.ID, &l.WorkspaceID, &l.DashboardID, &l.Prefix, &createdAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.ShareLink{}, kpi.Errorf(kpi.ENOTFOUND, "share link not found or revoked")
 	}
@@ -345,7 +346,7 @@ func (db *DB) ShareLinkByToken(ctx context.Context, token string) (store.ShareLi
 	return l, nil
 }
 
-func insertWidget(ctx context.Context, tx pgx.Tx, w store.Widget) (store.Widget, error) {
+func (db *DB) insertWidget(ctx context.Context, tx pgx.Tx, w store.Widget) (store.Widget, error) {
 	kpis, options, err := widgetColumns(w)
 	if err != nil {
 		return w, err
@@ -353,7 +354,7 @@ func insertWidget(ctx context.Context, tx pgx.Tx, w store.Widget) (store.Widget,
 	err = tx.QueryRow(ctx, `
 		INSERT INTO widgets (workspace_id, dashboard_id, kind, kpi_ids, x, y, w, h, options)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		workspaceID, w.DashboardID, w.Kind, kpis, w.X, w.Y, w.W, w.H, options).Scan(&w.ID)
+		db.workspaceID, w.DashboardID, w.Kind, kpis, w.X, w.Y, w.W, w.H, options).Scan(&w.ID)
 	if w.KPIs == nil {
 		w.KPIs = []string{}
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
-// workspaceID is the one workspace until accounts and workspaces arrive.
-// TODO: take the workspace from the caller once workspaces exist.
-const workspaceID = 1
+// defaultWorkspaceID is the workspace that the DB from Open reads and writes: the one
+// the first migration creates.
+const defaultWorkspaceID = 1
 
 // maxTxAttempts bounds how often a transaction runs when PostgreSQL aborts
 // it for a deadlock or a serialization failure, which a retry resolves.
@@ -41,8 +41,9 @@ func defaultMaxConns() int32 {
 
 // DB is an open Northstar database on a PostgreSQL server.
 type DB struct {
-	pool *pgxpool.Pool
-	name string // the DSN without its password, for messages
+	pool        *pgxpool.Pool
+	name        string // the DSN without its password, for messages
+	workspaceID int64  // every query reads and writes only this workspace's rows
 }
 
 // Open connects to the PostgreSQL database at dsn, a postgres:// URL, and
@@ -76,7 +77,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, kpi.Errorf(kpi.EINVALID, "cannot connect to PostgreSQL at %s: %v (check that the server runs and the URL)", name, err)
 	}
 
-	db := &DB{pool: pool, name: name}
+	db := &DB{pool: pool, name: name, workspaceID: defaultWorkspaceID}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -105,6 +106,18 @@ func poolConfig(dsn string, query url.Values) (*pgxpool.Config, error) {
 	}
 	return config, nil
 }
+
+// Workspace returns a view of the database that reads and writes only the
+// rows of workspace id. The view shares db's connections, so it costs one
+// allocation, and closing either one closes both.
+func (db *DB) Workspace(id int64) *DB {
+	view := *db
+	view.workspaceID = id
+	return &view
+}
+
+// WorkspaceID returns the workspace that db reads and writes.
+func (db *DB) WorkspaceID() int64 { return db.workspaceID }
 
 // Close closes the connections. It waits for calls in progress to return
 // their connections to the pool.

@@ -54,7 +54,7 @@ func (db *DB) insertEvents(ctx context.Context, events []store.Event, useCopy bo
 
 	var res store.InsertResult
 	err = db.withTx(ctx, func(tx pgx.Tx) error {
-		inserted, err := insertEventRows(ctx, tx, rows, useCopy)
+		inserted, err := db.insertEventRows(ctx, tx, rows, useCopy)
 		res = store.InsertResult{Inserted: inserted, Duplicates: len(events) - inserted}
 		return err
 	})
@@ -104,7 +104,7 @@ func eventRows(events []store.Event) ([]eventRow, error) {
 
 // insertEventRows sets the user ids of rows and inserts them, with COPY when
 // useCopy is set. It returns how many rows were new.
-func insertEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow, useCopy bool) (int, error) {
+func (db *DB) insertEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow, useCopy bool) (int, error) {
 	var seen []userSeen
 	index := map[string]int{}
 	for _, r := range rows {
@@ -116,7 +116,7 @@ func insertEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow, useCopy bo
 		seen = append(seen, userSeen{distinctID: r.distinctID, firstSeen: r.ts})
 	}
 
-	persons, err := resolveUsers(ctx, tx, seen)
+	persons, err := db.resolveUsers(ctx, tx, seen)
 	if err != nil {
 		return 0, err
 	}
@@ -125,9 +125,9 @@ func insertEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow, useCopy bo
 	}
 
 	if useCopy {
-		return copyEventRows(ctx, tx, rows)
+		return db.copyEventRows(ctx, tx, rows)
 	}
-	return insertUnnestedEventRows(ctx, tx, rows)
+	return db.insertUnnestedEventRows(ctx, tx, rows)
 }
 
 // The statements that insert events number them in batch order, so ids
@@ -138,7 +138,7 @@ func insertEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow, useCopy bo
 
 // insertUnnestedEventRows inserts rows in one statement, as arrays that
 // unnest into rows, so a batch costs one round trip.
-func insertUnnestedEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
+func (db *DB) insertUnnestedEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
 	n := len(rows)
 	var (
 		names, distinctIDs, props, sources, messageIDs = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -161,7 +161,7 @@ func insertUnnestedEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (i
 		) AS numbered
 		ORDER BY s, m
 		ON CONFLICT (workspace_id, source, message_id) DO NOTHING`,
-		workspaceID, names, userIDs, distinctIDs, ts, receivedAt, props, sources, messageIDs)
+		db.workspaceID, names, userIDs, distinctIDs, ts, receivedAt, props, sources, messageIDs)
 	if err != nil {
 		return 0, fmt.Errorf("insert events: %w", err)
 	}
@@ -171,7 +171,7 @@ func insertUnnestedEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (i
 // copyEventRows sends rows with COPY into a temporary table, then moves the
 // new ones into events. COPY skips the per-row parameter handling of INSERT,
 // which pays for the extra statements on large batches.
-func copyEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
+func (db *DB) copyEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error) {
 	// The table lives as long as the connection; ON COMMIT DELETE ROWS
 	// empties it at the end of each transaction.
 	_, err := tx.Exec(ctx, `
@@ -201,7 +201,7 @@ func copyEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error)
 			FROM incoming_events i ORDER BY i.ord
 		) AS numbered
 		ORDER BY source, message_id
-		ON CONFLICT (workspace_id, source, message_id) DO NOTHING`, workspaceID)
+		ON CONFLICT (workspace_id, source, message_id) DO NOTHING`, db.workspaceID)
 	if err != nil {
 		return 0, fmt.Errorf("insert copied events: %w", err)
 	}
@@ -211,7 +211,7 @@ func copyEventRows(ctx context.Context, tx pgx.Tx, rows []eventRow) (int, error)
 // EventSpan returns the time range of all stored events.
 func (db *DB) EventSpan(ctx context.Context) (store.Span, error) {
 	var first, last *int64
-	err := db.pool.QueryRow(ctx, `SELECT min(ts), max(ts) FROM events WHERE workspace_id = $1`, workspaceID).Scan(&first, &last)
+	err := db.pool.QueryRow(ctx, `SELECT min(ts), max(ts) FROM events WHERE workspace_id = $1`, db.workspaceID).Scan(&first, &last)
 	if err != nil {
 		return store.Span{}, fmt.Errorf("event span: %w", err)
 	}

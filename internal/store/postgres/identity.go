@@ -41,7 +41,7 @@ func (db *DB) Identify(ctx context.Context, calls []store.Identify) error {
 
 	return db.withTx(ctx, func(tx pgx.Tx) error {
 		for i, c := range calls {
-			if err := identify(ctx, tx, c, traits[i]); err != nil {
+			if err := db.identify(ctx, tx, c, traits[i]); err != nil {
 				return err
 			}
 		}
@@ -49,8 +49,8 @@ func (db *DB) Identify(ctx context.Context, calls []store.Identify) error {
 	})
 }
 
-func identify(ctx context.Context, tx pgx.Tx, c store.Identify, traits string) error {
-	userID, err := personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
+func (db *DB) identify(ctx context.Context, tx pgx.Tx, c store.Identify, traits string) error {
+	userID, err := db.personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (db *DB) Alias(ctx context.Context, calls []store.Alias) error {
 
 	return db.withTx(ctx, func(tx pgx.Tx) error {
 		for _, c := range calls {
-			if err := alias(ctx, tx, c); err != nil {
+			if err := db.alias(ctx, tx, c); err != nil {
 				return err
 			}
 		}
@@ -99,16 +99,16 @@ func (db *DB) Alias(ctx context.Context, calls []store.Alias) error {
 	})
 }
 
-func alias(ctx context.Context, tx pgx.Tx, c store.Alias) error {
+func (db *DB) alias(ctx context.Context, tx pgx.Tx, c store.Alias) error {
 	if c.PreviousID == c.DistinctID {
 		return nil
 	}
 
-	target, err := personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
+	target, err := db.personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
 	if err != nil {
 		return err
 	}
-	previous, err := personOf(ctx, tx, c.PreviousID, micros(c.Timestamp))
+	previous, err := db.personOf(ctx, tx, c.PreviousID, micros(c.Timestamp))
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func (db *DB) CreateAnnotation(ctx context.Context, a kpi.Annotation) (kpi.Annot
 	err := db.pool.QueryRow(ctx, `
 		INSERT INTO annotations (workspace_id, kpi_id, kind, date, note, author, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		workspaceID, nullIfEmpty(a.KPI), string(a.Kind), a.Date.String(), a.Note, a.Author, micros(a.CreatedAt)).Scan(&a.ID)
+		db.workspaceID, nullIfEmpty(a.KPI), string(a.Kind), a.Date.String(), a.Note, a.Author, micros(a.CreatedAt)).Scan(&a.ID)
 	if err != nil {
 		return kpi.Annotation{}, fmt.Errorf("create annotation on %q: %w", a.KPI, err)
 	}
@@ -39,7 +39,7 @@ func (db *DB) ListAnnotations(ctx context.Context, q store.AnnotationQuery) ([]k
 		SELECT id, kpi_id, kind, date, note, author, created_at FROM annotations
 		WHERE workspace_id = $1 AND ($2 = '' OR kpi_id IS NULL OR kpi_id = $2) AND date >= $3 AND date <= $4
 		ORDER BY date, id`,
-		workspaceID, q.KPI, from, to)
+		db.workspaceID, q.KPI, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("list annotations: %w", err)
 	}
@@ -63,7 +63,7 @@ func (db *DB) ListAnnotations(ctx context.Context, q store.AnnotationQuery) ([]k
 func (db *DB) Annotation(ctx context.Context, id int64) (kpi.Annotation, error) {
 	row := db.pool.QueryRow(ctx, `
 		SELECT id, kpi_id, kind, date, note, author, created_at FROM annotations
-		WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+		WHERE workspace_id = $1 AND id = $2`, db.workspaceID, id)
 	a, err := scanAnnotation(row.Scan)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return kpi.Annotation{}, kpi.Errorf(kpi.ENOTFOUND, "annotation %d not found", id)
@@ -77,7 +77,7 @@ func (db *DB) Annotation(ctx context.Context, id int64) (kpi.Annotation, error) 
 // DeleteAnnotation deletes the annotation with the given id. It returns
 // ENOTFOUND when there is none.
 func (db *DB) DeleteAnnotation(ctx context.Context, id int64) error {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM annotations WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	tag, err := db.pool.Exec(ctx, `DELETE FROM annotations WHERE workspace_id = $1 AND id = $2`, db.workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("delete annotation %d: %w", id, err)
 	}
@@ -98,7 +98,7 @@ func (db *DB) CreateFeedback(ctx context.Context, f kpi.Feedback) (kpi.Feedback,
 	err := db.pool.QueryRow(ctx, `
 		INSERT INTO feedback (workspace_id, kpi_id, text, author, source, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		workspaceID, f.KPI, f.Text, f.Author, f.Source, micros(f.CreatedAt)).Scan(&f.ID)
+		db.workspaceID, f.KPI, f.Text, f.Author, f.Source, micros(f.CreatedAt)).Scan(&f.ID)
 	if err != nil {
 		return kpi.Feedback{}, fmt.Errorf("create feedback on %q: %w", f.KPI, err)
 	}
@@ -109,7 +109,7 @@ func (db *DB) CreateFeedback(ctx context.Context, f kpi.Feedback) (kpi.Feedback,
 func (db *DB) ListFeedback(ctx context.Context, kpiID string) ([]kpi.Feedback, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, kpi_id, text, author, source, created_at FROM feedback
-		WHERE workspace_id = $1 AND kpi_id = $2 ORDER BY created_at DESC, id DESC`, workspaceID, kpiID)
+		WHERE workspace_id = $1 AND kpi_id = $2 ORDER BY created_at DESC, id DESC`, db.workspaceID, kpiID)
 	if err != nil {
 		return nil, fmt.Errorf("list feedback on %q: %w", kpiID, err)
 	}
@@ -137,7 +137,7 @@ func (db *DB) ListFeedback(ctx context.Context, kpiID string) ([]kpi.Feedback, e
 func (db *DB) ListKPIs(ctx context.Context) ([]store.StoredKPI, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, name, objective_id, owner, unit, direction, definition::text, updated_at FROM kpis
-		WHERE workspace_id = $1 AND managed_by = 'ui' ORDER BY id`, workspaceID)
+		WHERE workspace_id = $1 AND managed_by = 'ui' ORDER BY id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list KPIs: %w", err)
 	}
@@ -171,7 +171,7 @@ func (db *DB) CreateKPI(ctx context.Context, k store.StoredKPI) error {
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO kpis (workspace_id, id, name, objective_id, owner, unit, direction, definition, managed_by, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, 'ui', $9)`,
-		workspaceID, k.ID, k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()))
+		db.workspaceID, k.ID, k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()))
 	if isUniqueViolation(err) {
 		return kpi.Errorf(kpi.ECONFLICT, "a KPI with id %q already exists (pick another id)", k.ID)
 	}
@@ -187,7 +187,7 @@ func (db *DB) UpdateKPI(ctx context.Context, k store.StoredKPI) error {
 	tag, err := db.pool.Exec(ctx, `
 		UPDATE kpis SET name = $1, objective_id = $2, owner = $3, unit = $4, direction = $5, definition = $6::jsonb, updated_at = $7
 		WHERE workspace_id = $8 AND id = $9 AND managed_by = 'ui'`,
-		k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()), workspaceID, k.ID)
+		k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()), db.workspaceID, k.ID)
 	if err != nil {
 		return fmt.Errorf("update KPI %q: %w", k.ID, err)
 	}
@@ -202,14 +202,14 @@ func (db *DB) UpdateKPI(ctx context.Context, k store.StoredKPI) error {
 // KPI made in the UI has the id.
 func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM kpis WHERE workspace_id = $1 AND id = $2 AND managed_by = 'ui'`, workspaceID, id)
+		tag, err := tx.Exec(ctx, `DELETE FROM kpis WHERE workspace_id = $1 AND id = $2 AND managed_by = 'ui'`, db.workspaceID, id)
 		if err != nil {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
 			return kpi.Errorf(kpi.ENOTFOUND, "no KPI made in the UI has id %q", id)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM annotations WHERE workspace_id = $1 AND kpi_id = $2`, workspaceID, id); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM annotations WHERE workspace_id = $1 AND kpi_id = $2`, db.workspaceID, id); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -218,7 +218,7 @@ func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 			`DELETE FROM target_revisions WHERE workspace_id = $1 AND kpi_id = $2`,
 			`DELETE FROM review_cadences WHERE workspace_id = $1 AND kpi_id = $2`,
 		} {
-			if _, err := tx.Exec(ctx, q, workspaceID, id); err != nil {
+			if _, err := tx.Exec(ctx, q, db.workspaceID, id); err != nil {
 				return err
 			}
 		}

@@ -31,7 +31,7 @@ func (db *DB) AggregateMeasurements(ctx context.Context, q store.MeasurementQuer
 	for i, iv := range q.Intervals {
 		lo[i], hi[i] = micros(iv.Start), micros(iv.End)
 	}
-	args := []any{lo, hi, workspaceID, q.Series}
+	args := []any{lo, hi, db.workspaceID, q.Series}
 
 	// Rank the values of each interval from the latest, so that rank 1 is
 	// the level at the end of the interval.

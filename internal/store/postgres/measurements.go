@@ -72,7 +72,7 @@ func (db *DB) InsertMeasurements(ctx context.Context, measurements []store.Measu
 			) AS numbered
 			ORDER BY src, m
 			ON CONFLICT (workspace_id, source, message_id) DO NOTHING`,
-			workspaceID, series, ts, values, dimensions, sources, messageIDs)
+			db.workspaceID, series, ts, values, dimensions, sources, messageIDs)
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,8 @@ func (s storeUnderTest) QueryRow(ctx context.Context, query string, dest ...any)
 	return s.pool.QueryRow(ctx, query).Scan(dest...)
 }
 
+func (s storeUnderTest) InWorkspace(id int64) storetest.Store { return storeUnderTest{s.Workspace(id)} }
+
 func TestStore(t *testing.T) {
 	storetest.PostgresServer(t)
 	storetest.Run(t, func(t *testing.T) storetest.Store { return storeUnderTest{openTestDB(t)} })
@@ -48,6 +50,10 @@ type copyStore struct{ storeUnderTest }
 
 func (s copyStore) InsertEvents(ctx context.Context, events []store.Event) (store.InsertResult, error) {
 	return s.insertEvents(ctx, events, true)
+}
+
+func (s copyStore) InWorkspace(id int64) storetest.Store {
+	return copyStore{storeUnderTest{s.Workspace(id)}}
 }
 
 // The suite again with every event sent through COPY, the path InsertEvents

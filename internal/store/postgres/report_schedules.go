@@ -19,7 +19,7 @@ func (db *DB) CreateReportSchedule(ctx context.Context, s store.ReportSchedule) 
 	err = db.pool.QueryRow(ctx, `
 		INSERT INTO report_schedules (workspace_id, name, cron, dashboard_id, kpi_ids, emails, chat_webhook, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		workspaceID, s.Name, s.Cron, s.DashboardID, kpiIDs, emails, s.ChatWebhook, micros(s.CreatedAt)).Scan(&s.ID)
+		db.workspaceID, s.Name, s.Cron, s.DashboardID, kpiIDs, emails, s.ChatWebhook, micros(s.CreatedAt)).Scan(&s.ID)
 	if err != nil {
 		return store.ReportSchedule{}, fmt.Errorf("create report schedule %q: %w", s.Name, err)
 	}
@@ -30,7 +30,7 @@ func (db *DB) CreateReportSchedule(ctx context.Context, s store.ReportSchedule) 
 func (db *DB) ReportSchedules(ctx context.Context) ([]store.ReportSchedule, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, name, cron, dashboard_id, kpi_ids, emails, chat_webhook, created_at, last_run_at
-		FROM report_schedules WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+		FROM report_schedules WHERE workspace_id = $1 ORDER BY id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list report schedules: %w", err)
 	}
@@ -62,7 +62,7 @@ func (db *DB) ReportSchedules(ctx context.Context) ([]store.ReportSchedule, erro
 
 // DeleteReportSchedule deletes a report schedule, or returns ENOTFOUND.
 func (db *DB) DeleteReportSchedule(ctx context.Context, id int64) error {
-	res, err := db.pool.Exec(ctx, `DELETE FROM report_schedules WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
+	res, err := db.pool.Exec(ctx, `DELETE FROM report_schedules WHERE workspace_id = $1 AND id = $2`, db.workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("delete report schedule %d: %w", id, err)
 	}
@@ -75,7 +75,7 @@ func (db *DB) DeleteReportSchedule(ctx context.Context, id int64) error {
 // MarkReportScheduleRun records that schedule id ran at s.LastRunAt.
 func (db *DB) MarkReportScheduleRun(ctx context.Context, s store.ReportSchedule) error {
 	_, err := db.pool.Exec(ctx, `UPDATE report_schedules SET last_run_at = $1 WHERE workspace_id = $2 AND id = $3`,
-		optMicros(s.LastRunAt), workspaceID, s.ID)
+		optMicros(s.LastRunAt), db.workspaceID, s.ID)
 	if err != nil {
 		return fmt.Errorf("mark report schedule %d as run: %w", s.ID, err)
 	}

@@ -13,7 +13,7 @@ import (
 // EventNames returns the distinct names of the stored events, sorted by
 // their bytes as in the SQLite store, whatever the database's collation.
 func (db *DB) EventNames(ctx context.Context) ([]string, error) {
-	rows, err := db.pool.Query(ctx, `SELECT DISTINCT name COLLATE "C" AS name FROM events WHERE workspace_id = $1 ORDER BY 1`, workspaceID)
+	rows, err := db.pool.Query(ctx, `SELECT DISTINCT name COLLATE "C" AS name FROM events WHERE workspace_id = $1 ORDER BY 1`, db.workspaceID)
 	var names []string
 	if err == nil {
 		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
@@ -34,7 +34,7 @@ func (db *DB) EventNames(ctx context.Context) ([]string, error) {
 // that calls the store from fn needs a pool of at least two connections.
 func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.EventRow) error) error {
 	var sb strings.Builder
-	args := []any{workspaceID}
+	args := []any{db.workspaceID}
 	param := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))

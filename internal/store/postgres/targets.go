@@ -22,7 +22,7 @@ func (db *DB) AddTargetRevision(ctx context.Context, r kpi.TargetRevision) (kpi.
 	stored := r
 	err := db.withTx(ctx, func(tx pgx.Tx) error {
 		stored = r
-		return insertTargetRevision(ctx, tx, &stored)
+		return db.insertTargetRevision(ctx, tx, &stored)
 	})
 	if err != nil {
 		return kpi.TargetRevision{}, err
@@ -30,12 +30,12 @@ func (db *DB) AddTargetRevision(ctx context.Context, r kpi.TargetRevision) (kpi.
 	return stored, nil
 }
 
-func insertTargetRevision(ctx context.Context, tx pgx.Tx, r *kpi.TargetRevision) error {
+func (db *DB) insertTargetRevision(ctx context.Context, tx pgx.Tx, r *kpi.TargetRevision) error {
 	r.Source = kpi.SourceAPI
 	err := tx.QueryRow(ctx, `
 		INSERT INTO target_revisions (workspace_id, kpi_id, value, change, by_date, applies_from, author, reason, milestones, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-		workspaceID, r.KPI, r.Target.Value, r.Target.Change, r.Target.By.String(), r.AppliesFrom.String(),
+		db.workspaceID, r.KPI, r.Target.Value, r.Target.Change, r.Target.By.String(), r.AppliesFrom.String(),
 		r.Author, r.Reason, store.EncodeMilestones(r.Target.Milestones), micros(r.CreatedAt)).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("add target revision of kpi %q: %w", r.KPI, err)
@@ -57,7 +57,7 @@ func (db *DB) AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error) {
 		var revisionID *int64
 		if r.Revision != nil {
 			rev := *r.Revision
-			if err := insertTargetRevision(ctx, tx, &rev); err != nil {
+			if err := db.insertTargetRevision(ctx, tx, &rev); err != nil {
 				return err
 			}
 			r.Revision, revisionID = &rev, &rev.ID
@@ -65,7 +65,7 @@ func (db *DB) AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error) {
 		err := tx.QueryRow(ctx, `
 		INSERT INTO reviews (workspace_id, kpi_id, date, reviewer, decision, note, target_revision_id, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-			workspaceID, r.KPI, r.Date.String(), r.Reviewer, string(r.Decision), r.Note, revisionID, micros(r.CreatedAt)).Scan(&r.ID)
+			db.workspaceID, r.KPI, r.Date.String(), r.Reviewer, string(r.Decision), r.Note, revisionID, micros(r.CreatedAt)).Scan(&r.ID)
 		if err != nil {
 			return fmt.Errorf("add review of kpi %q: %w", r.KPI, err)
 		}
@@ -81,7 +81,7 @@ func (db *DB) AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error) {
 // when c is kpi.NoCadence. It returns EINVALID for an unknown cadence.
 func (db *DB) SetReviewCadence(ctx context.Context, id string, c kpi.Cadence, at time.Time) error {
 	if c == kpi.NoCadence {
-		if _, err := db.pool.Exec(ctx, `DELETE FROM review_cadences WHERE workspace_id = $1 AND kpi_id = $2`, workspaceID, id); err != nil {
+		if _, err := db.pool.Exec(ctx, `DELETE FROM review_cadences WHERE workspace_id = $1 AND kpi_id = $2`, db.workspaceID, id); err != nil {
 			return fmt.Errorf("remove review cadence of kpi %q: %w", id, err)
 		}
 		return nil
@@ -92,7 +92,7 @@ func (db *DB) SetReviewCadence(ctx context.Context, id string, c kpi.Cadence, at
 	_, err := db.pool.Exec(ctx, `
 		INSERT INTO review_cadences (workspace_id, kpi_id, cadence, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (workspace_id, kpi_id) DO UPDATE SET cadence = excluded.cadence, updated_at = excluded.updated_at`,
-		workspaceID, id, string(c), micros(at))
+		db.workspaceID, id, string(c), micros(at))
 	if err != nil {
 		return fmt.Errorf("set review cadence of kpi %q: %w", id, err)
 	}
@@ -119,7 +119,7 @@ func (db *DB) KPIHistory(ctx context.Context, id string) (kpi.History, error) {
 	}
 
 	var cadence string
-	err = db.pool.QueryRow(ctx, `SELECT cadence FROM review_cadences WHERE workspace_id = $1 AND kpi_id = $2`, workspaceID, id).Scan(&cadence)
+	err = db.pool.QueryRow(ctx, `SELECT cadence FROM review_cadences WHERE workspace_id = $1 AND kpi_id = $2`, db.workspaceID, id).Scan(&cadence)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 	case err != nil:
@@ -133,7 +133,7 @@ func (db *DB) KPIHistory(ctx context.Context, id string) (kpi.History, error) {
 func (db *DB) targetRevisions(ctx context.Context, id string) ([]kpi.TargetRevision, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, value, change, by_date, applies_from, author, reason, milestones, created_at
-		FROM target_revisions WHERE workspace_id = $1 AND kpi_id = $2 ORDER BY id`, workspaceID, id)
+		FROM target_revisions WHERE workspace_id = $1 AND kpi_id = $2 ORDER BY id`, db.workspaceID, id)
 	if err != nil {
 		return nil, fmt.Errorf("read target revisions of kpi %q: %w", id, err)
 	}
@@ -172,7 +172,7 @@ func (db *DB) targetRevisions(ctx context.Context, id string) ([]kpi.TargetRevis
 func (db *DB) reviews(ctx context.Context, id string, revisions map[int64]*kpi.TargetRevision) ([]kpi.Review, error) {
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, date, reviewer, decision, note, target_revision_id, created_at
-		FROM reviews WHERE workspace_id = $1 AND kpi_id = $2 ORDER BY date, id`, workspaceID, id)
+		FROM reviews WHERE workspace_id = $1 AND kpi_id = $2 ORDER BY date, id`, db.workspaceID, id)
 	if err != nil {
 		return nil, fmt.Errorf("read reviews of kpi %q: %w", id, err)
 	}

@@ -31,12 +31,12 @@ type userRow struct {
 // users it has not stored in the order of seen, and lowers first_seen where
 // seen has an earlier timestamp. It locks the users' rows FOR SHARE until
 // the transaction ends, so Alias cannot merge them in between.
-func resolveUsers(ctx context.Context, tx pgx.Tx, seen []userSeen) (map[string]int64, error) {
+func (db *DB) resolveUsers(ctx context.Context, tx pgx.Tx, seen []userSeen) (map[string]int64, error) {
 	ids := make([]string, len(seen))
 	for i, s := range seen {
 		ids[i] = s.distinctID
 	}
-	found, err := lookupUsers(ctx, tx, ids)
+	found, err := db.lookupUsers(ctx, tx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -48,14 +48,14 @@ func resolveUsers(ctx context.Context, tx pgx.Tx, seen []userSeen) (map[string]i
 		}
 	}
 	if len(missing) > 0 {
-		if err := createUsers(ctx, tx, missing); err != nil {
+		if err := db.createUsers(ctx, tx, missing); err != nil {
 			return nil, err
 		}
 		ids = ids[:0]
 		for _, s := range missing {
 			ids = append(ids, s.distinctID)
 		}
-		created, err := lookupUsers(ctx, tx, ids)
+		created, err := db.lookupUsers(ctx, tx, ids)
 		if err != nil {
 			return nil, err
 		}
@@ -75,11 +75,11 @@ func resolveUsers(ctx context.Context, tx pgx.Tx, seen []userSeen) (map[string]i
 	return persons, nil
 }
 
-func lookupUsers(ctx context.Context, tx pgx.Tx, distinctIDs []string) (map[string]userRow, error) {
+func (db *DB) lookupUsers(ctx context.Context, tx pgx.Tx, distinctIDs []string) (map[string]userRow, error) {
 	rows, err := tx.Query(ctx, `
 		SELECT distinct_id, id, coalesce(merged_into, id) FROM users
 		WHERE workspace_id = $1 AND distinct_id = ANY($2)
-		ORDER BY id FOR SHARE`, workspaceID, distinctIDs)
+		ORDER BY id FOR SHARE`, db.workspaceID, distinctIDs)
 	if err != nil {
 		return nil, fmt.Errorf("look up users: %w", err)
 	}
@@ -105,8 +105,8 @@ func lookupUsers(ctx context.Context, tx pgx.Tx, distinctIDs []string) (map[stri
 // createUsers inserts users for the distinct_ids of missing, in order, so
 // they get increasing ids. One that another transaction created first is
 // left as it is.
-func createUsers(ctx context.Context, tx pgx.Tx, missing []userSeen) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(usersLockClass), int32(workspaceID)); err != nil {
+func (db *DB) createUsers(ctx context.Context, tx pgx.Tx, missing []userSeen) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, int32(usersLockClass), int32(db.workspaceID)); err != nil {
 		return fmt.Errorf("lock users: %w", err)
 	}
 
@@ -120,7 +120,7 @@ func createUsers(ctx context.Context, tx pgx.Tx, missing []userSeen) error {
 		SELECT $1, d, f FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS n (d, f, o)
 		WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.workspace_id = $1 AND u.distinct_id = n.d)
 		ORDER BY o
-		ON CONFLICT (workspace_id, distinct_id) DO NOTHING`, workspaceID, ids, firstSeen)
+		ON CONFLICT (workspace_id, distinct_id) DO NOTHING`, db.workspaceID, ids, firstSeen)
 	if err != nil {
 		return fmt.Errorf("create %d users: %w", len(missing), err)
 	}
@@ -166,8 +166,8 @@ func lowerFirstSeen(ctx context.Context, tx pgx.Tx, seen []userSeen, found map[s
 
 // personOf returns the person id of distinctID, creating its user with
 // firstSeen (Unix microseconds) when it is new, and locks its row FOR SHARE.
-func personOf(ctx context.Context, tx pgx.Tx, distinctID string, firstSeen int64) (int64, error) {
-	found, err := lookupUsers(ctx, tx, []string{distinctID})
+func (db *DB) personOf(ctx context.Context, tx pgx.Tx, distinctID string, firstSeen int64) (int64, error) {
+	found, err := db.lookupUsers(ctx, tx, []string{distinctID})
 	if err != nil {
 		return 0, err
 	}
@@ -175,10 +175,10 @@ func personOf(ctx context.Context, tx pgx.Tx, distinctID string, firstSeen int64
 		return u.person, nil
 	}
 
-	if err := createUsers(ctx, tx, []userSeen{{distinctID: distinctID, firstSeen: firstSeen}}); err != nil {
+	if err := db.createUsers(ctx, tx, []userSeen{{distinctID: distinctID, firstSeen: firstSeen}}); err != nil {
 		return 0, err
 	}
-	if found, err = lookupUsers(ctx, tx, []string{distinctID}); err != nil {
+	if found, err = db.lookupUsers(ctx, tx, []string{distinctID}); err != nil {
 		return 0, err
 	}
 	u, ok := found[distinctID]

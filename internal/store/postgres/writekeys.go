@@ -28,11 +28,11 @@ func (db *DB) CreateWriteKey(ctx context.Context, name string) (store.WriteKey, 
 
 	// NOTE: created_at and revoked_at come from the wall clock, like an
 	// event's received_at, because store methods take no clock.
-	key := store.WriteKey{Name: name, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	key := store.WriteKey{WorkspaceID: db.workspaceID, Name: name, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	err = db.pool.QueryRow(ctx, `
 		INSERT INTO write_keys (workspace_id, name, prefix, secret_hash, created_at)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		workspaceID, name, prefix, hash, micros(key.CreatedAt)).Scan(&key.ID)
+		db.workspaceID, name, prefix, hash, micros(key.CreatedAt)).Scan(&key.ID)
 	if isUniqueViolation(err) {
 		return store.WriteKey{}, "", kpi.Errorf(kpi.ECONFLICT, "an active write key named %q already exists (revoke it first or pick another name)", name)
 	}
@@ -46,13 +46,13 @@ func (db *DB) CreateWriteKey(ctx context.Context, name string) (store.WriteKey, 
 func (db *DB) ListWriteKeys(ctx context.Context) ([]store.WriteKey, error) {
 	var (
 		keys      []store.WriteKey
-		key       store.WriteKey
+		key       = store.WriteKey{WorkspaceID: db.workspaceID}
 		createdAt int64
 		revokedAt *int64
 	)
 	rows, err := db.pool.Query(ctx, `
 		SELECT id, name, prefix, created_at, revoked_at FROM write_keys
-		WHERE workspace_id = $1 ORDER BY created_at, id`, workspaceID)
+		WHERE workspace_id = $1 ORDER BY created_at, id`, db.workspaceID)
 	if err == nil {
 		_, err = pgx.ForEachRow(rows, []any{&key.ID, &key.Name, &key.Prefix, &createdAt, &revokedAt}, func() error {
 			key.CreatedAt = fromMicros(createdAt)
@@ -77,7 +77,7 @@ func (db *DB) RevokeWriteKey(ctx context.Context, name string) error {
 	tag, err := db.pool.Exec(ctx, `
 		UPDATE write_keys SET revoked_at = $1
 		WHERE workspace_id = $2 AND name = $3 AND revoked_at IS NULL`,
-		micros(time.Now()), workspaceID, name)
+		micros(time.Now()), db.workspaceID, name)
 	if err != nil {
 		return fmt.Errorf("revoke write key %q: %w", name, err)
 	}

@@ -19,7 +19,7 @@ const indexMetaKey = "meta"
 // calling fn when nothing is stored.
 func (db *DB) LoadIndexBlobs(ctx context.Context, fn func(store.IndexBlob) error) error {
 	rows, err := db.db.QueryContext(ctx,
-		`SELECT key, data FROM activity_index WHERE workspace_id = ? ORDER BY key <> ?, key`, workspaceID, indexMetaKey)
+		`SELECT key, data FROM activity_index WHERE workspace_id = ? ORDER BY key <> ?, key`, db.workspaceID, indexMetaKey)
 	if err != nil {
 		return fmt.Errorf("load activity index: %w", err)
 	}
@@ -48,7 +48,7 @@ func (db *DB) SaveIndexBlobs(ctx context.Context, s store.IndexSave) error {
 	defer tx.Rollback()
 
 	var current []byte
-	err = tx.QueryRowContext(ctx, `SELECT data FROM activity_index WHERE workspace_id = ? AND key = ?`, workspaceID, indexMetaKey).Scan(&current)
+	err = tx.QueryRowContext(ctx, `SELECT data FROM activity_index WHERE workspace_id = ? AND key = ?`, db.workspaceID, indexMetaKey).Scan(&current)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("read activity index meta: %w", err)
 	}
@@ -57,7 +57,7 @@ func (db *DB) SaveIndexBlobs(ctx context.Context, s store.IndexSave) error {
 	}
 
 	if s.Reset {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_index WHERE workspace_id = ?`, workspaceID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_index WHERE workspace_id = ?`, db.workspaceID); err != nil {
 			return fmt.Errorf("reset activity index: %w", err)
 		}
 	}
@@ -76,9 +76,9 @@ func (db *DB) SaveIndexBlobs(ctx context.Context, s store.IndexSave) error {
 	blobs := append(s.Blobs, store.IndexBlob{Key: indexMetaKey, Data: s.Meta})
 	for _, b := range blobs {
 		if b.Data == nil {
-			_, err = del.ExecContext(ctx, workspaceID, b.Key)
+			_, err = del.ExecContext(ctx, db.workspaceID, b.Key)
 		} else {
-			_, err = put.ExecContext(ctx, workspaceID, b.Key, b.Data)
+			_, err = put.ExecContext(ctx, db.workspaceID, b.Key, b.Data)
 		}
 		if err != nil {
 			return fmt.Errorf("save activity index record %q: %w", b.Key, err)

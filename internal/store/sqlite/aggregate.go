@@ -76,7 +76,7 @@ LEFT JOIN events e ON e.workspace_id = ? AND e.name = ? AND e.ts >= b.lo AND e.t
 		path := jsonPath(q.Property)
 		args = append(args, path, path)
 	}
-	args = append(args, workspaceID, q.Event)
+	args = append(args, db.workspaceID, q.Event)
 
 	for _, f := range q.Filters {
 		cond, fargs, err := filterSQL(f)

@@ -28,7 +28,7 @@ func (db *DB) CreateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 		INSERT INTO alert_rules (workspace_id, kpi_id, name, condition, channels, min_duration, cooldown,
 			muted_until, created_at, updated_at, state, state_since)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		workspaceID, r.KPIID, r.Name, condition, channels, seconds(r.MinDuration), seconds(r.Cooldown),
+		db.workspaceID, r.KPIID, r.Name, condition, channels, seconds(r.MinDuration), seconds(r.Cooldown),
 		optMicros(r.MutedUntil), micros(r.CreatedAt), micros(r.UpdatedAt), r.State.State, micros(r.State.Since)).Scan(&r.ID)
 	if err != nil {
 		return store.AlertRule{}, fmt.Errorf("create alert rule on KPI %q: %w", r.KPIID, err)
@@ -39,7 +39,7 @@ func (db *DB) CreateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 // AlertRule returns the alert rule with the given id, or ENOTFOUND.
 func (db *DB) AlertRule(ctx context.Context, id int64) (store.AlertRule, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+alertRuleColumns+` FROM alert_rules
-		WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		WHERE workspace_id = ? AND id = ?`, db.workspaceID, id)
 	if err != nil {
 		return store.AlertRule{}, fmt.Errorf("read alert rule %d: %w", id, err)
 	}
@@ -56,7 +56,7 @@ func (db *DB) AlertRule(ctx context.Context, id int64) (store.AlertRule, error) 
 // AlertRules returns every alert rule, oldest first.
 func (db *DB) AlertRules(ctx context.Context) ([]store.AlertRule, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT `+alertRuleColumns+` FROM alert_rules
-		WHERE workspace_id = ? ORDER BY id`, workspaceID)
+		WHERE workspace_id = ? ORDER BY id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list alert rules: %w", err)
 	}
@@ -81,7 +81,7 @@ func (db *DB) UpdateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 			cooldown = ?, muted_until = ?, updated_at = ?
 		WHERE workspace_id = ? AND id = ?`,
 		r.KPIID, r.Name, condition, channels, seconds(r.MinDuration), seconds(r.Cooldown),
-		optMicros(r.MutedUntil), micros(r.UpdatedAt), workspaceID, r.ID)
+		optMicros(r.MutedUntil), micros(r.UpdatedAt), db.workspaceID, r.ID)
 	if err != nil {
 		return store.AlertRule{}, fmt.Errorf("update alert rule %d: %w", r.ID, err)
 	}
@@ -94,7 +94,7 @@ func (db *DB) UpdateAlertRule(ctx context.Context, r store.AlertRule) (store.Ale
 // DeleteAlertRule deletes an alert rule and its history. Its delivery
 // records stay. It returns ENOTFOUND for an unknown id.
 func (db *DB) DeleteAlertRule(ctx context.Context, id int64) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM alert_rules WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+	res, err := db.db.ExecContext(ctx, `DELETE FROM alert_rules WHERE workspace_id = ? AND id = ?`, db.workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("delete alert rule %d: %w", id, err)
 	}
@@ -118,7 +118,7 @@ func (db *DB) SaveAlertState(ctx context.Context, id int64, st store.AlertState,
 			last_notified_at = ?, evaluated_at = ?
 		WHERE workspace_id = ? AND id = ?`,
 		st.State, micros(st.Since), st.Value, st.KPIStatus, optMicros(st.LastNotifiedAt), optMicros(st.EvaluatedAt),
-		workspaceID, id)
+		db.workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("save state of alert rule %d: %w", id, err)
 	}
@@ -130,7 +130,7 @@ func (db *DB) SaveAlertState(ctx context.Context, id int64, st store.AlertState,
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO alert_history (workspace_id, rule_id, at, from_state, to_state, value, note)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			workspaceID, id, micros(e.At), e.From, e.To, e.Value, e.Note)
+			db.workspaceID, id, micros(e.At), e.From, e.To, e.Value, e.Note)
 		if err != nil {
 			return fmt.Errorf("save history of alert rule %d: %w", id, err)
 		}
@@ -149,7 +149,7 @@ func (db *DB) AlertHistory(ctx context.Context, id int64) ([]store.AlertEvent, e
 	}
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, rule_id, at, from_state, to_state, value, note FROM alert_history
-		WHERE workspace_id = ? AND rule_id = ? ORDER BY at, id`, workspaceID, id)
+		WHERE workspace_id = ? AND rule_id = ? ORDER BY at, id`, db.workspaceID, id)
 	if err != nil {
 		return nil, fmt.Errorf("read history of alert rule %d: %w", id, err)
 	}
@@ -178,7 +178,7 @@ func (db *DB) RecordDelivery(ctx context.Context, d store.Delivery) error {
 	_, err := db.db.ExecContext(ctx, `
 		INSERT INTO deliveries (workspace_id, kind, ref_id, channel, target, attempt, status, error, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		workspaceID, d.Kind, d.RefID, d.Channel, d.Target, d.Attempt, d.Status, d.Error, micros(d.At))
+		db.workspaceID, d.Kind, d.RefID, d.Channel, d.Target, d.Attempt, d.Status, d.Error, micros(d.At))
 	if err != nil {
 		return fmt.Errorf("record %s delivery of %s %d: %w", d.Channel, d.Kind, d.RefID, err)
 	}
@@ -190,7 +190,7 @@ func (db *DB) RecordDelivery(ctx context.Context, d store.Delivery) error {
 func (db *DB) Deliveries(ctx context.Context, kind string, refID int64) ([]store.Delivery, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, kind, ref_id, channel, target, attempt, status, error, at FROM deliveries
-		WHERE workspace_id = ? AND kind = ? AND ref_id = ? ORDER BY at, id`, workspaceID, kind, refID)
+		WHERE workspace_id = ? AND kind = ? AND ref_id = ? ORDER BY at, id`, db.workspaceID, kind, refID)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of %s %d: %w", kind, refID, err)
 	}

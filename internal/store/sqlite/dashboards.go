@@ -33,13 +33,13 @@ func (db *DB) CreateDashboard(ctx context.Context, d store.Dashboard) (store.Das
 		err := tx.QueryRowContext(ctx, `
 			INSERT INTO dashboards (workspace_id, name, objective_id, grain, range_from, range_to, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			workspaceID, d.Name, d.Objective, d.Grain, d.From, d.To, micros(now), micros(now)).Scan(&d.ID)
+			db.workspaceID, d.Name, d.Objective, d.Grain, d.From, d.To, micros(now), micros(now)).Scan(&d.ID)
 		if err != nil {
 			return err
 		}
 		for i := range d.Widgets {
 			d.Widgets[i].DashboardID = d.ID
-			if d.Widgets[i], err = insertWidget(ctx, tx, d.Widgets[i]); err != nil {
+			if d.Widgets[i], err = db.insertWidget(ctx, tx, d.Widgets[i]); err != nil {
 				return err
 			}
 		}
@@ -55,7 +55,7 @@ func (db *DB) CreateDashboard(ctx context.Context, d store.Dashboard) (store.Das
 func (db *DB) ListDashboards(ctx context.Context) ([]store.Dashboard, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, name, objective_id, grain, range_from, range_to, created_at, updated_at
-		FROM dashboards WHERE workspace_id = ? ORDER BY name, id`, workspaceID)
+		FROM dashboards WHERE workspace_id = ? ORDER BY name, id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list dashboards: %w", err)
 	}
@@ -80,7 +80,7 @@ func (db *DB) ListDashboards(ctx context.Context) ([]store.Dashboard, error) {
 func (db *DB) Dashboard(ctx context.Context, id int64) (store.Dashboard, error) {
 	row := db.db.QueryRowContext(ctx, `
 		SELECT id, name, objective_id, grain, range_from, range_to, created_at, updated_at
-		FROM dashboards WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		FROM dashboards WHERE workspace_id = ? AND id = ?`, db.workspaceID, id)
 	d, err := scanDashboard(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Dashboard{}, dashboardNotFound(id)
@@ -126,7 +126,7 @@ func (db *DB) UpdateDashboard(ctx context.Context, d store.Dashboard) (store.Das
 	res, err := db.db.ExecContext(ctx, `
 		UPDATE dashboards SET name = ?, grain = ?, range_from = ?, range_to = ?, updated_at = ?
 		WHERE workspace_id = ? AND id = ?`,
-		name, d.Grain, d.From, d.To, micros(time.Now()), workspaceID, d.ID)
+		name, d.Grain, d.From, d.To, micros(time.Now()), db.workspaceID, d.ID)
 	if err := checkOneRow(res, err, d.ID); err != nil {
 		return store.Dashboard{}, err
 	}
@@ -142,7 +142,7 @@ func (db *DB) DeleteDashboard(ctx context.Context, id int64) error {
 				return fmt.Errorf("delete dashboard %d: %w", id, err)
 			}
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM dashboards WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		res, err := tx.ExecContext(ctx, `DELETE FROM dashboards WHERE workspace_id = ? AND id = ?`, db.workspaceID, id)
 		return checkOneRow(res, err, id)
 	})
 }
@@ -158,7 +158,7 @@ func (db *DB) AddWidget(ctx context.Context, w store.Widget) (store.Widget, erro
 		var n int
 		err := tx.QueryRowContext(ctx, `
 			SELECT count(w.id) FROM dashboards d LEFT JOIN widgets w ON w.dashboard_id = d.id
-			WHERE d.workspace_id = ? AND d.id = ? GROUP BY d.id`, workspaceID, w.DashboardID).Scan(&n)
+			WHERE d.workspace_id = ? AND d.id = ? GROUP BY d.id`, db.workspaceID, w.DashboardID).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {
 			return dashboardNotFound(w.DashboardID)
 		}
@@ -168,7 +168,7 @@ func (db *DB) AddWidget(ctx context.Context, w store.Widget) (store.Widget, erro
 		if n >= store.MaxWidgetsPerDashboard {
 			return kpi.Errorf(kpi.EINVALID, "dashboard %d has %d widgets, the limit (remove one first, or make another dashboard)", w.DashboardID, n)
 		}
-		if w, err = insertWidget(ctx, tx, w); err != nil {
+		if w, err = db.insertWidget(ctx, tx, w); err != nil {
 			return err
 		}
 		return touchDashboard(ctx, tx, w.DashboardID)
@@ -193,7 +193,7 @@ func (db *DB) UpdateWidget(ctx context.Context, w store.Widget) (store.Widget, e
 		res, err := tx.ExecContext(ctx, `
 			UPDATE widgets SET kpi_ids = ?, x = ?, y = ?, w = ?, h = ?, options = ?
 			WHERE id = ? AND dashboard_id = ? AND workspace_id = ?`,
-			kpis, w.X, w.Y, w.W, w.H, options, w.ID, w.DashboardID, workspaceID)
+			kpis, w.X, w.Y, w.W, w.H, options, w.ID, w.DashboardID, db.workspaceID)
 		if err := checkWidgetRow(res, err, w.DashboardID, w.ID); err != nil {
 			return err
 		}
@@ -210,7 +210,7 @@ func (db *DB) UpdateWidget(ctx context.Context, w store.Widget) (store.Widget, e
 func (db *DB) DeleteWidget(ctx context.Context, dashboardID, widgetID int64) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM widgets WHERE id = ? AND dashboard_id = ? AND workspace_id = ?`,
-			widgetID, dashboardID, workspaceID)
+			widgetID, dashboardID, db.workspaceID)
 		if err := checkWidgetRow(res, err, dashboardID, widgetID); err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (db *DB) SaveLayout(ctx context.Context, dashboardID int64, layout []store.
 			res, err := tx.ExecContext(ctx, `
 				UPDATE widgets SET x = ?, y = ?, w = ?, h = ?
 				WHERE id = ? AND dashboard_id = ? AND workspace_id = ?`,
-				p.X, p.Y, p.W, p.H, p.ID, dashboardID, workspaceID)
+				p.X, p.Y, p.W, p.H, p.ID, dashboardID, db.workspaceID)
 			if err := checkWidgetRow(res, err, dashboardID, p.ID); err != nil {
 				return err
 			}
@@ -251,10 +251,10 @@ func (db *DB) CreateShareLink(ctx context.Context, dashboardID int64) (store.Sha
 	if err != nil {
 		return store.ShareLink{}, "", fmt.Errorf("create share link: %w", err)
 	}
-	link := store.ShareLink{DashboardID: dashboardID, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	link := store.ShareLink{WorkspaceID: db.workspaceID, DashboardID: dashboardID, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM dashboards WHERE workspace_id = ? AND id = ?`, workspaceID, dashboardID).Scan(&one)
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM dashboards WHERE workspace_id = ? AND id = ?`, db.workspaceID, dashboardID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return dashboardNotFound(dashboardID)
 		}
@@ -264,7 +264,7 @@ func (db *DB) CreateShareLink(ctx context.Context, dashboardID int64) (store.Sha
 		return tx.QueryRowContext(ctx, `
 			INSERT INTO share_links (workspace_id, dashboard_id, token_hash, prefix, created_at)
 			VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			workspaceID, dashboardID, hash, prefix, micros(link.CreatedAt)).Scan(&link.ID)
+			db.workspaceID, dashboardID, hash, prefix, micros(link.CreatedAt)).Scan(&link.ID)
 	})
 	if err != nil {
 		return store.ShareLink{}, "", wrapUnlessCoded(err, "create share link for dashboard %d", dashboardID)
@@ -277,7 +277,7 @@ func (db *DB) CreateShareLink(ctx context.Context, dashboardID int64) (store.Sha
 func (db *DB) ListShareLinks(ctx context.Context, dashboardID int64) ([]store.ShareLink, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, dashboard_id, prefix, created_at, revoked_at FROM share_links
-		WHERE workspace_id = ? AND dashboard_id = ? ORDER BY created_at, id`, workspaceID, dashboardID)
+		WHERE workspace_id = ? AND dashboard_id = ? ORDER BY created_at, id`, db.workspaceID, dashboardID)
 	if err != nil {
 		return nil, fmt.Errorf("list share links of dashboard %d: %w", dashboardID, err)
 	}
@@ -286,7 +286,7 @@ func (db *DB) ListShareLinks(ctx context.Context, dashboardID int64) ([]store.Sh
 	var links []store.ShareLink
 	for rows.Next() {
 		var (
-			l         store.ShareLink
+			l         = store.ShareLink{WorkspaceID: db.workspaceID}
 			createdAt int64
 			revokedAt sql.NullInt64
 		)
@@ -312,7 +312,7 @@ func (db *DB) RevokeShareLink(ctx context.Context, dashboardID, linkID int64) er
 	res, err := db.db.ExecContext(ctx, `
 		UPDATE share_links SET revoked_at = ?
 		WHERE workspace_id = ? AND dashboard_id = ? AND id = ? AND revoked_at IS NULL`,
-		micros(time.Now()), workspaceID, dashboardID, linkID)
+		micros(time.Now()), db.workspaceID, dashboardID, linkID)
 	if err != nil {
 		return fmt.Errorf("revoke share link %d: %w", linkID, err)
 	}
@@ -322,7 +322,8 @@ func (db *DB) RevokeShareLink(ctx context.Context, dashboardID, linkID int64) er
 	return nil
 }
 
-// ShareLinkByToken returns the active share link whose token is token. It
+// ShareLinkByToken returns the active share link whose token is token, in
+// any workspace, so a public page can serve the workspace of its link. It
 // returns ENOTFOUND for an unknown or revoked token.
 func (db *DB) ShareLinkByToken(ctx context.Context, token string) (store.ShareLink, error) {
 	var (
@@ -330,9 +331,9 @@ func (db *DB) ShareLinkByToken(ctx context.Context, token string) (store.ShareLi
 		createdAt int64
 	)
 	err := db.db.QueryRowContext(ctx, `
-		SELECT id, dashboard_id, prefix, created_at FROM share_links
-		WHERE workspace_id = ? AND token_hash = ? AND revoked_at IS NULL`,
-		workspaceID, store.HashWriteKeySecret(token)).Scan(&l.ID, &l.DashboardID, &l.Prefix, &createdAt)
+		SELECT id, workspace_id, dashboard_id, prefix, created_at FROM share_links
+		WHERE token_hash = ? AND revoked_at IS NULL`,
+		store.HashWriteKeySecret(token)).Scan(&l.ID, &l.WorkspaceID, &l.DashboardID, &l.Prefix, &createdAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.ShareLink{}, kpi.Errorf(kpi.ENOTFOUND, "share link not found or revoked")
 	}
@@ -356,7 +357,7 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-func insertWidget(ctx context.Context, tx *sql.Tx, w store.Widget) (store.Widget, error) {
+func (db *DB) insertWidget(ctx context.Context, tx *sql.Tx, w store.Widget) (store.Widget, error) {
 	kpis, options, err := widgetColumns(w)
 	if err != nil {
 		return w, err
@@ -364,7 +365,7 @@ func insertWidget(ctx context.Context, tx *sql.Tx, w store.Widget) (store.Widget
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO widgets (workspace_id, dashboard_id, kind, kpi_ids, x, y, w, h, options)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		workspaceID, w.DashboardID, w.Kind, kpis, w.X, w.Y, w.W, w.H, options).Scan(&w.ID)
+		db.workspaceID, w.DashboardID, w.Kind, kpis, w.X, w.Y, w.W, w.H, options).Scan(&w.ID)
 	if w.KPIs == nil {
 		w.KPIs = []string{}
 	}

@@ -21,9 +21,9 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// workspaceID is the one workspace until accounts and workspaces arrive.
-// TODO: take the workspace from the caller once workspaces exist.
-const workspaceID = 1
+// defaultWorkspaceID is the workspace that the DB from Open reads and writes: the one
+// the first migration creates.
+const defaultWorkspaceID = 1
 
 // uriPathEscaper percent-encodes the characters that end or change the path
 // of an SQLite URI filename. Unescaped, a directory named "C# projects" would
@@ -32,8 +32,9 @@ var uriPathEscaper = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23")
 
 // DB is an open Northstar database.
 type DB struct {
-	db   *sql.DB
-	path string
+	db          *sql.DB
+	path        string
+	workspaceID int64 // every query reads and writes only this workspace's rows
 }
 
 // Open opens (creating if needed) the database file at path and applies any
@@ -64,7 +65,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, kpi.Errorf(kpi.EINVALID, "cannot open database %s: %v (check the path and its permissions)", path, err)
 	}
 
-	db := &DB{db: sqlDB, path: path}
+	db := &DB{db: sqlDB, path: path, workspaceID: defaultWorkspaceID}
 	if err := db.migrate(ctx); err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -86,6 +87,18 @@ func (db *DB) migrate(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Workspace returns a view of the database that reads and writes only the
+// rows of workspace id. The view shares db's connections, so it costs one
+// allocation, and closing either one closes both.
+func (db *DB) Workspace(id int64) *DB {
+	view := *db
+	view.workspaceID = id
+	return &view
+}
+
+// WorkspaceID returns the workspace that db reads and writes.
+func (db *DB) WorkspaceID() int64 { return db.workspaceID }
 
 // Close closes the database.
 func (db *DB) Close() error { return db.db.Close() }

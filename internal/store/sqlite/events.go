@@ -26,7 +26,7 @@ func (db *DB) InsertEvents(ctx context.Context, events []store.Event) (store.Ins
 	}
 	defer tx.Rollback()
 
-	res, err = insertEvents(ctx, tx, events)
+	res, err = db.insertEvents(ctx, tx, events)
 	if err != nil {
 		return store.InsertResult{}, err
 	}
@@ -39,16 +39,16 @@ func (db *DB) InsertEvents(ctx context.Context, events []store.Event) (store.Ins
 // insertEvents validates events, resolves their distinct_ids to user ids and
 // inserts them with multi-row statements, so a batch of 500 events takes a
 // handful of statements rather than 1,000.
-func insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.InsertResult, error) {
+func (db *DB) insertEvents(ctx context.Context, tx *sql.Tx, events []store.Event) (store.InsertResult, error) {
 	rows, err := encodeEventRows(events)
 	if err != nil {
 		return store.InsertResult{}, err
 	}
-	users, err := resolveUsers(ctx, tx, events)
+	users, err := db.resolveUsers(ctx, tx, events)
 	if err != nil {
 		return store.InsertResult{}, err
 	}
-	return insertEventRows(ctx, tx, rows, users)
+	return db.insertEventRows(ctx, tx, rows, users)
 }
 
 // eventRow is an event with its properties in their stored JSON form.
@@ -88,7 +88,7 @@ const eventInsertChunk = 100
 // insertEventRows inserts rows, skipping those whose (source, message_id) is
 // stored already, and counts those as duplicates. users maps each distinct_id
 // to its user id.
-func insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map[string]int64) (store.InsertResult, error) {
+func (db *DB) insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map[string]int64) (store.InsertResult, error) {
 	var res store.InsertResult
 	var fullChunk *sql.Stmt
 	defer func() {
@@ -116,13 +116,13 @@ func insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map
 		)
 		if len(chunk) == eventInsertChunk {
 			if fullChunk == nil {
-				if fullChunk, err = tx.PrepareContext(ctx, eventInsertSQL(eventInsertChunk)); err != nil {
+				if fullChunk, err = tx.PrepareContext(ctx, db.eventInsertSQL(eventInsertChunk)); err != nil {
 					return store.InsertResult{}, fmt.Errorf("prepare event insert: %w", err)
 				}
 			}
 			result, err = fullChunk.ExecContext(ctx, args...)
 		} else {
-			result, err = tx.ExecContext(ctx, eventInsertSQL(len(chunk)), args...)
+			result, err = tx.ExecContext(ctx, db.eventInsertSQL(len(chunk)), args...)
 		}
 		if err != nil {
 			return store.InsertResult{}, fmt.Errorf("insert events %d to %d: %w", start, start+len(chunk)-1, err)
@@ -141,14 +141,14 @@ func insertEventRows(ctx context.Context, tx *sql.Tx, rows []eventRow, users map
 // eventInsertSQL returns an INSERT of n events that skips those whose
 // (source, message_id) is stored. SQLite inserts the rows of one statement in
 // order, so the second of two equal pairs within a batch is skipped too.
-func eventInsertSQL(n int) string {
+func (db *DB) eventInsertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO events (workspace_id, name, user_id, distinct_id, ts, received_at, properties, source, message_id) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, "(%d,?,?,?,?,?,?,?,?)", workspaceID)
+		fmt.Fprintf(&b, "(%d,?,?,?,?,?,?,?,?)", db.workspaceID)
 	}
 	b.WriteString(` ON CONFLICT (workspace_id, source, message_id) DO NOTHING`)
 	return b.String()
@@ -162,7 +162,7 @@ func (db *DB) EventSpan(ctx context.Context) (store.Span, error) {
 	// SELECT (about 90 ms at 1M events).
 	err := db.db.QueryRowContext(ctx,
 		`SELECT (SELECT min(ts) FROM events WHERE workspace_id = ?), (SELECT max(ts) FROM events WHERE workspace_id = ?)`,
-		workspaceID, workspaceID).Scan(&first, &last)
+		db.workspaceID, db.workspaceID).Scan(&first, &last)
 	if err != nil {
 		return store.Span{}, fmt.Errorf("event span: %w", err)
 	}

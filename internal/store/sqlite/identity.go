@@ -32,7 +32,7 @@ func (db *DB) Identify(ctx context.Context, calls []store.Identify) error {
 		if err := store.ValidateIdentify(c); err != nil {
 			return fmt.Errorf("identify %d: %w", i, err)
 		}
-		if err := identify(ctx, tx, c); err != nil {
+		if err := db.identify(ctx, tx, c); err != nil {
 			return err
 		}
 	}
@@ -43,7 +43,7 @@ func (db *DB) Identify(ctx context.Context, calls []store.Identify) error {
 	return nil
 }
 
-func identify(ctx context.Context, tx *sql.Tx, c store.Identify) error {
+func (db *DB) identify(ctx context.Context, tx *sql.Tx, c store.Identify) error {
 	traits := []byte("{}")
 	if len(c.Traits) > 0 {
 		var err error
@@ -52,7 +52,7 @@ func identify(ctx context.Context, tx *sql.Tx, c store.Identify) error {
 		}
 	}
 
-	userID, err := personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
+	userID, err := db.personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (db *DB) Alias(ctx context.Context, calls []store.Alias) error {
 		if err := store.ValidateAlias(c); err != nil {
 			return fmt.Errorf("alias %d: %w", i, err)
 		}
-		if err := alias(ctx, tx, c); err != nil {
+		if err := db.alias(ctx, tx, c); err != nil {
 			return err
 		}
 	}
@@ -107,16 +107,16 @@ func (db *DB) Alias(ctx context.Context, calls []store.Alias) error {
 	return nil
 }
 
-func alias(ctx context.Context, tx *sql.Tx, c store.Alias) error {
+func (db *DB) alias(ctx context.Context, tx *sql.Tx, c store.Alias) error {
 	if c.PreviousID == c.DistinctID {
 		return nil
 	}
 
-	target, err := personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
+	target, err := db.personOf(ctx, tx, c.DistinctID, micros(c.Timestamp))
 	if err != nil {
 		return err
 	}
-	previous, err := personOf(ctx, tx, c.PreviousID, micros(c.Timestamp))
+	previous, err := db.personOf(ctx, tx, c.PreviousID, micros(c.Timestamp))
 	if err != nil {
 		return err
 	}
@@ -151,14 +151,14 @@ func alias(ctx context.Context, tx *sql.Tx, c store.Alias) error {
 // personOf returns the user id that distinctID's events are stored under:
 // its own, or that of the user it was merged into. A distinct_id not seen
 // before gets a new user whose first_seen is firstSeen (Unix microseconds).
-func personOf(ctx context.Context, tx *sql.Tx, distinctID string, firstSeen int64) (int64, error) {
+func (db *DB) personOf(ctx context.Context, tx *sql.Tx, distinctID string, firstSeen int64) (int64, error) {
 	// The no-op update makes RETURNING report an existing row too.
 	var id int64
 	err := tx.QueryRowContext(ctx, `
 		INSERT INTO users (workspace_id, distinct_id, first_seen) VALUES (?, ?, ?)
 		ON CONFLICT (workspace_id, distinct_id) DO UPDATE SET distinct_id = excluded.distinct_id
 		RETURNING coalesce(merged_into, id)`,
-		workspaceID, distinctID, firstSeen).Scan(&id)
+		db.workspaceID, distinctID, firstSeen).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("look up user %q: %w", distinctID, err)
 	}

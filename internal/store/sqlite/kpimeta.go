@@ -26,7 +26,7 @@ func (db *DB) CreateAnnotation(ctx context.Context, a kpi.Annotation) (kpi.Annot
 	err := db.db.QueryRowContext(ctx, `
 		INSERT INTO annotations (workspace_id, kpi_id, kind, date, note, author, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		workspaceID, nullIfEmpty(a.KPI), string(a.Kind), a.Date.String(), a.Note, a.Author, micros(a.CreatedAt)).Scan(&a.ID)
+		db.workspaceID, nullIfEmpty(a.KPI), string(a.Kind), a.Date.String(), a.Note, a.Author, micros(a.CreatedAt)).Scan(&a.ID)
 	if err != nil {
 		return kpi.Annotation{}, fmt.Errorf("create annotation on %q: %w", a.KPI, err)
 	}
@@ -41,7 +41,7 @@ func (db *DB) ListAnnotations(ctx context.Context, q store.AnnotationQuery) ([]k
 		SELECT id, kpi_id, kind, date, note, author, created_at FROM annotations
 		WHERE workspace_id = ? AND (? = '' OR kpi_id IS NULL OR kpi_id = ?) AND date >= ? AND date <= ?
 		ORDER BY date, id`,
-		workspaceID, q.KPI, q.KPI, from, to)
+		db.workspaceID, q.KPI, q.KPI, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("list annotations: %w", err)
 	}
@@ -65,7 +65,7 @@ func (db *DB) ListAnnotations(ctx context.Context, q store.AnnotationQuery) ([]k
 func (db *DB) Annotation(ctx context.Context, id int64) (kpi.Annotation, error) {
 	row := db.db.QueryRowContext(ctx, `
 		SELECT id, kpi_id, kind, date, note, author, created_at FROM annotations
-		WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		WHERE workspace_id = ? AND id = ?`, db.workspaceID, id)
 	a, err := scanAnnotation(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return kpi.Annotation{}, kpi.Errorf(kpi.ENOTFOUND, "annotation %d not found", id)
@@ -79,7 +79,7 @@ func (db *DB) Annotation(ctx context.Context, id int64) (kpi.Annotation, error) 
 // DeleteAnnotation deletes the annotation with the given id. It returns
 // ENOTFOUND when there is none.
 func (db *DB) DeleteAnnotation(ctx context.Context, id int64) error {
-	r, err := db.db.ExecContext(ctx, `DELETE FROM annotations WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+	r, err := db.db.ExecContext(ctx, `DELETE FROM annotations WHERE workspace_id = ? AND id = ?`, db.workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("delete annotation %d: %w", id, err)
 	}
@@ -100,7 +100,7 @@ func (db *DB) CreateFeedback(ctx context.Context, f kpi.Feedback) (kpi.Feedback,
 	err := db.db.QueryRowContext(ctx, `
 		INSERT INTO feedback (workspace_id, kpi_id, text, author, source, created_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		workspaceID, f.KPI, f.Text, f.Author, f.Source, micros(f.CreatedAt)).Scan(&f.ID)
+		db.workspaceID, f.KPI, f.Text, f.Author, f.Source, micros(f.CreatedAt)).Scan(&f.ID)
 	if err != nil {
 		return kpi.Feedback{}, fmt.Errorf("create feedback on %q: %w", f.KPI, err)
 	}
@@ -111,7 +111,7 @@ func (db *DB) CreateFeedback(ctx context.Context, f kpi.Feedback) (kpi.Feedback,
 func (db *DB) ListFeedback(ctx context.Context, kpiID string) ([]kpi.Feedback, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, kpi_id, text, author, source, created_at FROM feedback
-		WHERE workspace_id = ? AND kpi_id = ? ORDER BY created_at DESC, id DESC`, workspaceID, kpiID)
+		WHERE workspace_id = ? AND kpi_id = ? ORDER BY created_at DESC, id DESC`, db.workspaceID, kpiID)
 	if err != nil {
 		return nil, fmt.Errorf("list feedback on %q: %w", kpiID, err)
 	}
@@ -139,7 +139,7 @@ func (db *DB) ListFeedback(ctx context.Context, kpiID string) ([]kpi.Feedback, e
 func (db *DB) ListKPIs(ctx context.Context) ([]store.StoredKPI, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, name, objective_id, owner, unit, direction, definition, updated_at FROM kpis
-		WHERE workspace_id = ? AND managed_by = 'ui' ORDER BY id`, workspaceID)
+		WHERE workspace_id = ? AND managed_by = 'ui' ORDER BY id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list KPIs: %w", err)
 	}
@@ -171,7 +171,7 @@ func (db *DB) CreateKPI(ctx context.Context, k store.StoredKPI) error {
 	_, err := db.db.ExecContext(ctx, `
 		INSERT INTO kpis (workspace_id, id, name, objective_id, owner, unit, direction, definition, managed_by, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ui', ?)`,
-		workspaceID, k.ID, k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()))
+		db.workspaceID, k.ID, k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()))
 	if isPrimaryKeyViolation(err) || isUniqueViolation(err) {
 		return kpi.Errorf(kpi.ECONFLICT, "a KPI with id %q already exists (pick another id)", k.ID)
 	}
@@ -187,7 +187,7 @@ func (db *DB) UpdateKPI(ctx context.Context, k store.StoredKPI) error {
 	r, err := db.db.ExecContext(ctx, `
 		UPDATE kpis SET name = ?, objective_id = ?, owner = ?, unit = ?, direction = ?, definition = ?, updated_at = ?
 		WHERE workspace_id = ? AND id = ? AND managed_by = 'ui'`,
-		k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()), workspaceID, k.ID)
+		k.Name, k.Objective, k.Owner, k.Unit, string(k.Direction), string(k.Definition), micros(time.Now()), db.workspaceID, k.ID)
 	if err != nil {
 		return fmt.Errorf("update KPI %q: %w", k.ID, err)
 	}
@@ -207,7 +207,7 @@ func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 	}
 	defer tx.Rollback()
 
-	r, err := tx.ExecContext(ctx, `DELETE FROM kpis WHERE workspace_id = ? AND id = ? AND managed_by = 'ui'`, workspaceID, id)
+	r, err := tx.ExecContext(ctx, `DELETE FROM kpis WHERE workspace_id = ? AND id = ? AND managed_by = 'ui'`, db.workspaceID, id)
 	if err != nil {
 		return fmt.Errorf("delete KPI %q: %w", id, err)
 	}
@@ -221,7 +221,7 @@ func (db *DB) DeleteKPI(ctx context.Context, id string) error {
 		`DELETE FROM target_revisions WHERE workspace_id = ? AND kpi_id = ?`,
 		`DELETE FROM review_cadences WHERE workspace_id = ? AND kpi_id = ?`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, workspaceID, id); err != nil {
+		if _, err := tx.ExecContext(ctx, q, db.workspaceID, id); err != nil {
 			return fmt.Errorf("delete KPI %q: %w", id, err)
 		}
 	}

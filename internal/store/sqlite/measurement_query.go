@@ -42,7 +42,7 @@ func (db *DB) aggregateMeasurements(ctx context.Context, q store.MeasurementQuer
 		row_number() OVER (PARTITION BY b.i ORDER BY m.ts DESC, m.id DESC) AS latest
 	FROM buckets b
 	JOIN measurements m ON m.workspace_id = ? AND m.series = ? AND m.ts >= b.lo AND m.ts < b.hi`)
-	args = append(args, workspaceID, q.Series)
+	args = append(args, db.workspaceID, q.Series)
 	for _, f := range q.Filters {
 		cond, fargs, err := dimensionFilterSQL(f)
 		if err != nil {

@@ -46,7 +46,7 @@ func (db *DB) InsertMeasurements(ctx context.Context, measurements []store.Measu
 			}
 		}
 
-		r, err := stmt.ExecContext(ctx, workspaceID, m.Series, micros(m.Timestamp), m.Value, string(dims), m.Source, m.MessageID)
+		r, err := stmt.ExecContext(ctx, db.workspaceID, m.Series, micros(m.Timestamp), m.Value, string(dims), m.Source, m.MessageID)
 		if err != nil {
 			return store.InsertResult{}, fmt.Errorf("insert measurement of %q: %w", m.Series, err)
 		}

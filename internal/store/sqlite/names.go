@@ -7,7 +7,7 @@ import (
 
 // EventNames returns the distinct names of the stored events, sorted.
 func (db *DB) EventNames(ctx context.Context) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT name FROM events WHERE workspace_id = ? ORDER BY name`, workspaceID)
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT name FROM events WHERE workspace_id = ? ORDER BY name`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list event names: %w", err)
 	}

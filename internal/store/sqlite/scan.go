@@ -45,7 +45,7 @@ func (db *DB) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.E
 	} else {
 		sb.WriteString(" FROM events e WHERE e.workspace_id = ?")
 	}
-	args = append(args, workspaceID)
+	args = append(args, db.workspaceID)
 	if len(q.Events) > 0 {
 		sb.WriteString(" AND e.name IN (?" + strings.Repeat(", ?", len(q.Events)-1) + ")")
 		for _, name := range q.Events {

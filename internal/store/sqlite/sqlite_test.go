@@ -208,3 +208,5 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 		})
 	}
 }
+
+func (s storeUnderTest) InWorkspace(id int64) storetest.Store { return storeUnderTest{s.Workspace(id)} }

@@ -24,7 +24,7 @@ func (db *DB) AddTargetRevision(ctx context.Context, r kpi.TargetRevision) (kpi.
 	}
 	defer tx.Rollback()
 
-	if err := insertTargetRevision(ctx, tx, &r); err != nil {
+	if err := db.insertTargetRevision(ctx, tx, &r); err != nil {
 		return kpi.TargetRevision{}, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -33,12 +33,12 @@ func (db *DB) AddTargetRevision(ctx context.Context, r kpi.TargetRevision) (kpi.
 	return r, nil
 }
 
-func insertTargetRevision(ctx context.Context, tx *sql.Tx, r *kpi.TargetRevision) error {
+func (db *DB) insertTargetRevision(ctx context.Context, tx *sql.Tx, r *kpi.TargetRevision) error {
 	r.Source = kpi.SourceAPI
 	err := tx.QueryRowContext(ctx, `
 		INSERT INTO target_revisions (workspace_id, kpi_id, value, change, by_date, applies_from, author, reason, milestones, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		workspaceID, r.KPI, r.Target.Value, r.Target.Change, r.Target.By.String(), r.AppliesFrom.String(),
+		db.workspaceID, r.KPI, r.Target.Value, r.Target.Change, r.Target.By.String(), r.AppliesFrom.String(),
 		r.Author, r.Reason, store.EncodeMilestones(r.Target.Milestones), micros(r.CreatedAt)).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("add target revision of kpi %q: %w", r.KPI, err)
@@ -63,7 +63,7 @@ func (db *DB) AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error) {
 	var revisionID *int64
 	if r.Revision != nil {
 		rev := *r.Revision
-		if err := insertTargetRevision(ctx, tx, &rev); err != nil {
+		if err := db.insertTargetRevision(ctx, tx, &rev); err != nil {
 			return kpi.Review{}, err
 		}
 		r.Revision, revisionID = &rev, &rev.ID
@@ -71,7 +71,7 @@ func (db *DB) AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error) {
 	err = tx.QueryRowContext(ctx, `
 		INSERT INTO reviews (workspace_id, kpi_id, date, reviewer, decision, note, target_revision_id, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		workspaceID, r.KPI, r.Date.String(), r.Reviewer, string(r.Decision), r.Note, revisionID, micros(r.CreatedAt)).Scan(&r.ID)
+		db.workspaceID, r.KPI, r.Date.String(), r.Reviewer, string(r.Decision), r.Note, revisionID, micros(r.CreatedAt)).Scan(&r.ID)
 	if err != nil {
 		return kpi.Review{}, fmt.Errorf("add review of kpi %q: %w", r.KPI, err)
 	}
@@ -85,7 +85,7 @@ func (db *DB) AddReview(ctx context.Context, r kpi.Review) (kpi.Review, error) {
 // when c is kpi.NoCadence. It returns EINVALID for an unknown cadence.
 func (db *DB) SetReviewCadence(ctx context.Context, id string, c kpi.Cadence, at time.Time) error {
 	if c == kpi.NoCadence {
-		if _, err := db.db.ExecContext(ctx, `DELETE FROM review_cadences WHERE workspace_id = ? AND kpi_id = ?`, workspaceID, id); err != nil {
+		if _, err := db.db.ExecContext(ctx, `DELETE FROM review_cadences WHERE workspace_id = ? AND kpi_id = ?`, db.workspaceID, id); err != nil {
 			return fmt.Errorf("remove review cadence of kpi %q: %w", id, err)
 		}
 		return nil
@@ -96,7 +96,7 @@ func (db *DB) SetReviewCadence(ctx context.Context, id string, c kpi.Cadence, at
 	_, err := db.db.ExecContext(ctx, `
 		INSERT INTO review_cadences (workspace_id, kpi_id, cadence, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (workspace_id, kpi_id) DO UPDATE SET cadence = excluded.cadence, updated_at = excluded.updated_at`,
-		workspaceID, id, string(c), micros(at))
+		db.workspaceID, id, string(c), micros(at))
 	if err != nil {
 		return fmt.Errorf("set review cadence of kpi %q: %w", id, err)
 	}
@@ -123,7 +123,7 @@ func (db *DB) KPIHistory(ctx context.Context, id string) (kpi.History, error) {
 	}
 
 	var cadence string
-	err = db.db.QueryRowContext(ctx, `SELECT cadence FROM review_cadences WHERE workspace_id = ? AND kpi_id = ?`, workspaceID, id).Scan(&cadence)
+	err = db.db.QueryRowContext(ctx, `SELECT cadence FROM review_cadences WHERE workspace_id = ? AND kpi_id = ?`, db.workspaceID, id).Scan(&cadence)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
@@ -137,7 +137,7 @@ func (db *DB) KPIHistory(ctx context.Context, id string) (kpi.History, error) {
 func (db *DB) targetRevisions(ctx context.Context, id string) ([]kpi.TargetRevision, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, value, change, by_date, applies_from, author, reason, milestones, created_at
-		FROM target_revisions WHERE workspace_id = ? AND kpi_id = ? ORDER BY id`, workspaceID, id)
+		FROM target_revisions WHERE workspace_id = ? AND kpi_id = ? ORDER BY id`, db.workspaceID, id)
 	if err != nil {
 		return nil, fmt.Errorf("read target revisions of kpi %q: %w", id, err)
 	}
@@ -181,7 +181,7 @@ func (db *DB) targetRevisions(ctx context.Context, id string) ([]kpi.TargetRevis
 func (db *DB) reviews(ctx context.Context, id string, revisions map[int64]*kpi.TargetRevision) ([]kpi.Review, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, date, reviewer, decision, note, target_revision_id, created_at
-		FROM reviews WHERE workspace_id = ? AND kpi_id = ? ORDER BY date, id`, workspaceID, id)
+		FROM reviews WHERE workspace_id = ? AND kpi_id = ? ORDER BY date, id`, db.workspaceID, id)
 	if err != nil {
 		return nil, fmt.Errorf("read reviews of kpi %q: %w", id, err)
 	}

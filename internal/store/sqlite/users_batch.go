@@ -29,7 +29,7 @@ type storedUser struct {
 // It looks users up and creates them with a few multi-row statements. The
 // transaction holds SQLite's write lock from its start (_txlock=immediate),
 // so no other writer creates a user between the lookup and the insert.
-func resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[string]int64, error) {
+func (db *DB) resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[string]int64, error) {
 	// The earliest timestamp of each distinct_id, and the distinct_ids in
 	// order of first appearance, so that new users get ids in event order.
 	firstSeen := make(map[string]int64)
@@ -45,7 +45,7 @@ func resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[st
 		}
 	}
 
-	stored, err := lookUpUsers(ctx, tx, order)
+	stored, err := db.lookUpUsers(ctx, tx, order)
 	if err != nil {
 		return nil, err
 	}
@@ -65,20 +65,20 @@ func resolveUsers(ctx context.Context, tx *sql.Tx, events []store.Event) (map[st
 		ids[distinctID] = id
 	}
 
-	if err := createUsers(ctx, tx, missing, firstSeen, ids); err != nil {
+	if err := db.createUsers(ctx, tx, missing, firstSeen, ids); err != nil {
 		return nil, err
 	}
 	return ids, nil
 }
 
 // lookUpUsers returns the stored users among distinctIDs.
-func lookUpUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string) (map[string]storedUser, error) {
+func (db *DB) lookUpUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string) (map[string]storedUser, error) {
 	stored := make(map[string]storedUser, len(distinctIDs))
 	args := make([]any, 0, userLookupChunk+1)
 	for start := 0; start < len(distinctIDs); start += userLookupChunk {
 		chunk := distinctIDs[start:min(start+userLookupChunk, len(distinctIDs))]
 
-		args = append(args[:0], workspaceID)
+		args = append(args[:0], db.workspaceID)
 		for _, id := range chunk {
 			args = append(args, id)
 		}
@@ -133,7 +133,7 @@ func lowerFirstSeen(ctx context.Context, tx *sql.Tx, u storedUser, ts int64) (in
 
 // createUsers inserts a user for each of distinctIDs, none of which is
 // stored, and adds their new ids to ids.
-func createUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string, firstSeen map[string]int64, ids map[string]int64) error {
+func (db *DB) createUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string, firstSeen map[string]int64, ids map[string]int64) error {
 	args := make([]any, 0, 2*userLookupChunk)
 	for start := 0; start < len(distinctIDs); start += userLookupChunk {
 		chunk := distinctIDs[start:min(start+userLookupChunk, len(distinctIDs))]
@@ -144,7 +144,7 @@ func createUsers(ctx context.Context, tx *sql.Tx, distinctIDs []string, firstSee
 			if i > 0 {
 				values.WriteByte(',')
 			}
-			fmt.Fprintf(&values, "(%d,?,?)", workspaceID)
+			fmt.Fprintf(&values, "(%d,?,?)", db.workspaceID)
 			args = append(args, id, firstSeen[id])
 		}
 

@@ -30,11 +30,11 @@ func (db *DB) CreateWriteKey(ctx context.Context, name string) (store.WriteKey, 
 
 	// NOTE: created_at and revoked_at come from the wall clock, like an
 	// event's received_at, because store methods take no clock.
-	key := store.WriteKey{Name: name, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	key := store.WriteKey{WorkspaceID: db.workspaceID, Name: name, Prefix: prefix, CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
 	err = db.db.QueryRowContext(ctx, `
 		INSERT INTO write_keys (workspace_id, name, prefix, secret_hash, created_at)
 		VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		workspaceID, name, prefix, hash, micros(key.CreatedAt)).Scan(&key.ID)
+		db.workspaceID, name, prefix, hash, micros(key.CreatedAt)).Scan(&key.ID)
 	if isUniqueViolation(err) {
 		return store.WriteKey{}, "", kpi.Errorf(kpi.ECONFLICT, "an active write key named %q already exists (revoke it first or pick another name)", name)
 	}
@@ -48,7 +48,7 @@ func (db *DB) CreateWriteKey(ctx context.Context, name string) (store.WriteKey, 
 func (db *DB) ListWriteKeys(ctx context.Context) ([]store.WriteKey, error) {
 	rows, err := db.db.QueryContext(ctx, `
 		SELECT id, name, prefix, created_at, revoked_at FROM write_keys
-		WHERE workspace_id = ? ORDER BY created_at, id`, workspaceID)
+		WHERE workspace_id = ? ORDER BY created_at, id`, db.workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("list write keys: %w", err)
 	}
@@ -57,7 +57,7 @@ func (db *DB) ListWriteKeys(ctx context.Context) ([]store.WriteKey, error) {
 	var keys []store.WriteKey
 	for rows.Next() {
 		var (
-			key       store.WriteKey
+			key       = store.WriteKey{WorkspaceID: db.workspaceID}
 			createdAt int64
 			revokedAt sql.NullInt64
 		)
@@ -83,7 +83,7 @@ func (db *DB) RevokeWriteKey(ctx context.Context, name string) error {
 	r, err := db.db.ExecContext(ctx, `
 		UPDATE write_keys SET revoked_at = ?
 		WHERE workspace_id = ? AND name = ? AND revoked_at IS NULL`,
-		micros(time.Now()), workspaceID, name)
+		micros(time.Now()), db.workspaceID, name)
 	if err != nil {
 		return fmt.Errorf("revoke write key %q: %w", name, err)
 	}

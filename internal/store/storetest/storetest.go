@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"TargetsAndReviews", targetTests},
 		{"Dashboards", dashboardTests},
 		{"Alerts", alertTests},
+		{"Workspaces", workspaceTests},
 	}
 	for _, s := range suites {
 		t.Run(s.name, func(t *testing.T) {
