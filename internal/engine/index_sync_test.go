@@ -197,3 +197,56 @@ func TestIndexSyncBadPropertiesFails(t *testing.T) {
 		t.Errorf("after the failure: %d rebuilds and last id %d, want 2 and 2000", ix.Rebuilds(), ix.LastEventID())
 	}
 }
+
+func TestIndexConcurrentSeriesShareCache(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), generateEvents(5, 4000, 300, 90))
+	defs := parseIndexKPIs(t, "UTC", "monday")
+	ix := NewActivityIndex(db, time.UTC, DeclaredFor(defs), nil)
+	if err := ix.Rebuild(ctx); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	now := time.Date(2026, time.April, 1, 0, 0, 0, 0, time.UTC)
+	plain := New(db, func() time.Time { return now })
+	indexed := NewWithIndex(db, ix, func() time.Time { return now })
+	ids := []string{"mau", "stickiness", "churn", "retention_w1", "new_users", "funnel", "visitors", "wau_any"}
+
+	want := map[string]*Series{}
+	for _, id := range ids {
+		s, err := plain.Series(ctx, defs, id, timegrain.Month, Range{})
+		if err != nil {
+			t.Fatalf("%s: store: %v", id, err)
+		}
+		want[id] = s
+	}
+
+	// Four workers compute every KPI, as a dashboard's widgets do, so they
+	// fill and read the index's cache at the same time.
+	got := make([]map[string]*Series, 4)
+	errs := make(chan error, len(got))
+	for w := range got {
+		got[w] = map[string]*Series{}
+		go func() {
+			for i := range ids {
+				id := ids[(i+w)%len(ids)]
+				s, err := indexed.Series(ctx, defs, id, timegrain.Month, Range{})
+				if err != nil {
+					errs <- fmt.Errorf("%s: index: %w", id, err)
+					return
+				}
+				got[w][id] = s
+			}
+			errs <- nil
+		}()
+	}
+	for range got {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := range got {
+		for _, id := range ids {
+			compareSeries(t, fmt.Sprintf("worker %d/%s", w, id), want[id], got[w][id])
+		}
+	}
+}
