@@ -44,6 +44,11 @@ const (
 	AccessEditor Access = "editor"
 	AccessAdmin  Access = "admin"
 
+	// AccessServerAdmin routes need the admin role in the default
+	// workspace. They serve what covers every workspace of the server,
+	// such as /metrics, to whoever runs the server.
+	AccessServerAdmin Access = "admin of the default workspace"
+
 	// accessUnset marks a route registered without a rule. Requests to it
 	// are rejected, and the access table test fails on it.
 	accessUnset Access = ""
@@ -56,7 +61,7 @@ func (a Access) role() auth.Role {
 		return auth.RoleViewer
 	case AccessEditor:
 		return auth.RoleEditor
-	case AccessAdmin:
+	case AccessAdmin, AccessServerAdmin:
 		return auth.RoleAdmin
 	}
 	return ""
@@ -182,6 +187,11 @@ func (s *Server) authorize(pattern string, need Access, h http.Handler) http.Han
 		if !p.Role.Allows(need.role()) {
 			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "this action needs the %s role in workspace %d, but you are %s; ask an admin of the workspace for the role",
 				need.role(), p.WorkspaceID, p.Role))
+			return
+		}
+		if need == AccessServerAdmin && p.WorkspaceID != auth.DefaultWorkspaceID {
+			s.writeError(w, r, kpi.Errorf(kpi.EFORBIDDEN, "%s covers every workspace of this server, so only admins of the default workspace (1) may read it; you are signed in to workspace %d",
+				pattern, p.WorkspaceID))
 			return
 		}
 		// Every store the handler reaches through Server.in reads and

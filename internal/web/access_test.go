@@ -165,6 +165,8 @@ func allowed(need Access, caller string) bool {
 		return caller == callerEditor || caller == callerAdmin || caller == callerAdminToken || caller == callerOtherMember
 	case AccessAdmin:
 		return caller == callerAdmin || caller == callerAdminToken || caller == callerOtherMember
+	case AccessServerAdmin:
+		return caller == callerAdmin || caller == callerAdminToken
 	}
 	return false
 }
@@ -182,7 +184,7 @@ func TestRouteAccess(t *testing.T) {
 	for _, route := range routes {
 		t.Run(route.Pattern, func(t *testing.T) {
 			switch route.Access {
-			case AccessPublic, AccessWriteKey, AccessShareToken, AccessSignedIn, AccessSession, AccessViewer, AccessEditor, AccessAdmin:
+			case AccessPublic, AccessWriteKey, AccessShareToken, AccessSignedIn, AccessSession, AccessViewer, AccessEditor, AccessAdmin, AccessServerAdmin:
 			default:
 				t.Fatalf("route %s has no access rule (%q); register it with Server.register", route.Pattern, route.Access)
 			}

@@ -70,11 +70,12 @@ func (m *serverMetrics) observeRequest(protocol string, status int, d time.Durat
 	m.requestDuration.WithLabelValues(protocol, strconv.Itoa(status)).Observe(d.Seconds())
 }
 
-// registerMetricsRoutes serves /metrics to admins only, because ingestion
-// rates and error counts are business data too. Prometheus scrapes it with
-// an admin API token (authorization: credentials in its scrape config).
+// registerMetricsRoutes serves /metrics to admins of the default workspace
+// only: ingestion rates and error counts are business data too, and they
+// cover every workspace. Prometheus scrapes it with an admin API token of
+// the default workspace (authorization: credentials in its scrape config).
 func (s *Server) registerMetricsRoutes() {
-	s.register("GET /metrics", AccessAdmin, promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
+	s.register("GET /metrics", AccessServerAdmin, promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{
 		ErrorLog: promErrorLogger{s},
 	}))
 }
