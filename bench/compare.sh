@@ -234,21 +234,22 @@ ch_q3() {
     WHERE m >= toRelativeMonthNum(first)
     GROUP BY cm, k" > "$ch_out/Q3.tsv"
 }
+# Q4 counts at day resolution, as Northstar does (see bench/duckdb.mjs).
 ch_q4() {
   ch -q "
-    SELECT toMonday(t0) AS w, count(), sum(done), sum(NOT done AND t0 + 604800 > $ch_cut)
+    SELECT toMonday(d0) AS w, count(), sum(done), sum(NOT done AND d0 + 7 > toDate($ch_cut))
     FROM (
-      SELECT t0,
-             arrayFirst(x -> x > t0 AND x < t0 + 604800, acts) AS t1,
-             arrayExists(x -> x > t0 AND x < t0 + 604800, acts)
-               AND arrayExists(x -> x > t1 AND x < t0 + 604800, buys) AS done
+      SELECT d0,
+             arrayFirst(x -> x >= d0 AND x < d0 + 7, acts) AS d1,
+             arrayExists(x -> x >= d0 AND x < d0 + 7, acts)
+               AND arrayExists(x -> x >= d1 AND x < d0 + 7, buys) AS done
       FROM (
-        SELECT arraySort(groupArrayIf(ts, event = 'signup')) AS signups,
-               arraySort(groupArrayIf(ts, event = 'activate')) AS acts,
-               groupArrayIf(ts, event = 'purchase') AS buys,
+        SELECT arraySort(groupArrayIf(toDate(ts), event = 'signup')) AS signups,
+               arraySort(groupArrayIf(toDate(ts), event = 'activate')) AS acts,
+               groupArrayIf(toDate(ts), event = 'purchase') AS buys,
                arrayFilter((x, i) -> i = 1 OR toMonday(x) != toMonday(signups[i - 1]), signups, arrayEnumerate(signups)) AS entries
         FROM events WHERE event IN ('signup', 'activate', 'purchase') AND ts < $ch_cut GROUP BY user_id)
-      ARRAY JOIN entries AS t0)
+      ARRAY JOIN entries AS d0)
     GROUP BY w" > "$ch_out/Q4.tsv"
 }
 ch_q5() {
@@ -309,16 +310,16 @@ sq_q3() {
 # Monday-to-Sunday weeks.
 sq_q4() {
   sq "
-    WITH s AS (SELECT user_id, min(ts) AS t0 FROM events WHERE event = 'signup' AND ts < $cutoff_unix
+    WITH s AS (SELECT user_id, min(ts) / 86400 AS d0 FROM events WHERE event = 'signup' AND ts < $cutoff_unix
                GROUP BY user_id, (ts / 86400 + 3) / 7),
-    acts AS MATERIALIZED (SELECT user_id, ts FROM events WHERE event = 'activate' AND ts < $cutoff_unix),
-    buys AS MATERIALIZED (SELECT user_id, ts FROM events WHERE event = 'purchase' AND ts < $cutoff_unix),
-    a AS (SELECT s.user_id, s.t0, min(x.ts) AS t1 FROM s LEFT JOIN acts x
-          ON x.user_id = s.user_id AND x.ts > s.t0 AND x.ts < s.t0 + 604800 GROUP BY s.user_id, s.t0),
-    p AS (SELECT a.t0, count(b.ts) > 0 AS done FROM a LEFT JOIN buys b
-          ON b.user_id = a.user_id AND b.ts > a.t1 AND b.ts < a.t0 + 604800 GROUP BY a.user_id, a.t0)
-    SELECT date((t0 / 86400 - (t0 / 86400 + 3) % 7) * 86400, 'unixepoch') AS w, count(*), sum(done),
-           sum(NOT done AND t0 + 604800 > $cutoff_unix)
+    acts AS MATERIALIZED (SELECT user_id, ts / 86400 AS d FROM events WHERE event = 'activate' AND ts < $cutoff_unix),
+    buys AS MATERIALIZED (SELECT user_id, ts / 86400 AS d FROM events WHERE event = 'purchase' AND ts < $cutoff_unix),
+    a AS (SELECT s.user_id, s.d0, min(x.d) AS d1 FROM s LEFT JOIN acts x
+          ON x.user_id = s.user_id AND x.d >= s.d0 AND x.d < s.d0 + 7 GROUP BY s.user_id, s.d0),
+    p AS (SELECT a.d0, count(b.d) > 0 AS done FROM a LEFT JOIN buys b
+          ON b.user_id = a.user_id AND b.d >= a.d1 AND b.d < a.d0 + 7 GROUP BY a.user_id, a.d0)
+    SELECT date((d0 - (d0 + 3) % 7) * 86400, 'unixepoch') AS w, count(*), sum(done),
+           sum(NOT done AND (d0 + 7) * 86400 > $cutoff_unix)
     FROM p GROUP BY w" > "$sq_out/Q4.tsv"
 }
 sq_q5() {

@@ -37,20 +37,23 @@ const queries = {
     SELECT strftime(cm, '%Y-%m'), datediff('month', cm, am)::INTEGER, count(*)::INTEGER
     FROM c JOIN a USING (user_id) WHERE am >= cm GROUP BY 1, 2`],
 
+  // Day resolution, as Northstar counts funnels: the entry is each user's
+  // first signup of a week, on day d0; activate counts on days d0 to d0+6,
+  // and purchase on the day of the first such activate or later, up to d0+6.
   Q4: [`
-    WITH s AS (SELECT user_id, min(ts) AS t0 FROM events WHERE event = 'signup' AND ts < ${cutoff}
+    WITH s AS (SELECT user_id, min(ts)::DATE AS d0 FROM events WHERE event = 'signup' AND ts < ${cutoff}
                GROUP BY user_id, date_trunc('week', ts)),
-    a AS (SELECT s.user_id, s.t0, min(e.ts) AS t1 FROM s LEFT JOIN events e
-          ON e.user_id = s.user_id AND e.event = 'activate' AND e.ts > s.t0
-          AND e.ts < s.t0 + INTERVAL 7 DAY AND e.ts < ${cutoff}
-          GROUP BY s.user_id, s.t0),
-    p AS (SELECT a.user_id, a.t0, count(e.ts) > 0 AS done FROM a LEFT JOIN events e
-          ON e.user_id = a.user_id AND e.event = 'purchase' AND e.ts > a.t1
-          AND e.ts < a.t0 + INTERVAL 7 DAY AND e.ts < ${cutoff}
-          GROUP BY a.user_id, a.t0)
-    SELECT strftime(date_trunc('week', t0), '%Y-%m-%d'), count(*)::INTEGER,
+    a AS (SELECT s.user_id, s.d0, min(e.ts::DATE) AS d1 FROM s LEFT JOIN events e
+          ON e.user_id = s.user_id AND e.event = 'activate' AND e.ts::DATE >= s.d0
+          AND e.ts::DATE < s.d0 + 7 AND e.ts < ${cutoff}
+          GROUP BY s.user_id, s.d0),
+    p AS (SELECT a.user_id, a.d0, count(e.ts) > 0 AS done FROM a LEFT JOIN events e
+          ON e.user_id = a.user_id AND e.event = 'purchase' AND e.ts::DATE >= a.d1
+          AND e.ts::DATE < a.d0 + 7 AND e.ts < ${cutoff}
+          GROUP BY a.user_id, a.d0)
+    SELECT strftime(date_trunc('week', d0), '%Y-%m-%d'), count(*)::INTEGER,
       (count(*) FILTER (WHERE done))::INTEGER,
-      (count(*) FILTER (WHERE NOT done AND t0 + INTERVAL 7 DAY > ${cutoff}))::INTEGER
+      (count(*) FILTER (WHERE NOT done AND d0 + 7 > ${cutoff}))::INTEGER
     FROM p GROUP BY 1`],
 
   Q5: [

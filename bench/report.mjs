@@ -107,6 +107,7 @@ const section = [
   "",
   ...lines,
   "",
+  ...(ns.q6_warm_ms ? [`- Q6 loaded again with no new events, from the activity index's cache of computed ranges: ${ms(ns.q6_warm_ms)} ms (the table's Q6 empties that cache before each run).`] : []),
   `- I1, ingestion over HTTP: ${ingest}.`,
   `- Peak memory (maximum resident set size) of \`northstar bench queries\` on this database: ${(run.northstar.peak_rss_kb / 1024).toFixed(0)} MiB.`,
   `- Northstar's I2 is \`northstar import csv --kpis bench/kpis.yaml --event-column event\` into a new SQLite database file, which stores the events and builds the activity index${run.northstar.reindexed ? ", followed by `northstar reindex`" : ""}.`,
@@ -118,7 +119,7 @@ const heading = `## Comparison at ${run.size} events`;
 const at = doc.indexOf(heading);
 if (at >= 0) {
   const next = doc.indexOf("\n## ", at + heading.length);
-  doc = doc.slice(0, at) + section + (next >= 0 ? doc.slice(next + 1) : "");
+  doc = doc.slice(0, at) + section + (next >= 0 ? "\n" + doc.slice(next + 1) : "");
 } else {
   doc = doc.replace(/\n*$/, "\n\n") + section;
 }

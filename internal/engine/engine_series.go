@@ -22,7 +22,9 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 	}
 
 	cal := defs.Workspace.Calendar()
-	from, to, err := e.span(ctx, cal, grain, r)
+	view, release := e.indexView(ctx, cal)
+	defer release()
+	from, to, err := e.spanWith(ctx, cal, grain, r, view)
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +52,6 @@ func (e *Engine) Series(ctx context.Context, defs *kpi.Definitions, id string, g
 		intervals = append(intervals, store.Interval{Start: prev, End: end})
 	}
 
-	view, release := e.indexView(ctx, cal)
-	defer release()
 	ev := newEvaluator(e.events, defs, grain, intervals)
 	ev.cutoff = to
 	ev.index = view

@@ -15,7 +15,8 @@ import (
 // (the first Steps[0] of the user in an interval) to the deadline.
 type funnelAttempt struct {
 	entered  time.Time
-	deadline time.Time // entered + Window days of 24 hours, exclusive
+	entryDay int32     // the civil day of entered in the workspace time zone
+	deadline time.Time // the start of the day Window days after entryDay, exclusive
 	reached  int       // steps done, from 1 (the entry) to len(Steps)
 }
 
@@ -29,25 +30,92 @@ const (
 )
 
 func (a *funnelAttempt) outcome(steps int, cutoff time.Time) funnelOutcome {
+	return funnelOutcomeOf(a.reached == steps, a.deadline, cutoff)
+}
+
+func funnelOutcomeOf(completed bool, deadline, cutoff time.Time) funnelOutcome {
 	switch {
-	case a.reached == steps:
+	case completed:
 		return funnelCompleted
-	case a.deadline.After(cutoff):
+	case deadline.After(cutoff):
 		return funnelInProgress
 	default:
 		return funnelDropped
 	}
 }
 
+// funnelDeadline returns the end of the conversion window of an entry on
+// civil day entryDay: the start of the day window days later.
+func funnelDeadline(entryDay int32, window int, loc *time.Location) time.Time {
+	return dayStart(entryDay+int32(window), loc)
+}
+
+// funnelUser is the scan's state for one user: the attempts not completed
+// yet, and how many events of each step name the user did on day, the last
+// day read so far.
+type funnelUser struct {
+	open    []*funnelAttempt
+	day     int32
+	counts  []int          // by index in funnelScan.names
+	entered *funnelAttempt // the attempt whose entry event is on day, if any
+}
+
+// funnelScan follows users through a funnel at day resolution.
+type funnelScan struct {
+	steps  []int // the index in names of each step
+	names  []string
+	window int32
+}
+
+// advance moves a's steps forward with the events of one day. Used counts
+// the day's events already taken by a, so that one event completes at most
+// one step of an attempt.
+func (fs *funnelScan) advance(a *funnelAttempt, counts, used []int) {
+	for a.reached < len(fs.steps) {
+		n := fs.steps[a.reached]
+		if counts[n]-used[n] <= 0 {
+			return
+		}
+		used[n]++
+		a.reached++
+	}
+}
+
+// flush applies the user's events of u.day to the user's open attempts and
+// keeps the attempts that can still complete.
+func (fs *funnelScan) flush(u *funnelUser) {
+	used := make([]int, len(fs.names))
+	open := u.open[:0]
+	for _, a := range u.open {
+		if u.day >= a.entryDay+fs.window {
+			continue // the window closed before this day
+		}
+		clear(used)
+		if a == u.entered {
+			used[fs.steps[0]] = 1 // the entry event itself
+		}
+		fs.advance(a, u.counts, used)
+		if a.reached < len(fs.steps) {
+			open = append(open, a)
+		}
+	}
+	u.open = open
+	u.entered = nil
+	clear(u.counts)
+}
+
 // funnelAttempts returns, for each interval, the attempt of each user who
 // did Steps[0] in it, followed through the later steps up to the cut-off.
 //
-// A user's attempt starts at their first Steps[0] event in the interval. Each
-// later step must be done in order, by an event later in time order than the
-// one of the step before (ties in insertion order), before the deadline. One
-// event completes at most one step of an attempt, so a repeated step, as in
-// [view, view, buy], needs two distinct view events. Taking the earliest
-// matching event for each step never misses a completion.
+// Funnels count at day resolution, in the workspace time zone, so that the
+// store and the activity index compute the same results. A user's attempt
+// starts at their first Steps[0] event in the interval, on the entry day.
+// Each later step counts when an event of it falls on the day of the step
+// before or a later day, and no later than Window-1 days after the entry
+// day: a window of 7 is the entry day and the 6 days after it. Within one
+// day the order of the events does not count. One event completes at most
+// one step of an attempt, so a repeated step, as in [view, view, buy],
+// needs two distinct view events.
 func (ev *evaluator) funnelAttempts(ctx context.Context, m kpi.Metric) ([]map[int64]*funnelAttempt, error) {
 	if len(m.Steps) < 2 {
 		return nil, kpi.Errorf(kpi.EINVALID, "a funnel needs at least two steps, found %d", len(m.Steps))
@@ -60,7 +128,7 @@ func (ev *evaluator) funnelAttempts(ctx context.Context, m kpi.Metric) ([]map[in
 		return nil, err
 	}
 
-	window := time.Duration(m.Window) * 24 * time.Hour
+	loc := calendarLocation(ev.cal)
 	cutoff := ev.dataCutoff()
 	index := newIntervalIndex(ev.intervals)
 	entries := make([]map[int64]*funnelAttempt, len(ev.intervals))
@@ -71,62 +139,59 @@ func (ev *evaluator) funnelAttempts(ctx context.Context, m kpi.Metric) ([]map[in
 		return entries, nil
 	}
 
-	var names []string
+	fs := &funnelScan{window: int32(m.Window)}
 	for _, s := range m.Steps {
-		if !slices.Contains(names, s) {
-			names = append(names, s)
+		n := slices.Index(fs.names, s)
+		if n < 0 {
+			n = len(fs.names)
+			fs.names = append(fs.names, s)
 		}
+		fs.steps = append(fs.steps, n)
 	}
 	seen := map[string]bool{}
-	open := map[int64][]*funnelAttempt{} // attempts not completed, by user
+	users := map[int64]*funnelUser{}
+	first, last := index.bounds[0], index.bounds[len(index.bounds)-1]
 	q := store.ScanQuery{
-		Events:  names,
+		Events:  fs.names,
 		Filters: m.Filters,
-		From:    index.bounds[0],
-		To:      earlier(index.bounds[len(index.bounds)-1].Add(window), cutoff),
+		From:    dayStart(civilDayOf(first, loc), loc),
+		To:      earlier(funnelDeadline(civilDayOf(last, loc), m.Window, loc), cutoff),
 	}
 
 	err = scanner.ScanEvents(ctx, q, func(row store.EventRow) error {
 		seen[row.Event] = true
+		day := civilDayOf(row.Timestamp, loc)
+		u := users[row.UserID]
+		if u == nil {
+			u = &funnelUser{day: day, counts: make([]int, len(fs.names))}
+			users[row.UserID] = u
+		}
+		if u.day != day {
+			fs.flush(u)
+			u.day = day
+		}
+		u.counts[slices.Index(fs.names, row.Event)]++
 
-		// Advance the user's open attempts first, so that an entry event
-		// does not also count as the second step of its own attempt.
-		attempts := open[row.UserID][:0]
-		for _, a := range open[row.UserID] {
-			if !row.Timestamp.Before(a.deadline) {
+		if row.Event != m.Steps[0] {
+			return nil
+		}
+		for _, i := range index.containing(row.Timestamp) {
+			if entries[i][row.UserID] != nil {
 				continue
 			}
-			if m.Steps[a.reached] == row.Event {
-				a.reached++
+			if u.entered == nil {
+				u.entered = &funnelAttempt{entered: row.Timestamp, entryDay: day, deadline: funnelDeadline(day, m.Window, loc), reached: 1}
+				u.open = append(u.open, u.entered)
 			}
-			if a.reached < len(m.Steps) {
-				attempts = append(attempts, a)
-			}
-		}
-
-		if row.Event == m.Steps[0] {
-			var entry *funnelAttempt
-			for _, i := range index.containing(row.Timestamp) {
-				if entries[i][row.UserID] != nil {
-					continue
-				}
-				if entry == nil {
-					entry = &funnelAttempt{entered: row.Timestamp, deadline: row.Timestamp.Add(window), reached: 1}
-					attempts = append(attempts, entry)
-				}
-				entries[i][row.UserID] = entry
-			}
-		}
-
-		if len(attempts) == 0 {
-			delete(open, row.UserID)
-		} else {
-			open[row.UserID] = attempts
+			entries[i][row.UserID] = u.entered
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, u := range users {
+		fs.flush(u)
 	}
 
 	for i, s := range m.Steps {
@@ -159,25 +224,31 @@ func (ev *evaluator) funnel(ctx context.Context, m kpi.Metric) ([]value, error) 
 		for _, a := range attempts {
 			counts[a.outcome(len(m.Steps), cutoff)]++
 		}
-		completed, inProgress, dropped := counts[funnelCompleted], counts[funnelInProgress], counts[funnelDropped]
-		out[i].details = map[string]float64{
-			"entered":     float64(len(attempts)),
-			"completed":   float64(completed),
-			"in_progress": float64(inProgress),
-			"dropped":     float64(dropped),
-		}
-
-		switch decided := completed + dropped; {
-		case len(attempts) == 0:
-			out[i].reason = fmt.Sprintf("no users did %q (the first step) in this period", m.Steps[0])
-		case decided == 0:
-			out[i].reason = fmt.Sprintf("every user who entered (%d) is still inside the %d-day conversion window", inProgress, m.Window)
-			out[i].pending = true
-		default:
-			out[i].v, out[i].ok = 100*float64(completed)/float64(decided), true
-		}
+		out[i] = funnelValue(m, len(attempts), counts)
 	}
 	return out, nil
+}
+
+// funnelValue returns an interval's value from the number of users who
+// entered it and the counts of each funnelOutcome.
+func funnelValue(m kpi.Metric, entered int, counts [3]int) value {
+	completed, inProgress, dropped := counts[funnelCompleted], counts[funnelInProgress], counts[funnelDropped]
+	out := value{details: map[string]float64{
+		"entered":     float64(entered),
+		"completed":   float64(completed),
+		"in_progress": float64(inProgress),
+		"dropped":     float64(dropped),
+	}}
+	switch decided := completed + dropped; {
+	case entered == 0:
+		out.reason = fmt.Sprintf("no users did %q (the first step) in this period", m.Steps[0])
+	case decided == 0:
+		out.reason = fmt.Sprintf("every user who entered (%d) is still inside the %d-day conversion window", inProgress, m.Window)
+		out.pending = true
+	default:
+		out.v, out.ok = 100*float64(completed)/float64(decided), true
+	}
+	return out
 }
 
 // FunnelReport is a funnel KPI's steps over a range: each user who did the
@@ -199,6 +270,9 @@ type FunnelReport struct {
 
 	Steps    []FunnelStep `json:"steps"`
 	Warnings []string     `json:"warnings,omitempty"`
+
+	// Path is the path that computed the report: PathIndex or PathSQL.
+	Path string `json:"path"`
 }
 
 // FunnelStep is one step of a FunnelReport. Conversions leave out the users
@@ -237,35 +311,28 @@ func (e *Engine) FunnelSteps(ctx context.Context, defs *kpi.Definitions, id stri
 	}
 
 	cal := defs.Workspace.Calendar()
-	from, to, err := e.span(ctx, cal, k.Grain, r)
+	view, release := e.indexView(ctx, cal)
+	defer release()
+	from, to, err := e.spanWith(ctx, cal, k.Grain, r, view)
 	if err != nil {
 		return nil, err
 	}
 	ev := newEvaluator(e.events, defs, k.Grain, []store.Interval{{Start: from, End: to}})
 	ev.cutoff = to
-	entries, err := ev.funnelAttempts(ctx, m)
-	if err != nil {
-		return nil, err
-	}
+	ev.index = view
 
-	rep := &FunnelReport{KPI: k.ID, From: from, To: to, WindowDays: m.Window, Steps: make([]FunnelStep, len(m.Steps)), Warnings: ev.warnings}
+	rep := &FunnelReport{KPI: k.ID, From: from, To: to, WindowDays: m.Window, Steps: make([]FunnelStep, len(m.Steps)), Path: PathIndex}
 	for j, s := range m.Steps {
 		rep.Steps[j] = FunnelStep{Step: j + 1, Event: s}
 	}
-	for _, a := range entries[0] {
-		rep.Entered++
-		for j := range a.reached {
-			rep.Steps[j].Users++
-		}
-		switch a.outcome(len(m.Steps), to) {
-		case funnelCompleted:
-			rep.Completed++
-		case funnelInProgress:
-			rep.InProgress++
-			rep.Steps[a.reached-1].InProgress++
-		case funnelDropped:
-			rep.Dropped++
-			rep.Steps[a.reached-1].Dropped++
+	indexed, err := ev.indexFunnelSteps(ctx, m, rep)
+	if err != nil {
+		return nil, err
+	}
+	if !indexed {
+		rep.Path = PathSQL
+		if err := ev.scanFunnelSteps(ctx, m, rep); err != nil {
+			return nil, err
 		}
 	}
 
@@ -281,6 +348,33 @@ func (e *Engine) FunnelSteps(ctx context.Context, defs *kpi.Definitions, id stri
 		inProgressBefore += st.InProgress
 	}
 	return rep, nil
+}
+
+// scanFunnelSteps fills the user counts of rep, whose steps are set, from
+// a scan of the store over the interval of ev.
+func (ev *evaluator) scanFunnelSteps(ctx context.Context, m kpi.Metric, rep *FunnelReport) error {
+	entries, err := ev.funnelAttempts(ctx, m)
+	if err != nil {
+		return err
+	}
+	rep.Warnings = ev.warnings
+	for _, a := range entries[0] {
+		rep.Entered++
+		for j := range a.reached {
+			rep.Steps[j].Users++
+		}
+		switch a.outcome(len(m.Steps), rep.To) {
+		case funnelCompleted:
+			rep.Completed++
+		case funnelInProgress:
+			rep.InProgress++
+			rep.Steps[a.reached-1].InProgress++
+		case funnelDropped:
+			rep.Dropped++
+			rep.Steps[a.reached-1].Dropped++
+		}
+	}
+	return nil
 }
 
 // percent returns 100 × part / whole, or nil when whole is not positive.

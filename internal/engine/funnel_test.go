@@ -191,3 +191,58 @@ func TestFunnelOneStepRejected(t *testing.T) {
 		t.Errorf("error = %q, want it to contain %q", err, want)
 	}
 }
+
+// dayResolutionActivity is counted by hand in TestFunnelDayResolution (New
+// York time). p buys an hour before viewing on the same day; q buys 6 days
+// and 90 minutes after viewing, but on the 8th day; r buys in the last
+// minute of the 7th day; s views once and buys; t views twice and buys
+// before both views on the same day.
+var dayResolutionActivity = []activity{
+	{"buy", "p", "2026-01-05 09:00", nil},
+	{"view", "p", "2026-01-05 10:00", nil},
+	{"view", "q", "2026-01-05 23:00", nil},
+	{"buy", "q", "2026-01-12 00:30", nil},
+	{"view", "r", "2026-01-05 08:00", nil},
+	{"buy", "r", "2026-01-11 23:59", nil},
+	{"view", "s", "2026-01-06 10:00", nil},
+	{"buy", "s", "2026-01-06 11:00", nil},
+	{"buy", "t", "2026-01-06 09:00", nil},
+	{"view", "t", "2026-01-06 10:00", nil},
+	{"view", "t", "2026-01-06 11:00", nil},
+}
+
+func TestFunnelDayResolution(t *testing.T) {
+	e, defs := newActivityEngine(t, kpiFile("America/New_York", "monday", funnelKPIs), "2026-02-20 12:00", dayResolutionActivity)
+	loc := defs.Workspace.Location
+	ix := NewActivityIndex(e.events.(IndexStore), loc, DeclaredFor(defs), nil)
+	if err := ix.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	indexed := NewWithIndex(e.events, ix, e.now)
+
+	cases := []struct {
+		kpi, path string
+		engine    *Engine
+		completed float64
+	}{
+		// p, r, s and t complete; q's buy falls on the 8th day.
+		{"purchase", PathSQL, e, 4},
+		{"purchase", PathIndex, indexed, 4},
+		// Only t has two views; one view cannot complete both view steps.
+		{"checkout", PathSQL, e, 1},
+		{"checkout", PathSQL, indexed, 1},
+	}
+	for _, c := range cases {
+		s := series(t, c.engine, defs, c.kpi, timegrain.Month, "2026-01-01", "2026-01-31")
+		if s.Path != c.path {
+			t.Errorf("%s on %s: path = %q", c.kpi, c.path, s.Path)
+		}
+		p := checkPoint(t, s, loc, "2026-01-01 00:00", v(100*c.completed/5), "")
+		want := map[string]float64{"entered": 5, "completed": c.completed, "in_progress": 0, "dropped": 5 - c.completed}
+		for name, w := range want {
+			if p.Details[name] != w {
+				t.Errorf("%s on %s: %s = %v, want %v", c.kpi, c.path, name, p.Details[name], w)
+			}
+		}
+	}
+}

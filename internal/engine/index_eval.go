@@ -3,12 +3,14 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
 // Paths that compute a metric, as Series.Path reports them.
@@ -55,6 +57,8 @@ func (ev *evaluator) fromIndex(ctx context.Context, m kpi.Metric) ([]value, bool
 		return ev.indexNewUsers(ctx, m, f)
 	case kpi.Retention:
 		return ev.indexRetention(ctx, m, f)
+	case kpi.Funnel:
+		return ev.indexFunnel(ctx, m, f)
 	}
 	return nil, false, nil
 }
@@ -79,8 +83,10 @@ func (ev *evaluator) indexUserActivity(ctx context.Context, m kpi.Metric, f slic
 	}
 	// Rolling windows of consecutive days overlap in all but one day, so a
 	// counter moved from window to window does less work than a union each.
+	// At coarser grains consecutive windows overlap less or not at all, and
+	// a union of each window's days is faster.
 	var rolling *windowCounter
-	if m.Kind == kpi.ActiveUsers && m.Window > 1 {
+	if m.Kind == kpi.ActiveUsers && m.Window > 1 && ev.grain == timegrain.Day {
 		rolling = newWindowCounter(v, m.Event, f)
 	}
 
@@ -92,7 +98,18 @@ func (ev *evaluator) indexUserActivity(ctx context.Context, m kpi.Metric, f slic
 		}
 		hull.End = later(hull.End, iv.End)
 	}
-	for i, iv := range ev.intervals {
+	// The counter moves forward through the windows in time order: the
+	// previous periods come after the current ones in ev.intervals, and
+	// going back to the first of them would empty and refill the counter.
+	order := make([]int, len(ev.intervals))
+	for i := range order {
+		order[i] = i
+	}
+	if rolling != nil {
+		slices.SortStableFunc(order, func(a, b int) int { return ev.intervals[a].Start.Compare(ev.intervals[b].Start) })
+	}
+	for _, i := range order {
+		iv := ev.intervals[i]
 		widen(iv)
 		switch m.Kind {
 		case kpi.ActiveUsers:

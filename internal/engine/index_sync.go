@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -77,6 +78,14 @@ type ActivityIndex struct {
 	// storedMeta is the meta record last loaded or saved, for Save's check.
 	storedMeta []byte
 
+	// cache keeps what queries computed from whole days of the entries.
+	cache *rangeCache
+
+	// firstDay and lastDay are the first and last days with events, when
+	// hasDays is set.
+	firstDay, lastDay int32
+	hasDays           bool
+
 	rebuilds int
 }
 
@@ -92,7 +101,7 @@ func NewActivityIndex(st IndexStore, loc *time.Location, declared Declared, log 
 	}
 	slices.Sort(declared.Properties)
 	slices.Sort(declared.Dimensions)
-	return &ActivityIndex{store: st, loc: loc, declared: declared, log: log, entries: map[dayKey]*dayEntry{}, dirty: map[dayKey]bool{}}
+	return &ActivityIndex{store: st, loc: loc, declared: declared, log: log, entries: map[dayKey]*dayEntry{}, dirty: map[dayKey]bool{}, cache: newRangeCache()}
 }
 
 // Location returns the time zone whose days the index counts.
@@ -121,6 +130,8 @@ func (ix *ActivityIndex) Load(ctx context.Context) error {
 	defer ix.mu.Unlock()
 
 	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	ix.hasDays = false
+	ix.cache.Reset()
 	usable := false
 	err := ix.store.LoadIndexBlobs(ctx, func(b store.IndexBlob) error {
 		if b.Key == "meta" {
@@ -152,6 +163,9 @@ func (ix *ActivityIndex) Load(ctx context.Context) error {
 			return fmt.Errorf("activity index record %q: %w", b.Key, err)
 		}
 		ix.entries[key] = e
+		if key.event == allEvents {
+			ix.noteDay(key.day)
+		}
 		return nil
 	})
 	if err != nil {
@@ -174,6 +188,8 @@ func (ix *ActivityIndex) Rebuild(ctx context.Context) error {
 
 func (ix *ActivityIndex) rebuildLocked(ctx context.Context) error {
 	ix.entries, ix.dirty, ix.lastID = map[dayKey]*dayEntry{}, map[dayKey]bool{}, 0
+	ix.hasDays = false
+	ix.cache.Reset()
 	ix.reset, ix.stale = true, false
 	ix.rebuilds++
 	start := time.Now()
@@ -260,23 +276,52 @@ func storedProperties(props map[string]any) (map[string]any, error) {
 func (ix *ActivityIndex) syncLocked(ctx context.Context) error {
 	q := store.ScanQuery{AfterID: ix.lastID, Properties: len(ix.declared.Properties)+len(ix.declared.Dimensions) > 0}
 	last := ix.lastID
-	err := ix.store.ScanEvents(ctx, q, func(row store.EventRow) error {
-		if row.UserID < 0 || row.UserID > math.MaxUint32 {
-			return kpi.Errorf(kpi.EINTERNAL, "user id %d does not fit the activity index (ids up to %d)", row.UserID, uint32(math.MaxUint32))
-		}
-		var props map[string]any
-		if q.Properties {
-			var err error
-			if props, err = decodeProperties(row.Properties); err != nil {
-				return fmt.Errorf("event %d: %w", row.ID, err)
+	touched := map[int32]bool{}
+	defer func() { ix.cache.invalidate(touched) }()
+
+	// The store's scan and the decoding of properties each take about half
+	// of a rebuild, so a second goroutine adds the rows to the entries while
+	// the scan reads the next ones. Only that goroutine changes the entries.
+	batches := make(chan []store.EventRow, 4)
+	var applyErr atomic.Pointer[error]
+	applied := make(chan struct{})
+	go func() {
+		defer close(applied)
+		for batch := range batches {
+			if applyErr.Load() != nil {
+				continue // drain, so the scan never blocks
+			}
+			for _, row := range batch {
+				if err := ix.apply(row, q.Properties, touched); err != nil {
+					applyErr.Store(&err)
+					break
+				}
+				last = max(last, row.ID)
 			}
 		}
-		day := civilDayOf(row.Timestamp, ix.loc)
-		ix.entry(dayKey{day, row.Event}).add(uint32(row.UserID), props, ix.declared)
-		ix.entry(dayKey{day, allEvents}).add(uint32(row.UserID), props, ix.declared)
-		last = max(last, row.ID)
+	}()
+
+	const batchSize = 256
+	batch := make([]store.EventRow, 0, batchSize)
+	err := ix.store.ScanEvents(ctx, q, func(row store.EventRow) error {
+		if p := applyErr.Load(); p != nil {
+			return *p
+		}
+		batch = append(batch, row)
+		if len(batch) == batchSize {
+			batches <- batch
+			batch = make([]store.EventRow, 0, batchSize)
+		}
 		return nil
 	})
+	if err == nil && len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-applied
+	if p := applyErr.Load(); err == nil && p != nil {
+		err = *p
+	}
 	if err != nil {
 		// The entries may hold part of the events: start again next time.
 		ix.stale = true
@@ -286,14 +331,46 @@ func (ix *ActivityIndex) syncLocked(ctx context.Context) error {
 	return nil
 }
 
+// apply adds one scanned event to the entries of its day and records the
+// day in touched.
+func (ix *ActivityIndex) apply(row store.EventRow, withProperties bool, touched map[int32]bool) error {
+	if row.UserID < 0 || row.UserID > math.MaxUint32 {
+		return kpi.Errorf(kpi.EINTERNAL, "user id %d does not fit the activity index (ids up to %d)", row.UserID, uint32(math.MaxUint32))
+	}
+	var props map[string]any
+	if withProperties {
+		var err error
+		if props, err = decodeProperties(row.Properties); err != nil {
+			return fmt.Errorf("event %d: %w", row.ID, err)
+		}
+	}
+	day := civilDayOf(row.Timestamp, ix.loc)
+	touched[day] = true
+	ix.entry(dayKey{day, row.Event}).add(uint32(row.UserID), props, ix.declared)
+	ix.entry(dayKey{day, allEvents}).add(uint32(row.UserID), props, ix.declared)
+	return nil
+}
+
 func (ix *ActivityIndex) entry(k dayKey) *dayEntry {
 	e := ix.entries[k]
 	if e == nil {
 		e = newDayEntry()
 		ix.entries[k] = e
+		if k.event == allEvents {
+			ix.noteDay(k.day)
+		}
 	}
 	ix.dirty[k] = true
 	return e
+}
+
+// noteDay widens the span of days with events to d.
+func (ix *ActivityIndex) noteDay(d int32) {
+	if !ix.hasDays {
+		ix.firstDay, ix.lastDay, ix.hasDays = d, d, true
+		return
+	}
+	ix.firstDay, ix.lastDay = min(ix.firstDay, d), max(ix.lastDay, d)
 }
 
 // Save persists the entries changed since the last save, with the id of the

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -188,6 +190,156 @@ func compareSlices(t *testing.T, label string, got, want *activitySlice) {
 		g := got.sums[name]
 		if g.values != w.values || math.Abs(g.sum-w.sum) > 1e-9*math.Max(1, math.Abs(w.sum)) {
 			t.Errorf("%s: sum of %s = %v over %d values, want %v over %d", label, name, g.sum, g.values, w.sum, w.values)
+		}
+	}
+}
+
+func TestIndexCacheFollowsLateEvents(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), generateEvents(11, 4000, 300, 90))
+	defs := parseIndexKPIs(t, "America/New_York", "monday")
+	loc := defs.Workspace.Location
+	ix := NewActivityIndex(db, loc, DeclaredFor(defs), nil)
+	if err := ix.Rebuild(ctx); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	now := time.Date(2026, time.April, 1, 0, 0, 0, 0, loc)
+	plain := New(db, func() time.Time { return now })
+	indexed := NewWithIndex(db, ix, func() time.Time { return now })
+	r := Range{From: timegrain.DateOf(time.Date(2026, time.January, 1, 0, 0, 0, 0, loc))}
+	ids := []string{"visitors", "mau", "wau_any", "stickiness", "churn", "new_users", "retention_w1", "funnel", "pro_mau"}
+
+	compute := func(label string) {
+		t.Helper()
+		for _, id := range ids {
+			for _, g := range []timegrain.Grain{timegrain.Week, timegrain.Month} {
+				want, err := plain.Series(ctx, defs, id, g, r)
+				if err != nil {
+					t.Fatalf("%s %s: store: %v", label, id, err)
+				}
+				got, err := indexed.Series(ctx, defs, id, g, r)
+				if err != nil {
+					t.Fatalf("%s %s: index: %v", label, id, err)
+				}
+				if got.Path != PathIndex {
+					t.Errorf("%s %s: path = %q, want index", label, id, got.Path)
+				}
+				compareSeries(t, fmt.Sprintf("%s/%s/%s", label, id, g), want, got)
+			}
+		}
+	}
+	compute("before")
+	if ix.cache.entries() == 0 {
+		t.Fatal("the index cached nothing, so this test checks nothing")
+	}
+
+	// A new user signs up, visits and buys on days long past, and an old
+	// user visits on one of them: every cached range over those days must go.
+	late := []store.Event{
+		{Name: "signup", DistinctID: "late", Timestamp: time.Date(2026, time.January, 20, 9, 0, 0, 0, loc), Properties: map[string]any{"plan": "pro"}},
+		{Name: "visit", DistinctID: "late", Timestamp: time.Date(2026, time.January, 21, 23, 30, 0, 0, loc), Properties: map[string]any{"plan": "pro"}},
+		{Name: "purchase", DistinctID: "late", Timestamp: time.Date(2026, time.January, 22, 8, 0, 0, 0, loc), Properties: map[string]any{"plan": "pro", "amount": 10.0}},
+		{Name: "visit", DistinctID: "u1", Timestamp: time.Date(2026, time.February, 27, 12, 0, 0, 0, loc)},
+	}
+	for i := range late {
+		late[i].Source, late[i].MessageID = "late", fmt.Sprint(i)
+	}
+	if _, err := db.InsertEvents(ctx, late); err != nil {
+		t.Fatalf("insert late events: %v", err)
+	}
+	compute("after")
+}
+
+// badPropertiesStore returns invalid JSON as the properties of the event
+// with id badID.
+type badPropertiesStore struct {
+	*scanCounter
+	badID int64
+}
+
+func (s *badPropertiesStore) ScanEvents(ctx context.Context, q store.ScanQuery, fn func(store.EventRow) error) error {
+	return s.scanCounter.ScanEvents(ctx, q, func(row store.EventRow) error {
+		if row.ID == s.badID {
+			row.Properties = []byte("{not json")
+		}
+		return fn(row)
+	})
+}
+
+func TestIndexSyncBadPropertiesFails(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), generateEvents(3, 2000, 100, 30))
+	defs := parseIndexKPIs(t, "UTC", "monday")
+	bad := &badPropertiesStore{scanCounter: db, badID: 1500}
+	ix := NewActivityIndex(bad, time.UTC, DeclaredFor(defs), nil)
+
+	err := ix.Rebuild(ctx)
+	if err == nil || !strings.Contains(err.Error(), "event 1500: event properties are not a JSON object") {
+		t.Fatalf("rebuild error = %v, want one naming event 1500's properties", err)
+	}
+	if ix.LastEventID() != 0 {
+		t.Errorf("last event id after a failed rebuild = %d, want 0", ix.LastEventID())
+	}
+
+	// The next Sync starts again from every event.
+	bad.badID = 0
+	if err := ix.Sync(ctx); err != nil {
+		t.Fatalf("sync after the failure: %v", err)
+	}
+	if ix.Rebuilds() != 2 || ix.LastEventID() != 2000 {
+		t.Errorf("after the failure: %d rebuilds and last id %d, want 2 and 2000", ix.Rebuilds(), ix.LastEventID())
+	}
+}
+
+func TestIndexConcurrentSeriesShareCache(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), generateEvents(5, 4000, 300, 90))
+	defs := parseIndexKPIs(t, "UTC", "monday")
+	ix := NewActivityIndex(db, time.UTC, DeclaredFor(defs), nil)
+	if err := ix.Rebuild(ctx); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	now := time.Date(2026, time.April, 1, 0, 0, 0, 0, time.UTC)
+	plain := New(db, func() time.Time { return now })
+	indexed := NewWithIndex(db, ix, func() time.Time { return now })
+	ids := []string{"mau", "stickiness", "churn", "retention_w1", "new_users", "funnel", "visitors", "wau_any"}
+
+	want := map[string]*Series{}
+	for _, id := range ids {
+		s, err := plain.Series(ctx, defs, id, timegrain.Month, Range{})
+		if err != nil {
+			t.Fatalf("%s: store: %v", id, err)
+		}
+		want[id] = s
+	}
+
+	// Four workers compute every KPI, as a dashboard's widgets do, so they
+	// fill and read the index's cache at the same time.
+	got := make([]map[string]*Series, 4)
+	errs := make(chan error, len(got))
+	for w := range got {
+		got[w] = map[string]*Series{}
+		go func() {
+			for i := range ids {
+				id := ids[(i+w)%len(ids)]
+				s, err := indexed.Series(ctx, defs, id, timegrain.Month, Range{})
+				if err != nil {
+					errs <- fmt.Errorf("%s: index: %w", id, err)
+					return
+				}
+				got[w][id] = s
+			}
+			errs <- nil
+		}()
+	}
+	for range got {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for w := range got {
+		for _, id := range ids {
+			compareSeries(t, fmt.Sprintf("worker %d/%s", w, id), want[id], got[w][id])
 		}
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -97,6 +98,15 @@ func (f sliceFilter) pick(out []*activitySlice, e *dayEntry) []*activitySlice {
 	return out
 }
 
+// daySpan returns the span of the indexed events to the day: First and
+// Last are the starts of the first and last days with events.
+func (v *indexView) daySpan() store.Span {
+	if !v.ix.hasDays {
+		return store.Span{Empty: true}
+	}
+	return store.Span{First: dayStart(v.ix.firstDay, v.ix.loc), Last: dayStart(v.ix.lastDay, v.ix.loc)}
+}
+
 // aligned reports whether t is the start of a day in the index's time zone.
 func (v *indexView) aligned(t time.Time) bool {
 	return dayStart(civilDayOf(t, v.ix.loc), v.ix.loc).Equal(t)
@@ -172,7 +182,6 @@ func (v *indexView) aggregate(ctx context.Context, event, property string, f sli
 		return store.Aggregate{}, ok, err
 	}
 	var a store.Aggregate
-	bitmaps := make([]*roaring.Bitmap, 0, len(parts))
 	for _, s := range parts {
 		a.Events += s.events
 		if property != "" {
@@ -180,23 +189,46 @@ func (v *indexView) aggregate(ctx context.Context, event, property string, f sli
 			a.Sum += ps.sum
 			a.Values += ps.values
 		}
-		bitmaps = append(bitmaps, s.users)
 	}
-	a.Users = int64(union(bitmaps).GetCardinality())
-	return a, true, nil
+	users, _, err := v.userCount(ctx, event, f, iv)
+	a.Users = int64(users)
+	return a, true, err
 }
 
-// users returns the users of event kept by f over iv.
+// cacheKey returns the key of event, f and iv in the index's cache, or
+// false when iv is not a range of whole days.
+func (v *indexView) cacheKey(event string, f sliceFilter, iv store.Interval) (rangeKey, bool) {
+	if !iv.Start.Before(iv.End) || !v.aligned(iv.Start) || !v.aligned(iv.End) {
+		return rangeKey{}, false
+	}
+	return rangeKey{event: event, filter: f.key(), from: civilDayOf(iv.Start, v.ix.loc), to: civilDayOf(iv.End, v.ix.loc)}, true
+}
+
+// users returns the users of event kept by f over iv. The bitmap may be
+// shared with the index's cache: callers must not change it.
 func (v *indexView) users(ctx context.Context, event string, f sliceFilter, iv store.Interval) (*roaring.Bitmap, bool, error) {
+	key, cacheable := v.cacheKey(event, f, iv)
+	if cacheable {
+		if b, ok := v.ix.cache.bitmap(key); ok {
+			return b, true, nil
+		}
+	}
 	parts, ok, err := v.slices(ctx, event, f, iv)
 	if !ok || err != nil {
 		return nil, ok, err
+	}
+	if len(parts) == 1 {
+		return parts[0].users, true, nil
 	}
 	bitmaps := make([]*roaring.Bitmap, len(parts))
 	for i, s := range parts {
 		bitmaps[i] = s.users
 	}
-	return union(bitmaps), true, nil
+	u := union(bitmaps)
+	if cacheable && len(parts) > 1 {
+		v.ix.cache.putBitmap(key, u)
+	}
+	return u, true, nil
 }
 
 // events returns the number of events of event kept by f over iv.
@@ -241,10 +273,14 @@ func (v *indexView) firstUsers(ctx context.Context, event string, f sliceFilter,
 		}
 	}
 
+	// Looking up each day with events is faster than walking every entry:
+	// there are as many entries per day as event names.
 	var days []int32
-	for k := range v.ix.entries {
-		if k.event == event && k.day < end {
-			days = append(days, k.day)
+	if v.ix.hasDays {
+		for d := v.ix.firstDay; d < end && d <= v.ix.lastDay; d++ {
+			if _, ok := v.ix.entries[dayKey{d, event}]; ok {
+				days = append(days, d)
+			}
 		}
 	}
 	for d := range tailsByDay {
@@ -252,6 +288,16 @@ func (v *indexView) firstUsers(ctx context.Context, event string, f sliceFilter,
 	}
 	slices.Sort(days)
 	days = slices.Compact(days)
+
+	// Without cuts inside a day the result depends on the days before end
+	// alone, so the cache can keep it.
+	key := rangeKey{event: event, filter: f.key(), from: math.MinInt32, to: end}
+	cacheable := len(tailsByDay) == 0
+	if cacheable {
+		if nc, ok := v.ix.cache.firstUsers(key); ok {
+			return nc, nil
+		}
+	}
 
 	nc := &newcomers{byDay: map[int32]*roaring.Bitmap{}, byCut: map[int64]*roaring.Bitmap{}}
 	seen := roaring.New()
@@ -274,6 +320,9 @@ func (v *indexView) firstUsers(ctx context.Context, event string, f sliceFilter,
 			nc.byDay[d] = u
 			seen.Or(u)
 		}
+	}
+	if cacheable {
+		v.ix.cache.putFirstUsers(key, nc)
 	}
 	return nc, nil
 }

@@ -55,12 +55,19 @@ func (c *windowCounter) count(ctx context.Context, iv store.Interval) (int, bool
 		return 0, false, nil
 	}
 
+	key, cacheable := v.cacheKey(c.event, c.filter, iv)
+	if cacheable {
+		if n, ok := v.ix.cache.count(key); ok {
+			return n, true, nil
+		}
+	}
 	from, to := civilDayOf(iv.Start, v.ix.loc), civilDayOf(iv.End, v.ix.loc)
 	if !c.move(from, to) {
 		c.overflow, c.counts = true, nil
 		return v.userCount(ctx, c.event, c.filter, iv)
 	}
-	if v.aligned(iv.End) {
+	if cacheable {
+		v.ix.cache.putCount(key, c.users)
 		return c.users, true, nil
 	}
 
@@ -149,17 +156,35 @@ func (c *windowCounter) fit(b *roaring.Bitmap) bool {
 // users(iv).GetCardinality() does, without building the union when one or
 // two slices hold them.
 func (v *indexView) userCount(ctx context.Context, event string, f sliceFilter, iv store.Interval) (int, bool, error) {
+	key, cacheable := v.cacheKey(event, f, iv)
+	if cacheable {
+		if n, ok := v.ix.cache.count(key); ok {
+			return n, true, nil
+		}
+	}
 	parts, ok, err := v.slices(ctx, event, f, iv)
 	if !ok || err != nil {
 		return 0, ok, err
 	}
+	n := 0
 	switch len(parts) {
 	case 0:
-		return 0, true, nil
 	case 1:
-		return int(parts[0].users.GetCardinality()), true, nil
+		n = int(parts[0].users.GetCardinality())
 	case 2:
-		return int(parts[0].users.OrCardinality(parts[1].users)), true, nil
+		n = int(parts[0].users.OrCardinality(parts[1].users))
+	default:
+		// The union itself goes to the cache: the monthly users that one
+		// card counts are the ones that churn and retention intersect.
+		u := roaring.FastOr(toBitmaps(parts)...)
+		n = int(u.GetCardinality())
+		if cacheable {
+			v.ix.cache.putBitmap(key, u)
+			return n, true, nil
+		}
 	}
-	return int(roaring.FastOr(toBitmaps(parts)...).GetCardinality()), true, nil
+	if cacheable && len(parts) > 1 {
+		v.ix.cache.putCount(key, n)
+	}
+	return n, true, nil
 }

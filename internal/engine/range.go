@@ -33,6 +33,12 @@ const MaxPeriods = 4000
 // span returns the instants [from, to) that r covers. To never passes now:
 // a period that now falls inside is partial.
 func (e *Engine) span(ctx context.Context, cal timegrain.Calendar, grain timegrain.Grain, r Range) (time.Time, time.Time, error) {
+	return e.spanWith(ctx, cal, grain, r, nil)
+}
+
+// spanWith is span, reading the day of the last event from view when it is
+// not nil, in place of a query to the store.
+func (e *Engine) spanWith(ctx context.Context, cal timegrain.Calendar, grain timegrain.Grain, r Range, view *indexView) (time.Time, time.Time, error) {
 	now := e.now()
 	for _, d := range []timegrain.Date{r.From, r.To} {
 		if !d.IsZero() && (d.Year < 1970 || d.Year > 2200) {
@@ -45,8 +51,11 @@ func (e *Engine) span(ctx context.Context, cal timegrain.Calendar, grain timegra
 	case !r.To.IsZero():
 		to = cal.Next(timegrain.Day, r.To.In(cal.Location))
 	default:
-		span, err := e.events.EventSpan(ctx)
-		if err != nil {
+		var span store.Span
+		var err error
+		if view != nil {
+			span = view.daySpan()
+		} else if span, err = e.events.EventSpan(ctx); err != nil {
 			return time.Time{}, time.Time{}, err
 		}
 		to = now

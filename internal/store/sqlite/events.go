@@ -214,8 +214,12 @@ func (db *DB) eventInsertSQL(n int) string {
 // EventSpan returns the time range of all stored events.
 func (db *DB) EventSpan(ctx context.Context) (store.Span, error) {
 	var first, last sql.NullInt64
+	// Two subqueries, because SQLite reads the (workspace_id, ts) index at
+	// one end for a lone min() or max(), but scans all of it for both in one
+	// SELECT (about 90 ms at 1M events).
 	err := db.db.QueryRowContext(ctx,
-		`SELECT min(ts), max(ts) FROM events WHERE workspace_id = ?`, db.workspaceID).Scan(&first, &last)
+		`SELECT (SELECT min(ts) FROM events WHERE workspace_id = ?), (SELECT max(ts) FROM events WHERE workspace_id = ?)`,
+		db.workspaceID, db.workspaceID).Scan(&first, &last)
 	if err != nil {
 		return store.Span{}, fmt.Errorf("event span: %w", err)
 	}
