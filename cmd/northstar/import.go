@@ -324,10 +324,18 @@ func (s *lazyEventStore) open(ctx context.Context) (appStore, error) {
 	return nil, err
 }
 
-// Close closes the database if it was opened.
+// Close closes the database if it was opened. On a store that keeps
+// planner statistics (PostgreSQL), it first updates them, so that queries
+// right after a large import are planned for its rows.
 func (s *lazyEventStore) Close() error {
 	if s.db == nil {
 		return nil
+	}
+	if a, ok := unwrapStore(s.db).(interface{ Analyze(context.Context) error }); ok {
+		if err := a.Analyze(context.Background()); err != nil {
+			s.db.Close()
+			return err
+		}
 	}
 	return s.db.Close()
 }

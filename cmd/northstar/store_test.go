@@ -25,6 +25,19 @@ func TestReportPostgresRelayFoods(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("import exit code %d: %s", code, stderr)
 	}
+	// The import leaves the planner statistics of its rows in place.
+	db, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB := db.OpenSQL()
+	var analyzed bool
+	err = sqlDB.QueryRow(`SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'events'`).Scan(&analyzed)
+	sqlDB.Close()
+	db.Close()
+	if err != nil || !analyzed {
+		t.Errorf("events table analyzed after the import = %v (%v), want true", analyzed, err)
+	}
 
 	rows := reportRows(t, "--kpis", "../../examples/relay-foods/kpis.yaml", "--db", dsn, "--from", "2009-01-01")
 

@@ -126,6 +126,17 @@ func (db *DB) Close() error {
 	return nil
 }
 
+// Analyze updates the planner's statistics of the events and users tables.
+// Call it after a bulk load: until autovacuum analyzes the tables, the
+// activity index's sync query reads every event instead of using the
+// primary key (324 ms instead of 0.07 ms at 1M events).
+func (db *DB) Analyze(ctx context.Context) error {
+	if _, err := db.pool.Exec(ctx, `ANALYZE events, users`); err != nil {
+		return fmt.Errorf("analyze the events of %s: %w", db.name, err)
+	}
+	return nil
+}
+
 // Ping checks that the database responds.
 func (db *DB) Ping(ctx context.Context) error {
 	if err := db.pool.Ping(ctx); err != nil {
