@@ -118,6 +118,18 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var defs *kpi.Definitions
+			if kpiPath != "" {
+				var err error
+				if defs, err = kpi.LoadFile(kpiPath); err != nil {
+					return err
+				}
+				// Local dates then count in the workspace's time zone,
+				// like the KPIs themselves.
+				if loc := defs.Workspace.Location; loc != nil && !cmd.Flags().Changed("time-zone") {
+					zoneName = loc.String()
+				}
+			}
 			opts, err := csvImportOptions(eventName, eventColumn, timeColumn, userColumn, zoneName, at, propSpecs)
 			if err != nil {
 				return err
@@ -125,12 +137,6 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 			opts.Strict = strict
 			if isTerminal(g.stderr) {
 				opts.Progress = g.stderr
-			}
-			var defs *kpi.Definitions
-			if kpiPath != "" {
-				if defs, err = kpi.LoadFile(kpiPath); err != nil {
-					return err
-				}
 			}
 			return runImportCSV(cmd.Context(), g, args[0], opts, defs)
 		},
@@ -145,8 +151,8 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 	f.StringArrayVar(&propSpecs, "prop", nil, "store a column as an event property, written `NAME=COLUMN[:number|:score]`; :number stores it as a number, "+
 		":score as a number from 0 to 10 (repeatable)")
 	f.BoolVar(&strict, "strict", false, "stop at the first bad row and import nothing, instead of skipping bad rows")
-	f.StringVar(&zoneName, "time-zone", "UTC", "IANA time `ZONE`, such as Europe/Berlin, of timestamps without an offset")
-	f.StringVar(&kpiPath, "kpis", "", "KPI definitions `FILE` whose activity index the import keeps up to date as it stores rows (optional)")
+	f.StringVar(&zoneName, "time-zone", "UTC", "IANA time `ZONE`, such as Europe/Berlin, of timestamps without an offset (default: the KPI file's time zone with --kpis, otherwise UTC)")
+	f.StringVar(&kpiPath, "kpis", "", "KPI definitions `FILE` whose activity index the import keeps up to date as it stores rows, and whose time zone --time-zone defaults to (optional)")
 	return cmd
 }
 

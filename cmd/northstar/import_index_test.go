@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -89,4 +91,52 @@ func deref(v *float64) any {
 		return nil
 	}
 	return *v
+}
+
+// TestImportCSVTimeZoneFromKPIFile checks that with --kpis and no
+// --time-zone, dates without a time are midnight in the KPI file's time
+// zone, and that --time-zone still overrides it.
+func TestImportCSVTimeZoneFromKPIFile(t *testing.T) {
+	dir := t.TempDir()
+	kpiPath := filepath.Join(dir, "kpis.yaml")
+	if err := os.WriteFile(kpiPath, []byte(`workspace: {name: Acme, time_zone: America/New_York}
+kpis:
+  - id: orders
+    name: Orders
+    metric: {kind: count, event: order}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	csvPath := filepath.Join(dir, "orders.csv")
+	if err := os.WriteFile(csvPath, []byte("user,day\nu1,2009-01-11\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		extra []string
+		want  time.Time
+	}{
+		// Midnight in New York in January (EST, UTC-5) is 05:00 UTC.
+		{nil, time.Date(2009, 1, 11, 5, 0, 0, 0, time.UTC)},
+		{[]string{"--time-zone", "UTC"}, time.Date(2009, 1, 11, 0, 0, 0, 0, time.UTC)},
+	} {
+		dbPath := filepath.Join(t.TempDir(), "northstar.db")
+		args := append([]string{"import", "csv", csvPath, "--event", "order", "--time", "day", "--user", "user", "--kpis", kpiPath, "--db", dbPath}, tt.extra...)
+		if code, _, stderr := runCLI(t, args...); code != exitOK {
+			t.Fatalf("import %v: exit %d: %s", tt.extra, code, stderr)
+		}
+		db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var micros int64
+		err = db.QueryRow(`SELECT ts FROM events`).Scan(&micros)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := time.UnixMicro(micros).UTC(); !got.Equal(tt.want) {
+			t.Errorf("import with --kpis %v stored 2009-01-11 as %s, want %s", tt.extra, got, tt.want)
+		}
+	}
 }
