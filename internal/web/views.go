@@ -101,6 +101,16 @@ func newProgressView(k *kpi.KPI, series *engine.Series) *progressView {
 	if k.Target != nil && !k.Target.By.IsZero() {
 		text += " by " + k.Target.By.String()
 	}
+	// Progress counts the latest complete period. When the card shows a
+	// period that is not over, name the one that progress is about.
+	if cur := series.Current(); cur != nil && cur.Partial {
+		for i := len(series.Points) - 1; i >= 0; i-- {
+			if q := series.Points[i]; !q.Partial {
+				text += ", as of " + formatPeriod(q.Start, series.Grain)
+				break
+			}
+		}
+	}
 	return &progressView{Percent: pct, Text: text}
 }
 
