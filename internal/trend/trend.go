@@ -162,7 +162,7 @@ func Compute(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *
 				timegrain.DateOf(dataStart), g, timegrain.DateOf(previous)))
 		}
 	}
-	if err := t.addYearOverYear(ctx, src, defs, k, g, complete, dataStart); err != nil {
+	if err := t.addYearOverYear(ctx, src, defs, k, g, complete, dataStart, series.To); err != nil {
 		return nil, err
 	}
 	if found := analysis.Anomalies(g, complete); found != nil {
@@ -231,7 +231,12 @@ func completePoints(in []engine.Point) []analysis.Point {
 	return points(in[:end])
 }
 
-func (t *Trend) addYearOverYear(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *kpi.KPI, g timegrain.Grain, complete []analysis.Point, dataStart time.Time) error {
+// addYearOverYear compares the latest complete period with the same period a
+// year before. The series of a year before ends a year before seriesEnd,
+// not with its period, so that funnels and retention judge it with the same
+// lag after the period as the latest one: a range that ends with its period
+// leaves every user who entered near its end in progress.
+func (t *Trend) addYearOverYear(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *kpi.KPI, g timegrain.Grain, complete []analysis.Point, dataStart, seriesEnd time.Time) error {
 	if len(complete) == 0 {
 		return nil
 	}
@@ -246,8 +251,11 @@ func (t *Trend) addYearOverYear(ctx context.Context, src SeriesComputer, defs *k
 		return nil
 	}
 	cal := defs.Workspace.Calendar()
-	end := cal.Next(g, start).Add(-time.Nanosecond)
-	r := engine.Range{From: timegrain.DateOf(start), To: timegrain.DateOf(end)}
+	end := cal.Next(g, start)
+	if lag := analysis.YearAgo(g, seriesEnd); lag.After(end) {
+		end = lag
+	}
+	r := engine.Range{From: timegrain.DateOf(start), To: timegrain.DateOf(end.Add(-time.Nanosecond).In(cal.Location))}
 
 	lastYear, err := src.Series(ctx, defs, k.ID, g, r)
 	if kpi.ErrorCode(err) == kpi.EINVALID {
