@@ -114,7 +114,15 @@ func (s *indexedStore) Alias(ctx context.Context, calls []store.Alias) error {
 
 func (s *indexedStore) save(ctx context.Context) {
 	s.lastSaved = time.Now()
-	if err := s.index.Save(ctx); err != nil {
+	err := s.index.Save(ctx)
+	switch {
+	case err == nil:
+	case kpi.ErrorCode(err) == kpi.ECONFLICT:
+		// Another command (an import, a report) saved the index while this
+		// one ran. The next start loads that copy and adds the events stored
+		// after it, or rebuilds when it was built for other KPIs.
+		s.logger.Info("activity index: not saved, because another process saved it meanwhile; the next start loads that copy", "reason", err)
+	default:
 		s.logger.Error("activity index: save failed; it is read again from the events at the next start", "error", err)
 	}
 }
