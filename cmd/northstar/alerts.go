@@ -53,13 +53,26 @@ func (f smtpFlags) mailer() (*notify.Mailer, error) {
 
 // Schedules of the jobs serve runs. Alert rules are evaluated and report
 // schedules checked every minute; each report follows its own cron
-// expression.
-// Review reminders go out daily at 09:00.
+// expression. The review job runs every hour, and sends each workspace's
+// reminders when it is reviewHour in that workspace's time zone.
 const (
 	alertJobSpec  = "* * * * *"
 	reportJobSpec = "* * * * *"
-	reviewJobSpec = "0 9 * * *"
+	reviewJobSpec = "0 * * * *"
 )
+
+// reviewHour is the hour of the day, in each workspace's own time zone, at
+// which review reminders go out.
+const reviewHour = 9
+
+// reviewsDue reports whether the review job run at at sends the reminders
+// of a workspace whose days count in loc.
+func reviewsDue(at time.Time, loc *time.Location) bool {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return at.In(loc).Hour() == reviewHour
+}
 
 // workspaceAlerts are the alert and report services of one workspace, and
 // the scheduled jobs that run them, by job name.
@@ -108,9 +121,8 @@ func newWorkspaceAlerts(db interface {
 
 // newAlertScheduler returns the scheduler of alert evaluation, reports and
 // review reminders, with cron expressions in loc, the default workspace's
-// time zone. Each job runs in every workspace in turn.
-// NOTE: review reminders go out at 09:00 in loc for every workspace, whatever
-// its own time zone. Report schedules use each workspace's own zone.
+// time zone. Each job runs in every workspace in turn; review reminders go
+// out at reviewHour in each workspace's own zone.
 func newAlertScheduler(reg *workspaceRegistry, loc *time.Location, now func() time.Time, logger *slog.Logger) (*scheduler.Scheduler, error) {
 	sched := scheduler.New(loc, now, logger)
 	for _, name := range []string{"alerts", "reports", "reviews"} {

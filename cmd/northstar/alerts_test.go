@@ -157,3 +157,36 @@ func TestDashboardKPIs(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewsDueInEachZone checks the hour at which each workspace's review
+// reminders go out: 09:00 in its own time zone.
+func TestReviewsDueInEachZone(t *testing.T) {
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		at   time.Time
+		loc  *time.Location
+		want bool
+	}{
+		{time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC), time.UTC, true},
+		{time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC), tokyo, false},
+		// 00:00 UTC is 09:00 in Tokyo (UTC+9).
+		{time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC), tokyo, true},
+		{time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC), time.UTC, false},
+		// On 11 March 2026 New York is on daylight time (UTC-4): 13:00 UTC.
+		{time.Date(2026, 3, 11, 13, 0, 0, 0, time.UTC), newYork, true},
+		{time.Date(2026, 3, 11, 14, 0, 0, 0, time.UTC), newYork, false},
+		{time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC), nil, true},
+	}
+	for _, tt := range tests {
+		if got := reviewsDue(tt.at, tt.loc); got != tt.want {
+			t.Errorf("reviewsDue(%s, %v) = %v, want %v", tt.at, tt.loc, got, tt.want)
+		}
+	}
+}

@@ -26,6 +26,14 @@ type workspaceState struct {
 	alerts      workspaceAlerts
 }
 
+// location returns the time zone that the workspace's KPIs count days in.
+func (ws *workspaceState) location() *time.Location {
+	if d := ws.definitions(); d != nil && d.Workspace.Location != nil {
+		return d.Workspace.Location
+	}
+	return time.UTC
+}
+
 // webServices returns the services that the web server uses in the workspace.
 func (ws *workspaceState) webServices() web.WorkspaceServices {
 	svc := web.WorkspaceServices{
@@ -169,6 +177,9 @@ func (reg *workspaceRegistry) runJob(ctx context.Context, name string, at time.T
 	var errs []error
 	for _, info := range list {
 		ws, err := reg.get(ctx, info.ID)
+		if err == nil && name == "reviews" && !reviewsDue(at, ws.location()) {
+			continue
+		}
 		if err == nil {
 			if job := ws.alerts.jobs[name]; job != nil {
 				err = job(ctx, at)
