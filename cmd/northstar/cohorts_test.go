@@ -300,4 +300,17 @@ kpis:
 	if stdout != want {
 		t.Errorf("funnel CSV:\n%s\nwant:\n%s", stdout, want)
 	}
+
+	// With --series, the same KPI prints its series: in January 1 of the 3
+	// users who entered converted.
+	code, stdout, stderr = runCLI(t, "report", "--kpis", kpiPath, "--db", dbPath, "--kpi", "checkout", "--format", "csv",
+		"--from", "2026-01-01", "--to", "2026-01-31", "--series")
+	if code != exitOK {
+		t.Fatalf("report --series exit code %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 2 || lines[0] != "kpi,period_start,value,previous,change,target,status,partial,grain" ||
+		!strings.HasPrefix(lines[1], "checkout,2026-01-01,33.333333,") || !strings.HasSuffix(lines[1], ",month") {
+		t.Errorf("funnel series CSV:\n%s\nwant the header and one January row at 33.333333 by month", stdout)
+	}
 }

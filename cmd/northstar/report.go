@@ -24,7 +24,7 @@ func newReportCmd(g *globals) *cobra.Command {
 		only                                             []string
 		breakdownFlag                                    string
 		limitFlag                                        int
-		explain                                          bool
+		explain, seriesFlag                              bool
 	)
 	cmd := &cobra.Command{
 		Use:   "report --kpis FILE [--db PATH] [--grain day|week|month|quarter] [--from DATE] [--to DATE] [--format table|csv|json|html|pdf] [--output FILE] [--kpi ID --breakdown PROPERTY [--limit N]]",
@@ -73,7 +73,8 @@ cohort period (CSV columns cohort,size, then 0,1,... with the percent of the
 cohort back in each period after it, up to the last period that is over).
 A report of one funnel KPI prints its steps (CSV columns step,event,users,
 conversion_from_previous,conversion_from_first,in_progress,dropped). Both
-use no event after --to.
+use no event after --to. --series prints the KPI's series, period by period,
+instead, as for any other KPI.
 
 With --breakdown PROPERTY, each KPI named with --kpi is computed per value
 of that event property instead: the top --limit values (ranked by their
@@ -145,7 +146,7 @@ each metric kind is broken down.`,
 			if breakdownFlag != "" {
 				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format})
 			}
-			if len(ids) == 1 && !report.IsDocument(format) {
+			if len(ids) == 1 && !report.IsDocument(format) && !seriesFlag {
 				if done, err := writeKPIDetail(cmd.Context(), g, eng, defs, ids[0], r, format); done {
 					return err
 				}
@@ -188,6 +189,7 @@ each metric kind is broken down.`,
 		},
 	}
 	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file (YAML)")
+	cmd.Flags().BoolVar(&seriesFlag, "series", false, "with one retention or funnel --kpi, print its series by period instead of its cohort table or steps")
 	cmd.Flags().BoolVar(&explain, "explain", false, "print on stderr whether the activity index or SQL on the store computed each KPI")
 	cmd.Flags().StringVar(&grainFlag, "grain", "", "period length for every KPI: day, week, month or quarter (default: each KPI's own grain)")
 	cmd.Flags().StringVar(&fromFlag, "from", "", "first date to report, YYYY-MM-DD (default: a grain-dependent number of periods before --to)")
