@@ -37,8 +37,8 @@ const queries = {
     SELECT strftime(cm, '%Y-%m'), datediff('month', cm, am)::INTEGER, count(*)::INTEGER
     FROM c JOIN a USING (user_id) WHERE am >= cm GROUP BY 1, 2`],
 
-  // Day resolution, as Northstar counts funnels: the entry is each user's
-  // first signup of a week, on day d0; activate counts on days d0 to d0+6,
+  // Day resolution, as Northstar counts funnels. The entry is each user's
+  // first signup of a week, on day d0. Activate counts on days d0 to d0+6,
   // and purchase on the day of the first such activate or later, up to d0+6.
   Q4: [`
     WITH s AS (SELECT user_id, min(ts)::DATE AS d0 FROM events WHERE event = 'signup' AND ts < ${cutoff}

@@ -232,7 +232,7 @@ func TestWorkspacesKeepDataApart(t *testing.T) {
 
 // TestSchedulerEvaluatesEveryWorkspace steps the scheduler of a server with
 // two workspaces: the alert rule of workspace 2 fires on workspace 2's own
-// events, and workspace 1 sees neither the rule nor its history.
+// events, and workspace 1 lists neither the rule nor its history.
 //
 // Hand count: workspace 2 receives 2 signups on 2026-03-09, below the
 // threshold of 5, so the rule fires with value 2. Workspace 1's signups on

@@ -193,9 +193,9 @@ func TestFunnelOneStepRejected(t *testing.T) {
 }
 
 // dayResolutionActivity is counted by hand in TestFunnelDayResolution (New
-// York time). p buys an hour before viewing on the same day; q buys 6 days
-// and 90 minutes after viewing, but on the 8th day; r buys in the last
-// minute of the 7th day; s views once and buys; t views twice and buys
+// York time). p buys an hour before viewing on the same day. q buys 6 days
+// and 90 minutes after viewing, but on the 8th day. r buys in the last
+// minute of the 7th day. s views once and buys. t views twice and buys
 // before both views on the same day.
 var dayResolutionActivity = []activity{
 	{"buy", "p", "2026-01-05 09:00", nil},

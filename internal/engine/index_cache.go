@@ -10,8 +10,8 @@ import (
 )
 
 // Limits of a rangeCache. When an insert would pass one, the cache is
-// emptied first: the entries of one dashboard fit many times over, so a
-// full cache means old ranges that nobody reads any more.
+// emptied first. The entries of one dashboard fit many times over, so a full
+// cache mostly contains old ranges that no query reads any more.
 const (
 	maxCachedBytes   = 64 << 20 // bitmaps, by roaring's GetSizeInBytes
 	maxCachedEntries = 1 << 16

@@ -251,9 +251,9 @@ func (ix *ActivityIndex) AddInserted(ctx context.Context, events []store.Inserte
 }
 
 // storedProperties returns props as the store returns them after its JSON
-// round trip. Strings, float64, booleans and nil come back as they were, so
-// such a map is used as it is; any other value (an int, invalid UTF-8) takes
-// the round trip.
+// round trip. Valid UTF-8 strings, float64, booleans and nil come back
+// unchanged, so a map of only those is used as it is. A map with any other
+// value, such as an int or invalid UTF-8, is encoded and decoded.
 func storedProperties(props map[string]any) (map[string]any, error) {
 	for _, v := range props {
 		switch v := v.(type) {
@@ -289,7 +289,7 @@ func (ix *ActivityIndex) syncLocked(ctx context.Context) error {
 		defer close(applied)
 		for batch := range batches {
 			if applyErr.Load() != nil {
-				continue // drain, so the scan never blocks
+				continue // keep receiving, so the scan does not block on a full channel
 			}
 			for _, row := range batch {
 				if err := ix.apply(row, q.Properties, touched); err != nil {

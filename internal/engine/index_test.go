@@ -366,8 +366,8 @@ func compareFunnelSteps(t *testing.T, label string, defs *kpi.Definitions, plain
 			if want.Path != PathSQL || got.Path != wantPath {
 				t.Errorf("%s: paths = %q and %q, want sql and %q", name, want.Path, got.Path, wantPath)
 			}
-			// Signups have no amount, so nobody enters funnel_big; it checks
-			// the path and the warnings.
+			// Signups have no amount, so no user enters funnel_big. It
+			// checks the path and the warnings.
 			if id != "funnel_big" && (want.Completed == 0 || want.Dropped == 0) {
 				t.Errorf("%s: %d completed and %d dropped, so the report tests little", name, want.Completed, want.Dropped)
 			}

@@ -232,10 +232,10 @@ func completePoints(in []engine.Point) []analysis.Point {
 }
 
 // addYearOverYear compares the latest complete period with the same period a
-// year before. The series of a year before ends a year before seriesEnd,
-// not with its period, so that funnels and retention judge it with the same
-// lag after the period as the latest one: a range that ends with its period
-// leaves every user who entered near its end in progress.
+// year before. The year-ago series ends a year before seriesEnd, not with
+// its period, so funnels and retention judge it with the same lag after the
+// period as the latest one. A range that ended with its period would leave
+// every user who entered near its end in progress.
 func (t *Trend) addYearOverYear(ctx context.Context, src SeriesComputer, defs *kpi.Definitions, k *kpi.KPI, g timegrain.Grain, complete []analysis.Point, dataStart, seriesEnd time.Time) error {
 	if len(complete) == 0 {
 		return nil

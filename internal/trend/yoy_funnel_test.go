@@ -18,9 +18,9 @@ import (
 // counts the purchases made in early March after it, as this February does,
 // instead of leaving those users in progress.
 //
-// Each February, by hand: one user signs up on the 3rd and buys on the 5th;
-// one signs up on the 26th and buys on 2 March, inside the 7-day window; one
-// signs up on the 26th and never buys. So 2 of 3 convert in both years
+// Each February, by hand, one user signs up on the 3rd and buys on the 5th.
+// A second signs up on the 26th and buys on 2 March, inside the 7-day
+// window. A third signs up on the 26th and never buys. So 2 of 3 convert in both years
 // (66.7 %), and the change is 0 percentage points. Judged as of the end of
 // February 2025, the two users of the 26th would be in progress, and the
 // year before would read 1 of 1 (100 %).

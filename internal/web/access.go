@@ -45,8 +45,8 @@ const (
 	AccessAdmin  Access = "admin"
 
 	// AccessServerAdmin routes need the admin role in the default
-	// workspace. They serve what covers every workspace of the server,
-	// such as /metrics, to whoever runs the server.
+	// workspace. They serve data that covers every workspace of the
+	// server, such as /metrics, to the server's operators.
 	AccessServerAdmin Access = "admin of the default workspace"
 
 	// accessUnset marks a route registered without a rule. Requests to it

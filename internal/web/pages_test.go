@@ -75,7 +75,7 @@ func TestDashboard(t *testing.T) {
 		`href="/kpis/signups"`,
 		// signups: a daily count, partial today, 40 against 50 at the same time yesterday.
 		`<span class="value">40</span>`, "today so far", "↓</span> -20%", "vs the same part of the previous day",
-		// Progress counts the latest complete day, 2026-03-09, and says so.
+		// Progress counts the latest complete day, 2026-03-09, and names it.
 		"33% of the way from 10 to 2,980 by 2026-12-31, as of 2026-03-09", `<progress max="100" value="33"`,
 		// revenue: USD, month to date, at risk.
 		"$11,234.50", "Mar 2026", "month to date", "+12.35%", "at risk",

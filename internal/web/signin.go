@@ -137,7 +137,7 @@ func (s *Server) handleSignIn(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	if wait := s.signInLimits.blocked(email, addr, s.now()); wait > 0 {
-		s.logger.WarnContext(r.Context(), "sign-in refused after too many failures", slog.String("email", email), slog.String("address", addr))
+		s.logger.WarnContext(r.Context(), "sign-in rejected after too many failed attempts", slog.String("email", email), slog.String("address", addr))
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 		page.Message = "Too many failed sign-ins for this account or address. Try again in " + waitText(wait) + "."
 		return s.renderSignIn(w, r, http.StatusTooManyRequests, page)
@@ -332,8 +332,8 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// waitText says how long wait is in words: "15 minutes", "1 minute" or
-// "40 seconds".
+// waitText formats wait in words, rounded up: "15 minutes", "60 seconds"
+// or "1 second".
 func waitText(wait time.Duration) string {
 	if wait > time.Minute {
 		m := int((wait + time.Minute - 1) / time.Minute)

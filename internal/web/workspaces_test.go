@@ -59,7 +59,7 @@ func TestLiveUpdatesStayInWorkspace(t *testing.T) {
 }
 
 // TestWorkspacesWithoutFactory checks that a server without a workspace
-// factory rejects members of other workspaces with a 403 that says why.
+// factory rejects members of other workspaces with a 403 that gives the reason.
 func TestWorkspacesWithoutFactory(t *testing.T) {
 	f := newAccessFixture(t)
 	f.srv.workspaces.factory = nil

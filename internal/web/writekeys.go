@@ -139,7 +139,7 @@ func (s *Server) revokeWriteKey(ctx context.Context, name string) error {
 		return err
 	}
 	s.auditChange(ctx, auth.AuditEntry{Action: "revoke", ObjectType: "write_key", ObjectID: name,
-		Before: map[string]any{"revoked_at": nil}, After: map[string]any{"revoked_at": time.Now().UTC()}})
+		Before: map[string]any{"revoked_at": nil}, After: map[string]any{"revoked_at": s.now().UTC()}})
 	return nil
 }
 

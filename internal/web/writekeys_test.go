@@ -193,7 +193,7 @@ func TestWriteKeysPerWorkspace(t *testing.T) {
 	if rec := ks.call(t, http.MethodPost, "/api/v1/keys", ks.ta.adminToken, `{"name": "web"}`); rec.Code != http.StatusCreated {
 		t.Fatalf("create in workspace 1: status %d: %s", rec.Code, rec.Body)
 	}
-	// The other workspace sees none of workspace 1's keys, may use the same
+	// The other workspace lists none of workspace 1's keys, may use the same
 	// name, and cannot revoke workspace 1's key.
 	if list := ks.keyList(t, ks.otherAdmin); len(list) != 0 {
 		t.Errorf("the other workspace lists %v, want no keys", list)

@@ -77,7 +77,7 @@ func TestUserCacheKeepsEarlierFirstSeen(t *testing.T) {
 
 	insert(t, server, event("m1", "visit", "bob", at(10, 10, 0, 0), nil))
 	// The other handle lowers bob's first_seen to March 5; the server's
-	// cache still says March 10.
+	// cache still contains March 10.
 	insert(t, other, event("m2", "visit", "bob", at(5, 10, 0, 0), nil))
 	insert(t, server, event("m3", "visit", "bob", at(8, 10, 0, 0), nil))
 
