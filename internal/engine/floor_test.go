@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"testing"
 	"time"
@@ -95,6 +96,9 @@ func TestFloorMatchesEngine(t *testing.T) {
 		want := floor.Funnel(days, []string{gen.EventSignup, gen.EventActivate, gen.EventPurchase}, 7)
 		if len(s.Points) != len(want) {
 			t.Fatalf("engine has %d weeks, floor %d", len(s.Points), len(want))
+		}
+		if sweep := floor.FunnelSweep(days, []string{gen.EventSignup, gen.EventActivate, gen.EventPurchase}, 7); !reflect.DeepEqual(sweep, want) {
+			t.Errorf("floor.FunnelSweep = %v, floor.Funnel %v", sweep, want)
 		}
 		completed := 0
 		for i, p := range s.Points {

@@ -144,9 +144,9 @@ type FunnelWeek struct {
 // who has not completed and whose window ends after the last day is in
 // progress.
 //
-// For each entry day it intersects the users who reached step k−1 with the
-// users of step k on each day of the window, in day order, so a user can
-// take several steps on one day.
+// It follows the users of each entry day through the days of their window,
+// in day order, so a user can take several steps on one day (see
+// completions).
 func Funnel(d *Days, steps []string, window int) []FunnelWeek {
 	n := d.NumDays()
 	if n == 0 || len(steps) < 2 {
@@ -159,7 +159,7 @@ func Funnel(d *Days, steps []string, window int) []FunnelWeek {
 
 	var out []FunnelWeek
 	var seen *roaring.Bitmap
-	reached := make([]*roaring.Bitmap, len(steps))
+	var f funnelDay
 	for day := range n {
 		date := d.Date(day)
 		if day == 0 || date.Weekday() == time.Monday {
@@ -173,19 +173,18 @@ func Funnel(d *Days, steps []string, window int) []FunnelWeek {
 		}
 		seen.Or(entrants)
 
-		reached[0] = entrants
-		for k := 1; k < len(steps); k++ {
-			reached[k] = roaring.New()
-		}
+		stepsOn := make([][]*roaring.Bitmap, 0, window)
 		for x := day; x < day+window && x < n; x++ {
-			for k := 1; k < len(steps) && !reached[k-1].IsEmpty(); k++ {
-				reached[k].Or(roaring.And(reached[k-1], stepDays[k][x]))
+			on := make([]*roaring.Bitmap, len(steps)-1)
+			for k := range on {
+				on[k] = stepDays[k+1][x]
 			}
+			stepsOn = append(stepsOn, on)
 		}
 
 		w := &out[len(out)-1]
 		entered := int(entrants.GetCardinality())
-		completed := int(reached[len(steps)-1].GetCardinality())
+		completed := f.completions(entrants, stepsOn)
 		w.Entered += entered
 		w.Completed += completed
 		if day+window > n {
@@ -193,4 +192,169 @@ func Funnel(d *Days, steps []string, window int) []FunnelWeek {
 		}
 	}
 	return out
+}
+
+// funnelDay holds the buffers that completions reuses.
+type funnelDay struct {
+	level []int8
+	it    roaring.IntIterator
+}
+
+// completions returns how many of entrants reach the last step, where
+// stepsOn[i][k] is the users of step k+1 on day i of the window.
+//
+// Users who start on the same day have nearby IDs, so it keeps each
+// entrant's step in a slice indexed by ID − min(entrants), and reads only
+// the users of each step and day whose IDs fall between the entrants'
+// smallest and largest: a few dozen a day, where an intersection would read
+// all of the entrants each time. When the IDs are spread out (more than 8
+// per entrant) it intersects bitmaps instead.
+func (f *funnelDay) completions(entrants *roaring.Bitmap, stepsOn [][]*roaring.Bitmap) int {
+	last := len(stepsOn[0])
+	lo, hi := entrants.Minimum(), entrants.Maximum()
+	span := int(hi-lo) + 1
+	if span > 8*int(entrants.GetCardinality()) {
+		reached := entrants
+		r := make([]*roaring.Bitmap, last+1)
+		r[0] = entrants
+		for k := 1; k <= last; k++ {
+			r[k] = roaring.New()
+		}
+		for _, on := range stepsOn {
+			for k := 1; k <= last && !r[k-1].IsEmpty(); k++ {
+				r[k].Or(roaring.And(r[k-1], on[k-1]))
+			}
+		}
+		reached = r[last]
+		return int(reached.GetCardinality())
+	}
+
+	if cap(f.level) < span {
+		f.level = make([]int8, span)
+	}
+	level := f.level[:span]
+	for i := range level {
+		level[i] = -1 // not an entrant
+	}
+	f.it.Initialize(entrants)
+	for f.it.HasNext() {
+		level[f.it.Next()-lo] = 0
+	}
+
+	completed := 0
+	for _, on := range stepsOn {
+		for k := 1; k <= last; k++ {
+			f.it.Initialize(on[k-1])
+			f.it.AdvanceIfNeeded(lo)
+			for f.it.HasNext() {
+				v := f.it.Next()
+				if v > hi {
+					break
+				}
+				if level[v-lo] == int8(k-1) {
+					level[v-lo] = int8(k)
+					if k == last {
+						completed++
+					}
+				}
+			}
+		}
+	}
+	return completed
+}
+
+// FunnelSweep returns the same rows as Funnel with another loop: it walks
+// the days once, reading each day's users of each step once, and keeps each
+// user's open attempts in plain arrays indexed by user ID. A user can have
+// an open attempt from each of the last (window−1)/7+2 weeks at most, so
+// that many slots per user suffice.
+func FunnelSweep(d *Days, steps []string, window int) []FunnelWeek {
+	n := d.NumDays()
+	if n == 0 || len(steps) < 2 {
+		return nil
+	}
+	stepDays := make([][]*roaring.Bitmap, len(steps))
+	for k, s := range steps {
+		stepDays[k] = d.named(s)
+	}
+	users := 0
+	for _, b := range stepDays[0] {
+		if !b.IsEmpty() {
+			users = max(users, int(b.Maximum())+1)
+		}
+	}
+
+	// The week of each day, numbered from 0.
+	var out []FunnelWeek
+	weekOf := make([]int32, n)
+	for day := range n {
+		date := d.Date(day)
+		if day == 0 || date.Weekday() == time.Monday {
+			out = append(out, FunnelWeek{Week: date.AddDate(0, 0, -((int(date.Weekday()) + 6) % 7))})
+		}
+		weekOf[day] = int32(len(out) - 1)
+	}
+
+	// attempts[u*slots+s] is user u's attempt of a week whose number is s
+	// modulo slots.
+	type attempt struct {
+		week, day int32 // week −1: none
+		step      int32 // the last step reached
+	}
+	slots := (window-1)/7 + 2
+	attempts := make([]attempt, users*slots)
+	for i := range attempts {
+		attempts[i].week = -1
+	}
+
+	last := int32(len(steps) - 1)
+	buf := make([]uint32, 4096)
+	for x := range n {
+		w := weekOf[x]
+		slot := int(w) % slots
+		open := x+window > n // an attempt that starts today is still open at the end
+		forEach(stepDays[0][x], buf, func(u uint32) {
+			a := &attempts[int(u)*slots+slot]
+			if a.week == w {
+				return // entered earlier this week
+			}
+			*a = attempt{week: w, day: int32(x)}
+			out[w].Entered++
+			if open {
+				out[w].InProgress++
+			}
+		})
+		for k := int32(1); k <= last; k++ {
+			forEach(stepDays[k][x], buf, func(u uint32) {
+				for s := range slots {
+					a := &attempts[int(u)*slots+s]
+					if a.week < 0 || a.step != k-1 || int(a.day)+window <= x {
+						continue
+					}
+					a.step = k
+					if k == last {
+						out[a.week].Completed++
+						if int(a.day)+window > n {
+							out[a.week].InProgress--
+						}
+					}
+				}
+			})
+		}
+	}
+	return out
+}
+
+// forEach calls fn with each value of b, reading them in blocks into buf.
+func forEach(b *roaring.Bitmap, buf []uint32, fn func(uint32)) {
+	it := b.ManyIterator()
+	for {
+		k := it.NextMany(buf)
+		if k == 0 {
+			return
+		}
+		for _, v := range buf[:k] {
+			fn(v)
+		}
+	}
 }
