@@ -70,8 +70,8 @@ func BenchmarkEngineOnDB(b *testing.B) {
 	}
 }
 
-// processCPU returns the user and system CPU time of the process so far;
-// the cpu-ns/op it gives varies less than the wall time on a shared machine.
+// processCPU returns the user and system CPU time of the process so far. On
+// a shared machine, the cpu-ns/op it gives varies less than the wall time.
 func processCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 // TestFloorMatchesEngine checks that the bare-bitmap floor of Q1 to Q4
-// (package floor) returns the engine's answers for the KPIs of
+// (package floor) returns the engine's results for the KPIs of
 // bench/kpis.yaml on the same generated events, so that the floor's times
 // are times of the same work.
 func TestFloorMatchesEngine(t *testing.T) {
@@ -89,14 +89,16 @@ func TestFloorMatchesEngine(t *testing.T) {
 	})
 
 	t.Run("Q4 funnel by week", func(t *testing.T) {
+		steps := []string{gen.EventSignup, gen.EventActivate, gen.EventPurchase}
 		s, err := eng.Series(ctx, defs, "signup_to_purchase", timegrain.Week, r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := floor.Funnel(days, []string{gen.EventSignup, gen.EventActivate, gen.EventPurchase}, 7)
+		want := floor.Funnel(days, steps, 7)
 		if len(s.Points) != len(want) {
 			t.Fatalf("engine has %d weeks, floor %d", len(s.Points), len(want))
 		}
+
 		// The store's path reads the raw events, so it also checks the
 		// index's walk over users with consecutive IDs, which these
 		// time-ordered events give.
@@ -110,19 +112,21 @@ func TestFloorMatchesEngine(t *testing.T) {
 					p.Start.Format(time.DateOnly), funnelCounts(p), funnelCounts(s.Points[i]))
 			}
 		}
-		if sweep := floor.FunnelSweep(days, []string{gen.EventSignup, gen.EventActivate, gen.EventPurchase}, 7); !reflect.DeepEqual(sweep, want) {
+
+		if sweep := floor.FunnelSweep(days, steps, 7); !reflect.DeepEqual(sweep, want) {
 			t.Errorf("floor.FunnelSweep = %v, floor.Funnel %v", sweep, want)
 		}
+
 		completed := 0
 		for i, p := range s.Points {
 			w := want[i]
-			got := funnelCounts(p)
 			if !p.Start.Equal(w.Week) && !(i == 0 && p.Start.Equal(gen.DefaultStart)) {
 				t.Errorf("week %d starts on %s in the engine, %s in the floor", i, p.Start.Format(time.DateOnly), w.Week.Format(time.DateOnly))
 			}
-			if got != [3]int{w.Entered, w.Completed, w.InProgress} {
+			floorCounts := [3]int{w.Entered, w.Completed, w.InProgress}
+			if got := funnelCounts(p); got != floorCounts {
 				t.Errorf("week of %s: engine [entered completed in-progress] = %v, floor %v",
-					w.Week.Format(time.DateOnly), got, [3]int{w.Entered, w.Completed, w.InProgress})
+					w.Week.Format(time.DateOnly), got, floorCounts)
 			}
 			completed += w.Completed
 		}

@@ -205,12 +205,13 @@ func (w *funnelWalk) reached(ctx context.Context, d int32) ([]*roaring.Bitmap, e
 // where stepsOn[i][k-1] is the users of step k on day i of the window.
 //
 // Users who start on the same day mostly have nearby IDs, because the index
-// numbers users in the order of their first event. So when first's IDs are
+// numbers users in the order of their first event. When first's IDs are
 // not spread out (at most 8 IDs per user between its smallest and largest),
-// it keeps each user's step in a slice indexed by ID − min(first) and reads
-// only the users of each step and day whose IDs fall in that span: a few
-// dozen a day. Intersecting instead reads all of first for each day and
-// step, and reads more of each day's users as events per user grow.
+// it keeps each user's step in a slice indexed by ID − min(first). Then it
+// reads only the users of each step and day whose IDs fall in that span,
+// which are a few dozen a day in the generated benchmark data. Intersecting
+// instead reads all of first for each day and step, and reads more of each
+// day's users as events per user grow.
 func (w *funnelWalk) walkSteps(first *roaring.Bitmap, stepsOn [][]*roaring.Bitmap) []*roaring.Bitmap {
 	r := make([]*roaring.Bitmap, len(w.m.Steps))
 	r[0] = first

@@ -1,7 +1,7 @@
 // Package floor computes the benchmark workloads Q1 to Q4 from plain per-day
 // roaring bitmaps of generated events, with no store, index, cache or KPI
 // definitions in between. Its times are the floor that the engine's times
-// at its Go API are compared with: the same answers from the same bitmaps,
+// at its Go API are compared with: the same results from the same bitmaps,
 // computed with the simplest tight loops.
 //
 // Days are UTC days numbered from 0 at the generator's start, and weeks

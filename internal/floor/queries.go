@@ -138,8 +138,8 @@ type FunnelWeek struct {
 }
 
 // Funnel returns Q4 by Monday weeks, with the rule of the engine's funnels at
-// day resolution: a user enters on the day of their first steps[0] event in
-// the week, and completes when each later step has an event on the day of
+// day resolution. A user enters on the day of their first steps[0] event in
+// the week. They complete when each later step has an event on the day of
 // the step before or later, up to window−1 days after the entry day. A user
 // who has not completed and whose window ends after the last day is in
 // progress.
@@ -196,25 +196,24 @@ func Funnel(d *Days, steps []string, window int) []FunnelWeek {
 
 // funnelDay holds the buffers that completions reuses.
 type funnelDay struct {
-	level []int8
+	level []int32
 	it    roaring.IntIterator
 }
 
 // completions returns how many of entrants reach the last step, where
 // stepsOn[i][k] is the users of step k+1 on day i of the window.
 //
-// Users who start on the same day have nearby IDs, so it keeps each
+// Users who start on the same day have nearby IDs. So it keeps each
 // entrant's step in a slice indexed by ID − min(entrants), and reads only
 // the users of each step and day whose IDs fall between the entrants'
-// smallest and largest: a few dozen a day, where an intersection would read
-// all of the entrants each time. When the IDs are spread out (more than 8
-// per entrant) it intersects bitmaps instead.
+// smallest and largest ID. Those are a few dozen a day, where an
+// intersection would read all of the entrants each time. When the IDs are
+// spread out (more than 8 per entrant) it intersects bitmaps instead.
 func (f *funnelDay) completions(entrants *roaring.Bitmap, stepsOn [][]*roaring.Bitmap) int {
 	last := len(stepsOn[0])
 	lo, hi := entrants.Minimum(), entrants.Maximum()
 	span := int(hi-lo) + 1
 	if span > 8*int(entrants.GetCardinality()) {
-		reached := entrants
 		r := make([]*roaring.Bitmap, last+1)
 		r[0] = entrants
 		for k := 1; k <= last; k++ {
@@ -225,12 +224,11 @@ func (f *funnelDay) completions(entrants *roaring.Bitmap, stepsOn [][]*roaring.B
 				r[k].Or(roaring.And(r[k-1], on[k-1]))
 			}
 		}
-		reached = r[last]
-		return int(reached.GetCardinality())
+		return int(r[last].GetCardinality())
 	}
 
 	if cap(f.level) < span {
-		f.level = make([]int8, span)
+		f.level = make([]int32, span)
 	}
 	level := f.level[:span]
 	for i := range level {
@@ -251,8 +249,8 @@ func (f *funnelDay) completions(entrants *roaring.Bitmap, stepsOn [][]*roaring.B
 				if v > hi {
 					break
 				}
-				if level[v-lo] == int8(k-1) {
-					level[v-lo] = int8(k)
+				if level[v-lo] == int32(k-1) {
+					level[v-lo] = int32(k)
 					if k == last {
 						completed++
 					}
