@@ -18,8 +18,9 @@ import (
 // a dimension, and whether the value counts as having the property. It
 // returns ok false when the name may differ between the stores or from the
 // index's key: objects and arrays, whose names are their JSON text, and
-// numbers other than integers of magnitude below 2^53 (SQLite writes a
-// real such as 0.1 with 15 significant digits, PostgreSQL as stored).
+// numbers other than integers of magnitude below 2^53. PostgreSQL returns
+// the stored JSON text of a number, but SQLite (modernc.org/sqlite v1.62)
+// writes 1e+21 as 1.0e+21 and 0.1234567890123456 with 17 digits.
 func segmentName(key string) (name string, present bool, ok bool) {
 	kind, text, _ := strings.Cut(key, ":")
 	switch {
@@ -98,10 +99,10 @@ func namedSlices(groups map[string][]*activitySlice, f sliceFilter) (map[string]
 }
 
 // indexTable is table on the activity index. It returns false when the
-// index cannot give the same table as the store's scan: the property is not
-// a declared dimension, the metric's filters are not on that dimension or
-// its summed property is not kept, a period starts inside a day, or a value
-// has a name the index cannot be sure of.
+// index cannot build the same table as the store's scan. That is the case
+// when the property is not a declared dimension, the metric filters another
+// property, its summed property is not kept, a period starts inside a day,
+// or a value has a name the index cannot be sure of.
 func (b *breakdowner) indexTable(ctx context.Context, name string, m kpi.Metric) (*segmentTable, bool, error) {
 	v := b.view
 	if v == nil || m.Event == "" || !slices.Contains(v.ix.declared.Dimensions, b.property) {
@@ -170,10 +171,11 @@ func sliceAccumulator(parts []*activitySlice, m kpi.Metric, users bool) *accumul
 	return acc
 }
 
-// indexRankFiltered is rankFiltered on the activity index, or false when
-// the index cannot rank the same segments: the property is not a declared
-// dimension, the metric's filters are not on it, a range starts inside a
-// day, or a value has a name the index cannot be sure of.
+// indexRankFiltered is rankFiltered on the activity index. It returns false
+// when the index cannot rank the same segments. That is the case when the
+// property is not a declared dimension, the metric filters another
+// property, the range starts inside a day, or a value has a name the index
+// cannot be sure of.
 func indexRankFiltered(ctx context.Context, v *indexView, ev *evaluator, name string, m kpi.Metric, property string, from, to time.Time) ([]*rankedSegment, bool, error) {
 	if v == nil || !slices.Contains(v.ix.declared.Dimensions, property) {
 		return nil, false, nil
@@ -239,9 +241,9 @@ func indexRankFiltered(ctx context.Context, v *indexView, ev *evaluator, name st
 	return sortRanked(segments), true, nil
 }
 
-// keyValues returns the stored values that the segment name stands for, as
-// storedValues returns them for a scan's row with value key key: the name
-// "true" stands for both the boolean and the text.
+// keyValues returns the stored values that the segment name represents, as
+// storedValues returns them for a scan's row with value key key. The name
+// "true" represents both the boolean and the text.
 func keyValues(name, key string) []any {
 	switch {
 	case strings.HasPrefix(key, "n:"):
@@ -255,8 +257,8 @@ func keyValues(name, key string) []any {
 	return []any{name}
 }
 
-// userCount returns the number of distinct users in a: the users of a
-// scan's rows or of the index's bitmaps, as a holds one or the other.
+// userCount returns the number of distinct users in a, from the users of a
+// scan's rows or from the index's bitmap, whichever a contains.
 func (a *accumulator) userCount() int {
 	n := len(a.users)
 	if a.bitmap != nil {

@@ -32,11 +32,11 @@ kpis:
 //	                       u6 Feb 06 "7"    6
 //	                       u7 Feb 07 null  16
 var handPurchases = []struct {
-	user string
-	day  string
-	plan any // absent when nil and not null
-	null bool
-	amt  float64
+	user   string
+	day    string
+	plan   any // absent when nil and not null
+	null   bool
+	amount float64
 }{
 	{"u1", "2026-01-03", "pro", false, 10},
 	{"u2", "2026-01-05", "pro", false, 20},
@@ -58,7 +58,7 @@ func handEvents(t *testing.T) []store.Event {
 		if err != nil {
 			t.Fatal(err)
 		}
-		props := map[string]any{"amount": p.amt}
+		props := map[string]any{"amount": p.amount}
 		if p.plan != nil || p.null {
 			props["plan"] = p.plan
 		}
@@ -153,7 +153,7 @@ func TestIndexBreakdownObjectValueUsesStore(t *testing.T) {
 	}
 }
 
-// indexBreakdownKPIs breaks down every kind the index can answer, and two
+// indexBreakdownKPIs breaks down every kind the index can compute, and two
 // it cannot: a filter on another property and a range filter.
 const indexBreakdownKPIs = `workspace:
   name: Index breakdowns
@@ -287,8 +287,8 @@ func breakdownPath(id, property, path string) string {
 		// A filter on the breakdown's own property narrows its segments.
 		return PathIndex
 	case id == "retention_w1" || id == "wau" || id == "new_users":
-		// The other segment filters neq on every shown value: the index
-		// answers it too.
+		// The other segment filters neq on every shown value, which the
+		// index also computes.
 		return PathIndex
 	}
 	return path

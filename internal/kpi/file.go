@@ -10,8 +10,8 @@ type fileDoc struct {
 	Metrics    map[string]fileMetric `yaml:"metrics"`
 	KPIs       []fileKPI             `yaml:"kpis"`
 
-	// Dimensions is decoded as any, so that a scalar or a map gets a message
-	// that says what to write instead of a decoder error.
+	// Dimensions is decoded as any, so that a scalar or a map gets an error
+	// that shows what to write instead of a decoder error.
 	Dimensions any `yaml:"dimensions"`
 }
 
