@@ -11,6 +11,8 @@ import (
 
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
+	"github.com/northstar-kpi/northstar/internal/store/postgres"
+	"github.com/northstar-kpi/northstar/internal/store/storetest"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
 )
 
@@ -86,6 +88,36 @@ func TestIndexBreakdownByHand(t *testing.T) {
 		t.Fatalf("parse: %v", err)
 	}
 	plain, indexed := handEngines(t, handEvents(t), defs)
+	checkHandBreakdowns(t, defs, plain, indexed)
+}
+
+func TestIndexBreakdownByHandPostgres(t *testing.T) {
+	ctx := context.Background()
+	defs, err := kpi.Parse("hand.yaml", []byte(handBreakdownKPIs))
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	dsn := storetest.PostgresDatabase(t)
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatalf("open PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.InsertEvents(ctx, handEvents(t)); err != nil {
+		t.Fatalf("insert events: %v", err)
+	}
+	ix := NewActivityIndex(db, time.UTC, DeclaredFor(defs), nil)
+	if err := ix.Rebuild(ctx); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	now := func() time.Time { return time.Date(2026, time.March, 15, 0, 0, 0, 0, time.UTC) }
+	checkHandBreakdowns(t, defs, New(db, now), NewWithIndex(db, ix, now))
+}
+
+// checkHandBreakdowns requires the hand-calculated breakdowns of
+// handPurchases from both engines, and the path each takes.
+func checkHandBreakdowns(t *testing.T, defs *kpi.Definitions, plain, indexed *Engine) {
+	t.Helper()
 
 	// Revenue by plan: pro 30, (none) 28 (missing 4, "" 8, null 16), "7" 9
 	// (the number 7 and the text "7"), free 5, "true" 3 (the boolean true
