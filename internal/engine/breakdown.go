@@ -123,6 +123,12 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 
 	cal := defs.Workspace.Calendar()
 	view, release := e.indexView(ctx, cal)
+	if view != nil && !slices.Contains(view.ix.declared.Dimensions, property) {
+		// The view holds the index's read lock, which stops inserts from
+		// updating the index while the store scans every event.
+		release()
+		view, release = nil, func() {}
+	}
 	defer release()
 	from, to, err := e.spanWith(ctx, cal, grain, r, view)
 	if err != nil {
