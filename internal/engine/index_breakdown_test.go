@@ -82,6 +82,23 @@ func handEngines(t *testing.T, events []store.Event, defs *kpi.Definitions) (pla
 	return New(db, now), NewWithIndex(db, ix, now)
 }
 
+// indexedEngine returns an engine on the store of e, with an activity index
+// that keeps the dimensions of defs and dims.
+func indexedEngine(t *testing.T, e *Engine, defs *kpi.Definitions, dims ...string) *Engine {
+	t.Helper()
+	st, ok := e.events.(IndexStore)
+	if !ok {
+		t.Fatalf("the store %T cannot hold an activity index", e.events)
+	}
+	declared := DeclaredFor(defs)
+	declared.Dimensions = append(declared.Dimensions, dims...)
+	ix := NewActivityIndex(st, defs.Workspace.Location, declared, nil)
+	if err := ix.Rebuild(context.Background()); err != nil {
+		t.Fatalf("rebuild: %v", err)
+	}
+	return NewWithIndex(e.events, ix, e.now)
+}
+
 func TestIndexBreakdownByHand(t *testing.T) {
 	defs, err := kpi.Parse("hand.yaml", []byte(handBreakdownKPIs))
 	if err != nil {
