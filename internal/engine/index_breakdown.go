@@ -85,7 +85,7 @@ func (v *indexView) segmentSlices(ctx context.Context, event, dim string, iv sto
 // the index can be sure of.
 func namedSlices(groups map[string][]*activitySlice, f sliceFilter) (map[string][]*activitySlice, bool) {
 	out := map[string][]*activitySlice{}
-	for key, slices := range groups {
+	for key, parts := range groups {
 		if f.keys != nil && !f.keeps(key) {
 			continue
 		}
@@ -93,7 +93,7 @@ func namedSlices(groups map[string][]*activitySlice, f sliceFilter) (map[string]
 		if !ok {
 			return nil, false
 		}
-		out[name] = append(out[name], slices...)
+		out[name] = append(out[name], parts...)
 	}
 	return out, true
 }
