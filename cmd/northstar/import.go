@@ -303,6 +303,18 @@ type lazyEventStore struct {
 	defs   *kpi.Definitions
 	stderr io.Writer
 	db     appStore
+
+	// userIndex is the store whose (user_id) index of events the import
+	// builds at Close, or nil.
+	userIndex deferredUserIndex
+}
+
+// deferredUserIndex is a store that can build the (user_id) index of events
+// once after a bulk import into an empty database, instead of row by row
+// (the SQLite store).
+type deferredUserIndex interface {
+	DeferUserIndex(ctx context.Context) (bool, error)
+	RestoreUserIndex(ctx context.Context) error
 }
 
 var _ ingest.EventWriter = (*lazyEventStore)(nil)
@@ -322,8 +334,21 @@ func (s *lazyEventStore) InsertEvents(ctx context.Context, events []store.Event)
 // open opens the database and, with defs, its activity index.
 func (s *lazyEventStore) open(ctx context.Context) (appStore, error) {
 	db, err := openStore(ctx, s.path)
-	if err != nil || s.defs == nil {
-		return db, err
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := db.(deferredUserIndex); ok {
+		deferred, err := d.DeferUserIndex(ctx)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if deferred {
+			s.userIndex = d
+		}
+	}
+	if s.defs == nil {
+		return db, nil
 	}
 
 	// The index declares what the server's does, KPIs made in the UI
@@ -341,12 +366,21 @@ func (s *lazyEventStore) open(ctx context.Context) (appStore, error) {
 	return nil, err
 }
 
-// Close closes the database if it was opened. On a store that keeps
-// planner statistics (PostgreSQL), it first updates them, so that queries
-// right after a large import are planned for its rows.
+// Close builds the index that open deferred, if any, updates the planner
+// statistics of a store that keeps them (PostgreSQL), so that queries right
+// after a large import are planned for its rows, and closes the database.
+// It does nothing if the database was never opened.
 func (s *lazyEventStore) Close() error {
 	if s.db == nil {
 		return nil
+	}
+	if s.userIndex != nil {
+		// Without the cancelled context of an interrupted import, because
+		// the rows stored so far need the index too.
+		if err := s.userIndex.RestoreUserIndex(context.Background()); err != nil {
+			s.db.Close()
+			return err
+		}
 	}
 	if a, ok := unwrapStore(s.db).(interface{ Analyze(context.Context) error }); ok {
 		if err := a.Analyze(context.Background()); err != nil {
