@@ -234,6 +234,8 @@ type rowIDs struct {
 	// distinct rows) share a count. Their IDs still come out the same on
 	// every read of the file, so deduplication holds.
 	seen map[uint64]uint32
+
+	buf []byte // the fields of the row being hashed
 }
 
 // reset clears the occurrence counts, for a new read of the input.
@@ -276,24 +278,30 @@ const eventIDLength = 2 * (8 + 16)
 // sum returns the SHA-256 of the row's content and occurrence number, and
 // counts the occurrence.
 func (ids *rowIDs) sum(name string, record []string) [sha256.Size]byte {
-	h := sha256.New()
-	writeField(h, name)
+	// The fields go through one reused buffer, in the form writeField
+	// writes, so BenchmarkRowIDsNextEvent makes 4 allocations per row
+	// instead of 18 when each field went to the hash on its own.
+	buf := appendField(ids.buf[:0], name)
 	for _, field := range record {
-		writeField(h, field)
+		buf = appendField(buf, field)
 	}
-	var rowKey [sha256.Size]byte
-	h.Sum(rowKey[:0])
+	ids.buf = buf
+	rowKey := sha256.Sum256(buf)
 
 	key := binary.BigEndian.Uint64(rowKey[:8])
 	ids.seen[key]++
 	occurrence := ids.seen[key]
 
-	h.Reset()
-	h.Write(rowKey[:])
-	h.Write(binary.BigEndian.AppendUint32(nil, occurrence))
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	var keyed [sha256.Size + 4]byte
+	copy(keyed[:], rowKey[:])
+	binary.BigEndian.PutUint32(keyed[sha256.Size:], occurrence)
+	return sha256.Sum256(keyed[:])
+}
+
+// appendField appends s with its length in front, as writeField writes it.
+func appendField(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
 }
 
 // writeField writes s with its length in front, so that different rows

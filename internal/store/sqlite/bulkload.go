@@ -41,9 +41,26 @@ func (db *DB) DeferUserIndex(ctx context.Context) (bool, error) {
 }
 
 // RestoreUserIndex builds the (user_id) index of events if it is missing.
-// At 10M events it took 14 s of CPU time (modernc.org/sqlite v1.62.0).
+// At 10M events it took 13 s of CPU time (modernc.org/sqlite v1.62.0).
 func (db *DB) RestoreUserIndex(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx, userIndexSQL); err != nil {
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("build the events (user_id) index: %w", err)
+	}
+	defer conn.Close()
+
+	// SQLite sorts the index entries in temporary storage. With
+	// temp_store=MEMORY, which the insert path uses, the sort of 10M
+	// entries kept about 600 MB in memory; a temporary file keeps that to
+	// the page cache.
+	if _, err := conn.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+		return fmt.Errorf("build the events (user_id) index: set temp_store: %w", err)
+	}
+	_, err = conn.ExecContext(ctx, userIndexSQL)
+	if _, resetErr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`); resetErr != nil && err == nil {
+		err = fmt.Errorf("reset temp_store: %w", resetErr)
+	}
+	if err != nil {
 		return fmt.Errorf("build the events (user_id) index: %w", err)
 	}
 	return nil
