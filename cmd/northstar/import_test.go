@@ -388,8 +388,8 @@ func TestImportCSVTimeAndAtConflict(t *testing.T) {
 }
 
 // The import into an empty database builds the (user_id) index of events
-// at the end instead of row by row; it must exist afterwards, also after a
-// second import into the database that now holds events.
+// at the end instead of row by row. The index must exist after that import
+// and after a second one into the database, which then holds events.
 func TestImportCSVBuildsUserIndex(t *testing.T) {
 	dbPath := filepath.Join(t.TempDir(), "northstar.db")
 	for i, content := range []string{
