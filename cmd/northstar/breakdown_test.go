@@ -294,3 +294,53 @@ func TestReportBreakdownFlagErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestReportBreakdownExplainPath(t *testing.T) {
+	dbPath, kpisPath, _, byColumn := importTelco(t)
+	declared := filepath.Join(filepath.Dir(kpisPath), "declared.yaml")
+	if err := os.WriteFile(declared, []byte("dimensions: [PaymentMethod]\n"+telcoKPIs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// In order: before any KPI file declares PaymentMethod, the index does
+	// not keep it. churned filters on Churn, which the index cannot combine
+	// with a breakdown by PaymentMethod, so churn_share mixes the two paths.
+	// Once declared, the saved index keeps PaymentMethod, also for the KPI
+	// file that does not list it.
+	tests := []struct {
+		kpis, property string
+		want           []string
+	}{
+		{kpisPath, "PaymentMethod", []string{
+			`explain: kpi "customer_count" by PaymentMethod: computed by the SQL (store) path`,
+		}},
+		{declared, "PaymentMethod", []string{
+			`explain: kpi "customer_count" by PaymentMethod: computed by the activity index path`,
+			`explain: kpi "churn_share" by PaymentMethod: computed by the mixed (activity index and SQL) path`,
+		}},
+		{declared, "Contract", []string{
+			`explain: kpi "customer_count" by Contract: computed by the SQL (store) path`,
+		}},
+		{kpisPath, "PaymentMethod", []string{
+			`explain: kpi "customer_count" by PaymentMethod: computed by the activity index path`,
+		}},
+	}
+	for _, tc := range tests {
+		code, _, stderr := runCLI(t, "report", "--kpis", tc.kpis, "--db", dbPath, "--kpi", "customer_count", "--kpi", "churn_share",
+			"--breakdown", tc.property, "--from", "2024-01-01", "--to", "2024-01-31", "--explain", "--format", "csv")
+		if code != exitOK {
+			t.Fatalf("report --explain exit code %d: %s", code, stderr)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%s by %s: stderr lacks %q:\n%s", filepath.Base(tc.kpis), tc.property, want, stderr)
+			}
+		}
+	}
+
+	// The index's breakdown counts the customers of each payment method.
+	values, _ := breakdownCSV(t, "--kpis", declared, "--db", dbPath, "--kpi", "churn_share", "--breakdown", "PaymentMethod")
+	for method, counts := range byColumn["PaymentMethod"] {
+		checkShare(t, method, values[method], counts.share())
+	}
+}

@@ -144,7 +144,7 @@ each metric kind is broken down.`,
 			}
 			eng := engine.NewWithIndex(db, ix, time.Now).WithHistory(db)
 			if breakdownFlag != "" {
-				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format})
+				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format, explain: explain})
 			}
 			if len(ids) == 1 && !report.IsDocument(format) && !seriesFlag {
 				if done, err := writeKPIDetail(cmd.Context(), g, eng, defs, ids[0], r, format); done {
@@ -190,7 +190,7 @@ each metric kind is broken down.`,
 	}
 	cmd.Flags().StringVar(&kpiPath, "kpis", "", "KPI definitions file (YAML)")
 	cmd.Flags().BoolVar(&seriesFlag, "series", false, "with one retention or funnel --kpi, print its series by period instead of its cohort table or steps")
-	cmd.Flags().BoolVar(&explain, "explain", false, "print on stderr whether the activity index or SQL on the store computed each KPI")
+	cmd.Flags().BoolVar(&explain, "explain", false, "print on stderr whether the activity index or SQL on the store computed each KPI or breakdown")
 	cmd.Flags().StringVar(&grainFlag, "grain", "", "period length for every KPI: day, week, month or quarter (default: each KPI's own grain)")
 	cmd.Flags().StringVar(&fromFlag, "from", "", "first date to report, YYYY-MM-DD (default: a grain-dependent number of periods before --to)")
 	cmd.Flags().StringVar(&toFlag, "to", "", "last date to report, YYYY-MM-DD, inclusive (default: the day of the newest event)")

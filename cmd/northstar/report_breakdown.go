@@ -30,6 +30,7 @@ type breakdownRequest struct {
 	grain    timegrain.Grain
 	r        engine.Range
 	format   string
+	explain  bool // print on stderr which path computed each breakdown
 }
 
 // writeBreakdowns computes the breakdown of each KPI in ids and prints them
@@ -51,6 +52,9 @@ func writeBreakdowns(ctx context.Context, g *globals, eng *engine.Engine, defs *
 		}
 		for _, w := range b.Warnings {
 			fmt.Fprintf(g.stderr, "warning: kpi %q: %s\n", id, w)
+		}
+		if req.explain {
+			fmt.Fprintf(g.stderr, "explain: kpi %q by %s: computed by the %s path\n", id, req.property, pathName(b.Path))
 		}
 		items = append(items, b)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/northstar-kpi/northstar/internal/kpi"
 	"github.com/northstar-kpi/northstar/internal/store"
 	"github.com/northstar-kpi/northstar/internal/timegrain"
@@ -47,6 +49,9 @@ type Breakdown struct {
 
 	// Warnings point at likely mistakes, such as a property that no event has.
 	Warnings []string `json:"warnings,omitempty"`
+
+	// Path names what computed the values, as Series.Path does.
+	Path string `json:"path,omitempty"`
 }
 
 // BreakdownPeriod is one period of a breakdown. A partial period's values
@@ -117,7 +122,15 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 	}
 
 	cal := defs.Workspace.Calendar()
-	from, to, err := e.span(ctx, cal, grain, r)
+	view, release := e.indexView(ctx, cal)
+	if view != nil && !slices.Contains(view.ix.declared.Dimensions, property) {
+		// The view holds the index's read lock, which stops inserts from
+		// updating the index while the store scans every event.
+		release()
+		view, release = nil, func() {}
+	}
+	defer release()
+	from, to, err := e.spanWith(ctx, cal, grain, r, view)
 	if err != nil {
 		return nil, err
 	}
@@ -128,13 +141,14 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 	}
 	b.periods = periods
 	b.ev = newEvaluator(e.events, defs, grain, nil)
+	b.view, b.paths = view, map[string]bool{}
 
 	out := &Breakdown{KPI: k.ID, Property: property, Grain: grain, From: from, To: to, Limit: limit}
 	for _, p := range periods {
 		out.Periods = append(out.Periods, BreakdownPeriod{Start: p.Start, End: p.End, Partial: p.Partial})
 	}
 	if filterable(k.Metric.Kind) {
-		return e.filteredBreakdown(ctx, defs, k, property, limit, grain, periods, out)
+		return e.filteredBreakdown(ctx, defs, k, property, limit, grain, periods, view, out)
 	}
 
 	ranked, err := b.rank(ctx, k.ID, k.Metric)
@@ -165,6 +179,7 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 		out.Segments = append(out.Segments, seg)
 	}
 	out.Warnings = b.ev.warnings
+	out.Path = pathOf(b.paths)
 	return out, nil
 }
 
@@ -197,6 +212,11 @@ type breakdowner struct {
 	periods  []timegrain.Period
 	ev       *evaluator // for the store's scanner and the warnings
 	tables   map[string]*segmentTable
+
+	// view reads the activity index, when the engine has one that fits the
+	// workspace; paths collects which paths built the tables.
+	view  *indexView
+	paths map[string]bool
 }
 
 // breakable reports whether a metric of kind k is computed per event, so
@@ -385,6 +405,17 @@ func (b *breakdowner) table(ctx context.Context, name string, m kpi.Metric) (*se
 	if t, ok := b.tables[name]; ok {
 		return t, nil
 	}
+	t, ok, err := b.indexTable(ctx, name, m)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		b.paths[PathIndex] = true
+		b.tables[name] = t
+		return t, nil
+	}
+	b.paths[PathSQL] = true
+
 	scanner, err := b.ev.scanner(m.Kind)
 	if err != nil {
 		return nil, err
@@ -401,7 +432,7 @@ func (b *breakdowner) table(ctx context.Context, name string, m kpi.Metric) (*se
 		q.Property = m.Property
 	}
 
-	t := &segmentTable{segments: map[string]*segmentAccumulators{}}
+	t = &segmentTable{segments: map[string]*segmentAccumulators{}}
 	users := m.Kind == kpi.UniqueUsers
 	var events, withProperty int64
 	period := 0
@@ -452,7 +483,8 @@ type accumulator struct {
 	events int64
 	sum    float64            // of the numeric property
 	values int64              // events on which the property is a number
-	users  map[int64]struct{} // distinct users, for unique_users only
+	users  map[int64]struct{} // distinct users of scanned rows, for unique_users only
+	bitmap *roaring.Bitmap    // distinct users from the activity index, for unique_users only
 }
 
 func (a *accumulator) add(row store.EventRow, users bool) {
@@ -478,6 +510,7 @@ func (a *accumulator) merge(o *accumulator) {
 	a.events += o.events
 	a.sum += o.sum
 	a.values += o.values
+	a.mergeBitmap(o)
 	if len(o.users) == 0 {
 		return
 	}
@@ -495,7 +528,7 @@ func (a *accumulator) value(m kpi.Metric) value {
 	case kpi.Count:
 		return value{v: float64(a.events), ok: true}
 	case kpi.UniqueUsers:
-		return value{v: float64(len(a.users)), ok: true}
+		return value{v: float64(a.userCount()), ok: true}
 	case kpi.Sum:
 		return value{v: a.sum, ok: true}
 	default: // kpi.Average

@@ -53,12 +53,21 @@ type rankedSegment struct {
 // "property eq value". OtherSegment is the metric with "property neq value"
 // for every shown value, so it includes NoneSegment, which a filter cannot
 // select exactly and which is therefore never shown on its own.
-func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, property string, limit int, grain timegrain.Grain, periods []timegrain.Period, out *Breakdown) (*Breakdown, error) {
+func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, property string, limit int, grain timegrain.Grain, periods []timegrain.Period, view *indexView, out *Breakdown) (*Breakdown, error) {
 	from, to := periods[0].Start, periods[len(periods)-1].Cutoff
 	ranker := newEvaluator(e.events, defs, grain, nil)
-	ranked, err := rankFiltered(ctx, ranker, k.ID, k.Metric, property, from, to)
+	paths := map[string]bool{}
+	ranked, ok, err := indexRankFiltered(ctx, view, ranker, k.ID, k.Metric, property, from, to)
 	if err != nil {
 		return nil, err
+	}
+	if ok {
+		paths[PathIndex] = true
+	} else {
+		paths[PathSQL] = true
+		if ranked, err = rankFiltered(ctx, ranker, k.ID, k.Metric, property, from, to); err != nil {
+			return nil, err
+		}
 	}
 
 	var top, pooled []*rankedSegment
@@ -80,7 +89,7 @@ func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k
 
 	for _, seg := range top {
 		filter := kpi.Filter{Property: property, Op: kpi.OpIn, Values: seg.values}
-		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, filter)
+		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, view, paths, filter)
 		if err != nil {
 			return nil, err
 		}
@@ -94,7 +103,7 @@ func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k
 				filters = append(filters, kpi.Filter{Property: property, Op: kpi.OpNeq, Value: v})
 			}
 		}
-		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, filters...)
+		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, view, paths, filters...)
 		if err != nil {
 			return nil, err
 		}
@@ -102,18 +111,24 @@ func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k
 		out.Segments = append(out.Segments, s)
 	}
 	out.Warnings = ranker.warnings
+	out.Path = pathOf(paths)
 	return out, nil
 }
 
 // filteredSegment evaluates m with extra filters over intervals: one per
-// period, then the whole range when the kind has a value over it.
-func (e *Engine) filteredSegment(ctx context.Context, defs *kpi.Definitions, m kpi.Metric, grain timegrain.Grain, intervals []store.Interval, periods int, cutoff time.Time, extra ...kpi.Filter) (Segment, error) {
+// period, then the whole range when the kind has a value over it. It reads
+// the index through view when it can, and adds the path it took to paths.
+func (e *Engine) filteredSegment(ctx context.Context, defs *kpi.Definitions, m kpi.Metric, grain timegrain.Grain, intervals []store.Interval, periods int, cutoff time.Time, view *indexView, paths map[string]bool, extra ...kpi.Filter) (Segment, error) {
 	m.Filters = append(slices.Clone(m.Filters), extra...)
 	ev := newEvaluator(e.events, defs, grain, intervals)
 	ev.cutoff = cutoff
+	ev.index = view
 	vals, err := ev.metric(ctx, m)
 	if err != nil {
 		return Segment{}, err
+	}
+	for p := range ev.paths {
+		paths[p] = true
 	}
 
 	s := Segment{Values: make([]SegmentValue, periods)}
@@ -200,6 +215,11 @@ func rankFiltered(ctx context.Context, ev *evaluator, name string, m kpi.Metric,
 		ev.warnf("metric %s: no %s in this range has the property %q, so every one is in %s", name, scanned, property, OtherSegment)
 	}
 
+	return sortRanked(segments), nil
+}
+
+// sortRanked returns the segments, most events first, ties in name order.
+func sortRanked(segments map[string]*rankedSegment) []*rankedSegment {
 	out := make([]*rankedSegment, 0, len(segments))
 	for _, seg := range segments {
 		out = append(out, seg)
@@ -210,7 +230,7 @@ func rankFiltered(ctx context.Context, ev *evaluator, name string, m kpi.Metric,
 		}
 		return strings.Compare(a.name, b.name)
 	})
-	return out, nil
+	return out
 }
 
 // storedValues returns the stored property values that the key text of row

@@ -418,20 +418,28 @@ func TestBreakdownActiveUsersOtherDistinct(t *testing.T) {
 		{"visit", "u3", "2026-01-07 11:00", plan("free")},
 		{"visit", "u5", "2026-01-07 12:00", nil},
 	})
-	b := breakdown(t, e, defs, "active_3d", "plan", 1, timegrain.Day, "2026-01-05", "2026-01-07")
+	for _, c := range []struct {
+		engine   *Engine
+		wantPath string
+	}{{e, PathSQL}, {indexedEngine(t, e, defs, "plan"), PathIndex}} {
+		b := breakdown(t, c.engine, defs, "active_3d", "plan", 1, timegrain.Day, "2026-01-05", "2026-01-07")
+		if b.Path != c.wantPath {
+			t.Errorf("path = %q, want %q", b.Path, c.wantPath)
+		}
 
-	// Ranked by visits from 5 to 7 January: pro 3, free 2, team 1, (none)
-	// 1. pro's 3-day windows: Jan 3-5 {u6, u1}, Jan 4-6 {u6, u1, u2}, Jan
-	// 5-7 {u1, u2}. Other pools team, free and (none): Jan 5 {u3}, Jan 6
-	// {u3, u4}, Jan 7 {u3, u4, u5}. u3 is in team and free, so Jan 7 is 3,
-	// not the 1 + 2 + 1 = 4 of the segments summed.
-	checkSegments(t, b, []wantSegment{
-		{"pro", 0, nil, []*float64{v(2), v(3), v(2)}},
-		{OtherSegment, 3, nil, []*float64{v(1), v(2), v(3)}},
-	})
-	for _, s := range b.Segments {
-		if s.Total.NoValueReason == "" {
-			t.Errorf("%s: total has no reason for its missing value", s.Name)
+		// Ranked by visits from 5 to 7 January: pro 3, free 2, team 1, (none)
+		// 1. pro's 3-day windows: Jan 3-5 {u6, u1}, Jan 4-6 {u6, u1, u2}, Jan
+		// 5-7 {u1, u2}. Other pools team, free and (none): Jan 5 {u3}, Jan 6
+		// {u3, u4}, Jan 7 {u3, u4, u5}. u3 is in team and free, so Jan 7 is 3,
+		// not the 1 + 2 + 1 = 4 of the segments summed.
+		checkSegments(t, b, []wantSegment{
+			{"pro", 0, nil, []*float64{v(2), v(3), v(2)}},
+			{OtherSegment, 3, nil, []*float64{v(1), v(2), v(3)}},
+		})
+		for _, s := range b.Segments {
+			if s.Total.NoValueReason == "" {
+				t.Errorf("%s: total has no reason for its missing value", s.Name)
+			}
 		}
 	}
 }
@@ -452,18 +460,28 @@ func TestBreakdownRetentionPerCohort(t *testing.T) {
 		{"visit", "f", "2026-02-01 10:00", nil},
 		{"visit", "e", "2026-03-02 10:00", nil},
 	})
-	b := breakdown(t, e, defs, "month1_retention", "plan", 1, timegrain.Month, "2026-01-01", "2026-02-28")
+	// The index computes calendar retention at offsets after 0, so the
+	// engine with the index ranks and computes every segment from it.
+	for _, c := range []struct {
+		engine   *Engine
+		wantPath string
+	}{{e, PathSQL}, {indexedEngine(t, e, defs, "plan"), PathIndex}} {
+		b := breakdown(t, c.engine, defs, "month1_retention", "plan", 1, timegrain.Month, "2026-01-01", "2026-02-28")
+		if b.Path != c.wantPath {
+			t.Errorf("path = %q, want %q", b.Path, c.wantPath)
+		}
 
-	// Ranked by signups: team 3, pro 2, free 1, (none) 1. The filter
-	// applies to the signup, not to the visits, which have no plan. team's
-	// January cohort {c, d, e}: c and d visit in February (e only in
-	// March), 2 of 3. Other's cohort {a, b, f, g}: a and f, 2 of 4.
-	// February's cohorts return in March, after the range ends, so
-	// February and the range total have no value yet.
-	checkSegments(t, b, []wantSegment{
-		{"team", 0, nil, []*float64{v(200.0 / 3), nil}},
-		{OtherSegment, 3, nil, []*float64{v(50), nil}},
-	})
+		// Ranked by signups: team 3, pro 2, free 1, (none) 1. The filter
+		// applies to the signup, not to the visits, which have no plan. team's
+		// January cohort {c, d, e}: c and d visit in February (e only in
+		// March), 2 of 3. Other's cohort {a, b, f, g}: a and f, 2 of 4.
+		// February's cohorts return in March, after the range ends, so
+		// February and the range total have no value yet.
+		checkSegments(t, b, []wantSegment{
+			{"team", 0, nil, []*float64{v(200.0 / 3), nil}},
+			{OtherSegment, 3, nil, []*float64{v(50), nil}},
+		})
+	}
 }
 
 func TestBreakdownFunnelFiltersEveryStep(t *testing.T) {

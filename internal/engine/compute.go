@@ -194,12 +194,18 @@ func (ev *evaluator) name(ctx context.Context, name string) ([]value, error) {
 // path returns which path computed the metrics so far: PathIndex, PathSQL,
 // PathMixed, or "" when none was computed.
 func (ev *evaluator) path() string {
+	return pathOf(ev.paths)
+}
+
+// pathOf returns PathIndex, PathSQL or PathMixed for the set of paths that
+// computed something, or "" for an empty set.
+func pathOf(paths map[string]bool) string {
 	switch {
-	case ev.paths[PathIndex] && ev.paths[PathSQL]:
+	case paths[PathIndex] && paths[PathSQL]:
 		return PathMixed
-	case ev.paths[PathIndex]:
+	case paths[PathIndex]:
 		return PathIndex
-	case ev.paths[PathSQL]:
+	case paths[PathSQL]:
 		return PathSQL
 	}
 	return ""

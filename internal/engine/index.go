@@ -47,8 +47,8 @@ func newActivitySlice() *activitySlice {
 
 // dayEntry is the index entry of one (day, event): the slice of all its
 // events, and one slice per value of each declared dimension. The value key
-// "" holds the events whose dimension is missing, null, an object or an
-// array.
+// "" holds the events whose dimension is missing or null, and the key
+// objectKey those where it is an object or an array.
 type dayEntry struct {
 	activitySlice
 	dimensions map[string]map[string]*activitySlice
@@ -65,11 +65,17 @@ type Declared struct {
 	Dimensions []string `json:"dimensions"`
 }
 
-// DeclaredFor returns the properties and dimensions that the metrics of defs
-// use: the property of every sum and average, and the property of every eq,
-// neq and in filter. Range filters (gt, lt, ...) are answered by the store.
+// DeclaredFor returns the properties and dimensions that defs use: the
+// property of every sum and average, the property of every eq, neq and in
+// filter, and the dimensions the KPI file lists for breakdowns. Range
+// filters (gt, lt, ...) are answered by the store.
 func DeclaredFor(defs *kpi.Definitions) Declared {
 	var d Declared
+	for _, dim := range defs.Dimensions {
+		if !slices.Contains(d.Dimensions, dim) {
+			d.Dimensions = append(d.Dimensions, dim)
+		}
+	}
 	add := func(m kpi.Metric) {
 		if (m.Kind == kpi.Sum || m.Kind == kpi.Average) && m.Property != "" && !slices.Contains(d.Properties, m.Property) {
 			d.Properties = append(d.Properties, m.Property)
@@ -106,10 +112,15 @@ func (d Declared) covers(other Declared) bool {
 	return true
 }
 
+// objectKey is the value key of every object and array. Filters cannot
+// select them, and a breakdown that meets one reads the store, which names
+// the segment after the value's JSON text.
+const objectKey = "j:"
+
 // valueKey returns the key of a property value in a dimension's slices. Keys
 // keep the JSON type, as the stores' filters do: the text "10" never equals
 // the number 10. Numbers are spelled in their shortest form, so 10 and 10.0
-// share a key.
+// share a key. A missing or null value has the key "".
 func valueKey(v any) string {
 	switch v := v.(type) {
 	case string:
@@ -122,6 +133,8 @@ func valueKey(v any) string {
 		return "n:" + strconv.FormatFloat(float64(v), 'g', -1, 64)
 	case bool:
 		return "b:" + strconv.FormatBool(v)
+	case map[string]any, []any:
+		return objectKey
 	}
 	return ""
 }

@@ -19,8 +19,9 @@ import (
 )
 
 // indexFormat is the version of the persisted records; a stored index of
-// another version is rebuilt.
-const indexFormat = 1
+// another version is rebuilt. Version 2 keeps objects and arrays under
+// their own value key, apart from missing values.
+const indexFormat = 2
 
 // IndexStore is the storage the activity index reads events from and keeps
 // its records in.

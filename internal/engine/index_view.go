@@ -31,46 +31,96 @@ type indexView struct {
 type sliceFilter struct {
 	dimension string
 	keys      []string // value keys kept; nil keeps the whole entry
-	negate    bool     // keep every value key but keys[0]
+	negate    bool     // keep every value key not in keys
 }
 
 // filterFor returns the slice filter of filters, or false when the index
-// cannot apply them: more than one filter, a range operator, or a property
-// that is not a declared dimension.
+// cannot apply them: filters on more than one property, a range operator,
+// or a property that is not a declared dimension. Several eq, neq and in
+// filters on one dimension combine into one set of value keys.
 func (v *indexView) filterFor(filters []kpi.Filter) (sliceFilter, bool) {
-	switch {
-	case len(filters) == 0:
+	if len(filters) == 0 {
 		return sliceFilter{}, true
-	case len(filters) > 1:
+	}
+	dim := filters[0].Property
+	if !slices.Contains(v.ix.declared.Dimensions, dim) {
 		return sliceFilter{}, false
 	}
-	f := filters[0]
-	if !slices.Contains(v.ix.declared.Dimensions, f.Property) {
-		return sliceFilter{}, false
+	sf := sliceFilter{dimension: dim}
+	for i, f := range filters {
+		if f.Property != dim {
+			return sliceFilter{}, false
+		}
+		keys, negate, ok := filterKeys(f)
+		if !ok {
+			return sliceFilter{}, false
+		}
+		if i == 0 {
+			sf.keys, sf.negate = keys, negate
+			continue
+		}
+		sf = sf.and(keys, negate)
 	}
-	sf := sliceFilter{dimension: f.Property}
+	return sf, true
+}
+
+// filterKeys returns the value keys that one filter selects, with negate set
+// when it keeps every other key, or false when the index cannot apply it.
+func filterKeys(f kpi.Filter) (keys []string, negate bool, ok bool) {
+	key := func(val any) (string, bool) {
+		k := valueKey(val)
+		// An invalid value, an object or an array: the store reports it.
+		return k, k != "" && k != objectKey
+	}
 	switch f.Op {
 	case kpi.OpEq, kpi.OpNeq:
-		k := valueKey(f.Value)
-		if k == "" {
-			return sliceFilter{}, false // an invalid value: the store reports it
-		}
-		sf.keys, sf.negate = []string{k}, f.Op == kpi.OpNeq
+		k, ok := key(f.Value)
+		return []string{k}, f.Op == kpi.OpNeq, ok
 	case kpi.OpIn:
-		sf.keys = []string{}
+		keys = []string{}
 		for _, val := range f.Values {
-			k := valueKey(val)
-			if k == "" {
-				return sliceFilter{}, false
+			k, ok := key(val)
+			if !ok {
+				return nil, false, false
 			}
-			if !slices.Contains(sf.keys, k) {
-				sf.keys = append(sf.keys, k)
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+		return keys, false, true
+	}
+	return nil, false, false
+}
+
+// and returns the filter that keeps the value keys both f and the key set
+// (keys, negate) keep.
+func (f sliceFilter) and(keys []string, negate bool) sliceFilter {
+	out := sliceFilter{dimension: f.dimension, keys: []string{}}
+	switch {
+	case f.negate && negate:
+		out.negate = true
+		out.keys = append(slices.Clone(f.keys), keys...)
+		slices.Sort(out.keys)
+		out.keys = slices.Compact(out.keys)
+	case f.negate:
+		for _, k := range keys {
+			if !slices.Contains(f.keys, k) {
+				out.keys = append(out.keys, k)
 			}
 		}
 	default:
-		return sliceFilter{}, false
+		for _, k := range f.keys {
+			if slices.Contains(keys, k) != negate {
+				out.keys = append(out.keys, k)
+			}
+		}
 	}
-	return sf, true
+	return out
+}
+
+// keeps reports whether f keeps the slice of value key k of f's dimension.
+func (f sliceFilter) keeps(k string) bool {
+	return slices.Contains(f.keys, k) != f.negate
 }
 
 // pick appends the slices of e that f keeps.
@@ -84,7 +134,7 @@ func (f sliceFilter) pick(out []*activitySlice, e *dayEntry) []*activitySlice {
 	values := e.dimensions[f.dimension]
 	if f.negate {
 		for key, s := range values {
-			if key != f.keys[0] {
+			if !slices.Contains(f.keys, key) {
 				out = append(out, s)
 			}
 		}

@@ -9,6 +9,10 @@ type fileDoc struct {
 	Objectives []fileObjective       `yaml:"objectives"`
 	Metrics    map[string]fileMetric `yaml:"metrics"`
 	KPIs       []fileKPI             `yaml:"kpis"`
+
+	// Dimensions is decoded as any, so that a scalar or a map gets an error
+	// that shows what to write instead of a decoder error.
+	Dimensions any `yaml:"dimensions"`
 }
 
 type fileWorkspace struct {

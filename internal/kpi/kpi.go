@@ -261,6 +261,10 @@ type Definitions struct {
 	Objectives []Objective
 	Metrics    map[string]Metric // named metrics that formulas may use
 	KPIs       []*KPI
+
+	// Dimensions are the event properties that the activity index keeps
+	// one slice per value of, so that breakdowns by them read the index.
+	Dimensions []string
 }
 
 // KPI returns the KPI with the given id, or a not-found error.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -247,8 +248,57 @@ func (l *loader) convert(doc *fileDoc) *Definitions {
 		defs.KPIs = append(defs.KPIs, l.kpi(fmt.Sprintf("$.kpis[%d]", i), &doc.KPIs[i], objectives, names))
 	}
 
+	defs.Dimensions = l.dimensions(doc.Dimensions)
 	l.checkCycles(defs)
 	return defs
+}
+
+// dimensions checks the top-level dimensions: list, which names event
+// properties for the activity index to keep per value.
+func (l *loader) dimensions(raw any) []string {
+	if raw == nil {
+		return nil
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		l.addf("$.dimensions", "", "dimensions", "must be a list of event property names, such as [plan, country], not %s", describeYAML(raw))
+		return nil
+	}
+	var out []string
+	for i, v := range list {
+		path, field := fmt.Sprintf("$.dimensions[%d]", i), fmt.Sprintf("dimensions[%d]", i)
+		name, ok := v.(string)
+		switch {
+		case !ok:
+			l.addf(path, "", field, "must be an event property name, not %s", describeYAML(v))
+		case strings.TrimSpace(name) == "" || strings.TrimSpace(name) != name:
+			l.addf(path, "", field, "%q is not a property name (want a name without leading or trailing spaces, such as plan)", name)
+		case strings.Contains(name, `"`):
+			l.addf(path, "", field, "%q contains a double quote, which property names may not", name)
+		case slices.Contains(out, name):
+			l.addf(path, "", field, "%q is listed twice (list each dimension once)", name)
+		default:
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// describeYAML names the YAML type of a decoded value, for error messages.
+func describeYAML(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "an empty value"
+	case string:
+		return fmt.Sprintf("the text %q", v)
+	case bool:
+		return fmt.Sprintf("the boolean %v", v)
+	case map[string]any:
+		return "a map"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("the number %v", v)
 }
 
 // kpiID checks a KPI's id at the YAML path of its KPI and adds it to names.
