@@ -651,3 +651,24 @@ func TestImportCSVMessageIDByHand(t *testing.T) {
 		}
 	}
 }
+
+// Migration 00012 turns a stored ID of the form next returns into the form
+// of nextEvent by putting the time in front and keeping 32 hex digits. Both
+// forms must agree for every occurrence, or re-imports after the migration
+// store rows twice.
+func TestEventIDExtendsRowID(t *testing.T) {
+	var oldIDs, newIDs rowIDs
+	oldIDs.reset()
+	newIDs.reset()
+	ts := time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)
+	record := []string{"1969-12-31 23:59:59", "u1"}
+
+	for occurrence := 1; occurrence <= 3; occurrence++ {
+		old := oldIDs.next("visit", record)
+		got := newIDs.nextEvent(ts, "visit", record)
+		want := fmt.Sprintf("%016x", uint64(ts.UnixMicro())) + old[:32]
+		if got != want {
+			t.Errorf("occurrence %d: nextEvent = %s, want %s", occurrence, got, want)
+		}
+	}
+}
