@@ -80,9 +80,9 @@ many identical rows come before it in the file. Importing the same file
 again, or the file with rows appended, skips the rows already imported and
 counts them as duplicates. Two identical rows in one file are both
 imported. A re-import with other --user or --prop flags does not change the
-rows that are already stored. A re-import that gives a row another time,
-with another --time column, --at or --time-zone, stores it again as a new
-event.
+rows that are already stored, and neither does another --time-zone: a row
+is identified by its time as written. A re-import that gives a row another
+time, with another --time column or --at, stores it again as a new event.
 
 A file without a time column, such as a survey export or a customer
 snapshot, takes --at TIMESTAMP in place of --time: every row gets that time.

@@ -327,7 +327,10 @@ func (rows *eventRows) convert(record []string) (store.Event, string) {
 	return rows.convertAt(record, ts)
 }
 
-// convertAt converts one data row into an event at ts, or returns why it cannot.
+// convertAt converts one data row into an event at ts, or returns why it
+// cannot. ts is in the location its cell was read in (see
+// timestampParser.parse), so that the message ID can start with the clock
+// time written in the cell.
 func (rows *eventRows) convertAt(record []string, ts time.Time) (store.Event, string) {
 	name := rows.opts.Event
 	if rows.columns.event >= 0 {
@@ -363,10 +366,10 @@ func (rows *eventRows) convertAt(record []string, ts time.Time) (store.Event, st
 	return store.Event{
 		Name:       name,
 		DistinctID: user,
-		Timestamp:  ts,
+		Timestamp:  ts.UTC(),
 		Properties: props,
 		Source:     CSVSource,
-		MessageID:  rows.ids.nextEvent(ts, name, record),
+		MessageID:  rows.ids.nextEvent(wallClockMicros(ts), name, record),
 		ReceivedAt: rows.receivedAt,
 	}, ""
 }

@@ -665,10 +665,56 @@ func TestEventIDExtendsRowID(t *testing.T) {
 
 	for occurrence := 1; occurrence <= 3; occurrence++ {
 		old := oldIDs.next("visit", record)
-		got := newIDs.nextEvent(ts, "visit", record)
+		got := newIDs.nextEvent(ts.UnixMicro(), "visit", record)
 		want := fmt.Sprintf("%016x", uint64(ts.UnixMicro())) + old[:32]
 		if got != want {
 			t.Errorf("occurrence %d: nextEvent = %s, want %s", occurrence, got, want)
 		}
+	}
+}
+
+// A message ID starts with the time as written in the cell, so a re-import
+// of a file in another time zone gives rows without an offset the IDs they
+// had, and the store skips them, while their instants differ by the zones'
+// offsets. A cell with an offset reads the same in every zone.
+func TestImportCSVMessageIDIgnoresTimeZone(t *testing.T) {
+	input := "when,who\n2024-03-01 10:00:00,u1\n2024-03-01T10:00:00+02:00,u2\n"
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := map[string][]store.Event{}
+	for _, loc := range []*time.Location{time.UTC, newYork} {
+		w := newMemoryEvents()
+		opts := CSVOptions{Event: "visit", TimeColumn: "when", UserColumn: "who", Location: loc, Now: fixedClock()}
+		if _, err := ImportCSV(context.Background(), strings.NewReader(input), opts, w); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.events) != 2 {
+			t.Fatalf("%s: stored %d events, want 2", loc, len(w.events))
+		}
+		imported[loc.String()] = w.events
+	}
+	utc, ny := imported["UTC"], imported["America/New_York"]
+
+	// 2024-03-01 10:00 as if UTC is 1709287200 s after the epoch, and New
+	// York is 5 hours behind UTC on 1 March (standard time).
+	const wallPrefix = "0006129670600800"
+	for i := range 2 {
+		if utc[i].MessageID != ny[i].MessageID {
+			t.Errorf("row %d: ID %s in UTC but %s in New York", i+1, utc[i].MessageID, ny[i].MessageID)
+		}
+		if !strings.HasPrefix(utc[i].MessageID, wallPrefix) {
+			t.Errorf("row %d: ID %s, want it to start with %s", i+1, utc[i].MessageID, wallPrefix)
+		}
+	}
+	if want := time.Date(2024, 3, 1, 15, 0, 0, 0, time.UTC); !ny[0].Timestamp.Equal(want) {
+		t.Errorf("row 1 in New York at %s, want %s", ny[0].Timestamp, want)
+	}
+	if want := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC); !utc[1].Timestamp.Equal(want) || !ny[1].Timestamp.Equal(want) {
+		t.Errorf("row 2 at %s and %s, want %s in both", utc[1].Timestamp, ny[1].Timestamp, want)
+	}
+	if loc := utc[0].Timestamp.Location(); loc != time.UTC {
+		t.Errorf("stored timestamp in %s, want UTC", loc)
 	}
 }

@@ -251,24 +251,33 @@ func (ids *rowIDs) next(name string, record []string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// nextEvent returns the message ID of an event row at ts: ts in Unix
-// microseconds as 16 hex digits (two's complement before 1970), followed by
-// the first 32 hex digits (128 bits) of the ID that next returns.
+// nextEvent returns the message ID of an event row whose time reads wall
+// (see wallClockMicros): wall as 16 hex digits (two's complement before
+// 1970), followed by the first 32 hex digits (128 bits) of the ID that next
+// returns.
 //
 // The time comes first so that the IDs of a file sorted by time increase,
 // and the store's unique (workspace_id, source, message_id) index takes them
 // near its end instead of at random places. At 10M rows that index
 // outgrows the page cache, and random inserts made the import read and
-// write most of its pages at every commit.
-//
-// NOTE: a row whose timestamp has no offset gets another ts, and thus
-// another ID, when it is imported again with another time zone.
-func (ids *rowIDs) nextEvent(ts time.Time, name string, record []string) string {
+// write most of its pages at every commit. It is the time as written, not
+// the instant, so that importing a file again with another --time-zone
+// finds the rows it stored before instead of storing them twice.
+func (ids *rowIDs) nextEvent(wall int64, name string, record []string) string {
 	sum := ids.sum(name, record)
 	id := make([]byte, 0, eventIDLength)
-	id = binary.BigEndian.AppendUint64(id, uint64(ts.UnixMicro()))
+	id = binary.BigEndian.AppendUint64(id, uint64(wall))
 	id = append(id, sum[:16]...)
 	return hex.EncodeToString(id)
+}
+
+// wallClockMicros returns the clock time of t in its own location, counted
+// in microseconds from 1970-01-01 00:00 as if that clock were UTC: the same
+// number for "2024-03-01 10:00" read in any time zone.
+func wallClockMicros(t time.Time) int64 {
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	return time.Date(y, mo, d, h, mi, s, t.Nanosecond(), time.UTC).UnixMicro()
 }
 
 // eventIDLength is the length of the message IDs from rowIDs.nextEvent, in

@@ -17,6 +17,6 @@ func BenchmarkRowIDsNextEvent(b *testing.B) {
 	b.ReportAllocs()
 	for i := range b.N {
 		record[1] = fmt.Sprintf("u%d", i)
-		ids.nextEvent(ts, "page_view", record)
+		ids.nextEvent(wallClockMicros(ts), "page_view", record)
 	}
 }

@@ -64,7 +64,7 @@ func ParseTimestamp(s string, loc *time.Location) (time.Time, error) {
 	if errors.Is(err, errNotTimestamp) {
 		return time.Time{}, fmt.Errorf("%q is not a date or time (want %s)", s, timestampHint)
 	}
-	return t, err
+	return t.UTC(), err
 }
 
 // timestampParser parses timestamp cells. It tries the layout that matched
@@ -74,14 +74,16 @@ type timestampParser struct {
 	lastLayout string
 }
 
-// parse returns the instant written in cell, in UTC. Values without an offset
-// are read in p.loc, and a date without a time is midnight there.
+// parse returns the instant written in cell, in the location it was read in:
+// the offset written in the cell, UTC for Unix time, and otherwise p.loc,
+// where a date without a time is midnight. Its clock fields are then the
+// ones written in the cell, which wallClockMicros reads.
 func (p *timestampParser) parse(cell string) (time.Time, error) {
 	s := strings.TrimSpace(cell)
 
 	if p.lastLayout != "" {
 		if t, err := time.ParseInLocation(p.lastLayout, s, p.loc); err == nil {
-			return t.UTC(), nil
+			return t, nil
 		}
 	}
 
@@ -105,7 +107,7 @@ func (p *timestampParser) parse(cell string) (time.Time, error) {
 		t, err := time.ParseInLocation(layout, s, p.loc)
 		if err == nil {
 			p.lastLayout = layout
-			return t.UTC(), nil
+			return t, nil
 		}
 
 		// A range error ("day out of range") means the form was right but the
