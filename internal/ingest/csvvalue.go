@@ -74,10 +74,9 @@ type timestampParser struct {
 	lastLayout string
 }
 
-// parse returns the instant written in cell, in the location it was read in:
-// the offset written in the cell, UTC for Unix time, and otherwise p.loc,
-// where a date without a time is midnight. Its clock fields are then the
-// ones written in the cell, which wallClockMicros reads.
+// parse returns the time written in cell, in the zone it was read in, so its
+// clock reads as written. Values without an offset are read in p.loc, and a
+// date without a time is midnight there.
 func (p *timestampParser) parse(cell string) (time.Time, error) {
 	s := strings.TrimSpace(cell)
 
