@@ -279,6 +279,8 @@ func TestReportBreakdownFlagErrors(t *testing.T) {
 	}{
 		{"limit without breakdown", []string{"--kpi", "churn_share", "--limit", "3"}, "--limit needs --breakdown PROPERTY"},
 		{"breakdown without kpi", []string{"--breakdown", "Contract"}, "--breakdown needs the KPI to break down"},
+		{"empty breakdown", []string{"--kpi", "churn_share", "--breakdown", ""}, `--breakdown "" is empty`},
+		{"blank breakdown", []string{"--kpi", "churn_share", "--breakdown", " "}, `--breakdown " " is empty`},
 		{"zero limit", []string{"--kpi", "churn_share", "--breakdown", "Contract", "--limit", "0"}, "--limit 0 is out of range"},
 		{"kind without where", []string{"--kpi", "recurring_revenue", "--breakdown", "Contract"}, "is of kind mrr, which cannot be broken down"},
 	}
@@ -292,6 +294,26 @@ func TestReportBreakdownFlagErrors(t *testing.T) {
 				t.Errorf("stderr %q, want it to contain %q", stderr, tc.message)
 			}
 		})
+	}
+}
+
+func TestReportBreakdownOtherOneSegment(t *testing.T) {
+	dbPath, kpisPath, _, byColumn := importTelco(t)
+	if n := len(byColumn["PaymentMethod"]); n != 4 {
+		t.Fatalf("the Telco file has %d payment methods, want 4", n)
+	}
+
+	// Four payment methods with --limit 3 pool exactly one into (other).
+	code, stdout, stderr := runCLI(t, "report", "--kpis", kpisPath, "--db", dbPath, "--kpi", "customer_count",
+		"--breakdown", "PaymentMethod", "--limit", "3", "--from", "2024-01-01", "--to", "2024-01-31")
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "(other), 1 segment ") {
+		t.Errorf("table output lacks \"(other), 1 segment \":\n%s", stdout)
+	}
+	if strings.Contains(stdout, "1 segments") {
+		t.Errorf("table output says \"1 segments\":\n%s", stdout)
 	}
 }
 

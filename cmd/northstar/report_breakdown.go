@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -127,7 +128,7 @@ func writeBreakdownTable(w io.Writer, defs *kpi.Definitions, items []*engine.Bre
 		for _, s := range b.Segments {
 			name := s.Name
 			if s.Pooled > 0 {
-				name = fmt.Sprintf("%s, %d segments", s.Name, s.Pooled)
+				name = s.Name + ", " + plural(s.Pooled, "segment")
 			}
 			fmt.Fprintf(tw, "%s\t%s\t", name, report.Value(s.Total.Value, k.Unit))
 			for _, v := range s.Values {
@@ -148,10 +149,13 @@ func csvNumber(v *float64) string {
 	return strconv.FormatFloat(math.Round(*v*1e6)/1e6, 'f', -1, 64)
 }
 
-// checkBreakdownFlags checks that --breakdown comes with --kpi, and --limit
-// with --breakdown and in range.
+// checkBreakdownFlags checks that --breakdown, when given, names a property
+// and comes with --kpi, and that --limit comes with --breakdown and is in
+// range.
 func checkBreakdownFlags(cmd *cobra.Command, breakdown string, limit int, only []string) error {
 	switch {
+	case cmd.Flags().Changed("breakdown") && strings.TrimSpace(breakdown) == "":
+		return &usageError{fmt.Errorf("--breakdown %q is empty (want an event property name, as in --breakdown country)", breakdown)}
 	case breakdown == "" && cmd.Flags().Changed("limit"):
 		return &usageError{errors.New("--limit needs --breakdown PROPERTY")}
 	case breakdown != "" && len(only) == 0:
