@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
 // telcoKPIs defines the churn share of the Telco customer snapshot.
@@ -364,5 +369,49 @@ func TestReportBreakdownExplainPath(t *testing.T) {
 	values, _ := breakdownCSV(t, "--kpis", declared, "--db", dbPath, "--kpi", "churn_share", "--breakdown", "PaymentMethod")
 	for method, counts := range byColumn["PaymentMethod"] {
 		checkShare(t, method, values[method], counts.share())
+	}
+}
+
+func TestReportExplainNamesUnvaluedDimension(t *testing.T) {
+	dbPath, kpisPath, _, _ := importTelco(t)
+	typo := filepath.Join(filepath.Dir(kpisPath), "typo.yaml")
+	if err := os.WriteFile(typo, []byte("dimensions: [PaymentMethod, PalymentMethod]\n"+telcoKPIs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, _, stderr := runCLI(t, "report", "--kpis", typo, "--db", dbPath, "--kpi", "customer_count",
+		"--breakdown", "Contract", "--from", "2024-01-01", "--to", "2024-01-31", "--explain", "--format", "csv")
+	if code != exitOK {
+		t.Fatalf("report --explain exit code %d: %s", code, stderr)
+	}
+	if want := `explain: no event in the index has a value for the dimension "PalymentMethod"`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, `dimension "PaymentMethod"`) {
+		t.Errorf("stderr names PaymentMethod, which every customer event has:\n%s", stderr)
+	}
+}
+
+func TestOpenIndexWarnsUnvaluedDimension(t *testing.T) {
+	dbPath, _, _, _ := importTelco(t)
+	defs, err := kpi.Parse("kpis.yaml", []byte("dimensions: [PaymentMethod, PalymentMethod]\n"+telcoKPIs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openStore(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	var logs bytes.Buffer
+	if _, err := openIndex(context.Background(), db, defs, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatalf("openIndex: %v", err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "dimension=PalymentMethod") {
+		t.Errorf("log lacks a warning for PalymentMethod:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "dimension=PaymentMethod") {
+		t.Errorf("log warns about PaymentMethod, which every customer event has:\n%s", logs.String())
 	}
 }

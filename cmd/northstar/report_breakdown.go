@@ -32,11 +32,20 @@ type breakdownRequest struct {
 	r        engine.Range
 	format   string
 	explain  bool // print on stderr which path computed each breakdown
+
+	// unvalued are the KPI file's dimensions that no indexed event has a
+	// value for, printed with explain.
+	unvalued []string
 }
 
 // writeBreakdowns computes the breakdown of each KPI in ids and prints them
 // in req.format, with the engine's warnings on stderr.
 func writeBreakdowns(ctx context.Context, g *globals, eng *engine.Engine, defs *kpi.Definitions, ids []string, req breakdownRequest) error {
+	if req.explain {
+		for _, dim := range req.unvalued {
+			fmt.Fprintf(g.stderr, "explain: no event in the index has a value for the dimension %q that the KPI file declares; check its spelling\n", dim)
+		}
+	}
 	items := make([]*engine.Breakdown, 0, len(ids))
 	for _, id := range ids {
 		grain := req.grain
