@@ -340,13 +340,16 @@ func TestReportBreakdownExplainPath(t *testing.T) {
 	}{
 		{kpisPath, "PaymentMethod", []string{
 			`explain: kpi "customer_count" by PaymentMethod: computed by the SQL (store) path`,
+			`explain: kpi "customer_count" by PaymentMethod: SQL because "PaymentMethod" is not a dimension of the activity index`,
 		}},
 		{declared, "PaymentMethod", []string{
 			`explain: kpi "customer_count" by PaymentMethod: computed by the activity index path`,
 			`explain: kpi "churn_share" by PaymentMethod: computed by the mixed (activity index and SQL) path`,
+			`explain: kpi "churn_share" by PaymentMethod: SQL because metric churned: its where filter is on "Churn", another property than "PaymentMethod"`,
 		}},
 		{declared, "Contract", []string{
 			`explain: kpi "customer_count" by Contract: computed by the SQL (store) path`,
+			`explain: kpi "customer_count" by Contract: SQL because "Contract" is not a dimension of the activity index`,
 		}},
 		{kpisPath, "PaymentMethod", []string{
 			`explain: kpi "customer_count" by PaymentMethod: computed by the activity index path`,

@@ -65,6 +65,9 @@ func writeBreakdowns(ctx context.Context, g *globals, eng *engine.Engine, defs *
 		}
 		if req.explain {
 			fmt.Fprintf(g.stderr, "explain: kpi %q by %s: computed by the %s path\n", id, req.property, pathName(b.Path))
+			for _, note := range b.PathNotes {
+				fmt.Fprintf(g.stderr, "explain: kpi %q by %s: SQL because %s\n", id, req.property, note)
+			}
 		}
 		items = append(items, b)
 	}
