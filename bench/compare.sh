@@ -41,6 +41,9 @@ command_line="bench/compare.sh --size $size"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# The commit measured, marked "+changes" when the work tree differs from it.
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ "$commit" != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null; then commit="$commit+changes"; fi
 work="$(mktemp -d /tmp/northstar-bench.XXXXXX)"
 ch_pid=""
 ns_pid=""
@@ -339,16 +342,16 @@ node bench/peer_answers.mjs "SQLite $(sqlite3 --version | cut -d' ' -f1)" "$sq_o
 
 node -e '
   const fs = require("fs");
-  const [work, size, events, users, days, seed, command, cores, memory, date, loadMs, rssKb, eps] = process.argv.slice(1);
+  const [work, size, events, users, days, seed, command, cores, memory, date, loadMs, rssKb, eps, commit] = process.argv.slice(1);
   const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
   const run = {
-    size, events: Number(events), users: Number(users), days: Number(days), seed: Number(seed), command,
+    size, events: Number(events), users: Number(users), days: Number(days), seed: Number(seed), command, commit,
     machine: { cores: Number(cores), memory, date },
     northstar: { load_s: Number(loadMs) / 1000, peak_rss_kb: Number(rssKb), ingest_eps: eps === "null" ? null : Number(eps), queries: read("northstar.json") },
     peers: [read("duckdb.json"), read("clickhouse.json"), read("sqlite.json")],
   };
   fs.writeFileSync(`${work}/run.json`, JSON.stringify(run, null, 1));
 ' "$work" "$size" "$events" "$users" "$days" "$seed" "$command_line" "$(nproc)" \
-  "$(free -h | awk '/^Mem:/ {print $2}')" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$ns_load_ms" "$ns_rss_kb" "$ingest_eps"
+  "$(free -h | awk '/^Mem:/ {print $2}')" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$ns_load_ms" "$ns_rss_kb" "$ingest_eps" "$commit"
 cp "$work/run.json" "bench/last-run-$size.json"
 node bench/report.mjs "$work/run.json" docs/benchmarks.md

@@ -6,7 +6,7 @@
 //
 // Usage: node bench/report.mjs RUN.json DOC.md
 // RUN.json is written by bench/compare.sh: {size, events, users, days,
-// command, machine: {cores, memory, date}, northstar: {load_s, ingest_eps,
+// command, commit, machine: {cores, memory, date}, northstar: {load_s, ingest_eps,
 // peak_rss_kb, queries: <bench queries --json>}, peers: [<peer JSON>]}.
 
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -87,7 +87,7 @@ const section = [
   `## Comparison at ${run.size} events`,
   "",
   `${run.events.toLocaleString("en-US")} events of ${run.users.toLocaleString("en-US")} users over ${run.days} days, from \`northstar gen events\` with seed ${run.seed}, loaded from the same CSV file into every system.`,
-  `Measured on ${run.machine.date}: ${run.machine.cores} cores, ${run.machine.memory} of memory, by`,
+  `Measured on ${run.machine.date}${run.commit ? ` at commit ${run.commit}` : ""}: ${run.machine.cores} cores, ${run.machine.memory} of memory, by`,
   "",
   "```",
   run.command,

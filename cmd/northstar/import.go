@@ -75,12 +75,14 @@ reported with their line number (the first 20 are listed), and the other rows
 are imported. With --strict, the first bad row stops the command before
 anything is imported.
 
-Each row is identified by the event name, its cells and how many identical
-rows come before it in the file. Importing the same file again, or the file
-with rows appended, skips the rows already imported and counts them as
-duplicates. Two identical rows in one file are both imported. A re-import
-with other --time, --user, --prop or --time-zone flags does not change the
-rows that are already stored.
+Each row is identified by its event time, the event name, its cells and how
+many identical rows come before it in the file. Importing the same file
+again, or the file with rows appended, skips the rows already imported and
+counts them as duplicates. Two identical rows in one file are both
+imported. A re-import with other --user or --prop flags does not change the
+rows that are already stored, and neither does another --time-zone: a row
+is identified by its time as written. A re-import that gives a row another
+time, with another --time column or --at, stores it again as a new event.
 
 A file without a time column, such as a survey export or a customer
 snapshot, takes --at TIMESTAMP in place of --time: every row gets that time.
@@ -96,6 +98,7 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 		propSpecs                                                    []string
 		strict                                                       bool
 		kpiPath                                                      string
+		profilePath                                                  string
 	)
 	cmd := &cobra.Command{
 		Use:   "csv FILE (--event NAME | --event-column COLUMN) (--time COLUMN | --at TIMESTAMP) --user COLUMN [--prop NAME=COLUMN[:number|:score]]... [--strict] [--time-zone ZONE] [--db PATH]",
@@ -138,6 +141,13 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 			if isTerminal(g.stderr) {
 				opts.Progress = g.stderr
 			}
+			if profilePath != "" {
+				stop, err := startCPUProfile(profilePath)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return runImportCSV(cmd.Context(), g, args[0], opts, defs)
 		},
 	}
@@ -153,6 +163,7 @@ func newImportCSVCmd(g *globals) *cobra.Command {
 	f.BoolVar(&strict, "strict", false, "stop at the first bad row and import nothing, instead of skipping bad rows")
 	f.StringVar(&zoneName, "time-zone", "UTC", "IANA time `ZONE`, such as Europe/Berlin, of timestamps without an offset (default: the KPI file's time zone with --kpis, otherwise UTC)")
 	f.StringVar(&kpiPath, "kpis", "", "KPI definitions `FILE` whose activity index the import keeps up to date as it stores rows, and whose time zone --time-zone defaults to (optional)")
+	f.StringVar(&profilePath, "cpuprofile", "", "write a CPU profile of the import to this `FILE`, for go tool pprof")
 	return cmd
 }
 
@@ -292,6 +303,18 @@ type lazyEventStore struct {
 	defs   *kpi.Definitions
 	stderr io.Writer
 	db     appStore
+
+	// userIndex is the store whose (user_id) index of events the import
+	// builds at Close, or nil.
+	userIndex deferredUserIndex
+}
+
+// deferredUserIndex is a store that can build the (user_id) index of events
+// once after a bulk import into an empty database, instead of row by row
+// (the SQLite store).
+type deferredUserIndex interface {
+	DeferUserIndex(ctx context.Context) (bool, error)
+	RestoreUserIndex(ctx context.Context) error
 }
 
 var _ ingest.EventWriter = (*lazyEventStore)(nil)
@@ -311,8 +334,21 @@ func (s *lazyEventStore) InsertEvents(ctx context.Context, events []store.Event)
 // open opens the database and, with defs, its activity index.
 func (s *lazyEventStore) open(ctx context.Context) (appStore, error) {
 	db, err := openStore(ctx, s.path)
-	if err != nil || s.defs == nil {
-		return db, err
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := db.(deferredUserIndex); ok {
+		deferred, err := d.DeferUserIndex(ctx)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		if deferred {
+			s.userIndex = d
+		}
+	}
+	if s.defs == nil {
+		return db, nil
 	}
 
 	// The index declares what the server's does, KPIs made in the UI
@@ -330,12 +366,21 @@ func (s *lazyEventStore) open(ctx context.Context) (appStore, error) {
 	return nil, err
 }
 
-// Close closes the database if it was opened. On a store that keeps
-// planner statistics (PostgreSQL), it first updates them, so that queries
-// right after a large import are planned for its rows.
+// Close builds the index that open deferred, if any, updates the planner
+// statistics of a store that keeps them (PostgreSQL), so that queries right
+// after a large import are planned for its rows, and closes the database.
+// It does nothing if the database was never opened.
 func (s *lazyEventStore) Close() error {
 	if s.db == nil {
 		return nil
+	}
+	if s.userIndex != nil {
+		// Without the cancelled context of an interrupted import, because
+		// the rows stored so far need the index too.
+		if err := s.userIndex.RestoreUserIndex(context.Background()); err != nil {
+			s.db.Close()
+			return err
+		}
 	}
 	if a, ok := unwrapStore(s.db).(interface{ Analyze(context.Context) error }); ok {
 		if err := a.Analyze(context.Background()); err != nil {

@@ -386,3 +386,41 @@ func TestImportCSVTimeAndAtConflict(t *testing.T) {
 		})
 	}
 }
+
+// The import into an empty database builds the (user_id) index of events
+// at the end instead of row by row. The index must exist after that import
+// and after a second one into the database, which then holds events.
+func TestImportCSVBuildsUserIndex(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "northstar.db")
+	for i, content := range []string{
+		"when,who\n2021-01-15 09:00,a\n2021-01-16 09:00,b\n",
+		"when,who\n2021-01-15 09:00,a\n2021-01-17 09:00,c\n",
+	} {
+		file := writeTempFile(t, "logins.csv", content)
+		code, _, stderr := runCLI(t, "import", "csv", file, "--event", "login", "--time", "when", "--user", "who", "--db", dbPath)
+		if code != exitOK {
+			t.Fatalf("import %d: exit code = %d, want 0; stderr:\n%s", i+1, code, stderr)
+		}
+
+		db, err := sql.Open("sqlite", dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var indexes int
+		err = db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'events_user'`).Scan(&indexes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if indexes != 1 {
+			t.Errorf("after import %d: %d indexes named events_user, want 1", i+1, indexes)
+		}
+		var events int
+		if err := db.QueryRow(`SELECT count(*) FROM events`).Scan(&events); err != nil {
+			t.Fatal(err)
+		}
+		if want := 2 + i; events != want {
+			t.Errorf("after import %d: %d events, want %d", i+1, events, want)
+		}
+		db.Close()
+	}
+}

@@ -53,6 +53,7 @@ type Summary struct {
 	Signups int // signup events
 }
 
+// validate checks the options that Each uses; Write checks Format too.
 func (o Options) validate() error {
 	switch {
 	case o.Users < 1:
@@ -64,8 +65,6 @@ func (o Options) validate() error {
 		return kpi.Errorf(kpi.EINVALID, "users is %d; want at most %d", o.Users, math.MaxInt32)
 	case o.Days < 1 || o.Days > MaxDays:
 		return kpi.Errorf(kpi.EINVALID, "days is %d; want 1 to %d", o.Days, MaxDays)
-	case o.Format != FormatCSV && o.Format != FormatNDJSON:
-		return kpi.Errorf(kpi.EINVALID, "format %q is not known; want %s or %s", o.Format, FormatCSV, FormatNDJSON)
 	}
 	return nil
 }
@@ -78,6 +77,9 @@ func (o Options) validate() error {
 func Write(w io.Writer, opts Options) (Summary, error) {
 	if err := opts.validate(); err != nil {
 		return Summary{}, err
+	}
+	if opts.Format != FormatCSV && opts.Format != FormatNDJSON {
+		return Summary{}, kpi.Errorf(kpi.EINVALID, "format %q is not known; want %s or %s", opts.Format, FormatCSV, FormatNDJSON)
 	}
 	if opts.Start.IsZero() {
 		opts.Start = DefaultStart
@@ -104,6 +106,46 @@ func Write(w io.Writer, opts Options) (Summary, error) {
 	if err := bw.Flush(); err != nil {
 		return sum, fmt.Errorf("write events: %w", err)
 	}
+	return sum, nil
+}
+
+// Event is one generated event as Each passes it.
+type Event struct {
+	Second int    // second of the day, 0 to 86399, in UTC
+	User   int32  // user number from 0; the distinct_id that Write writes is "u" and User+1
+	Name   string // event name
+	Amount int    // purchase amount, 0 for other events
+}
+
+// Each generates the events that Write writes for opts, in the same order,
+// and calls fn with the events of each day, numbered from 0 at opts.Start.
+// It ignores opts.Format. The slice is reused for the next day, so fn must
+// not keep it. Memory grows as it does in Write. Each returns a
+// kpi.EINVALID error for invalid options, and the first error of fn.
+func Each(opts Options, fn func(day int, events []Event) error) (Summary, error) {
+	if err := opts.validate(); err != nil {
+		return Summary{}, err
+	}
+	sim := newSimulation(opts)
+	var sum Summary
+	var out []Event
+	for day := range opts.Days {
+		events := sim.simulateDay(day)
+		out = out[:0]
+		for _, ev := range events {
+			name := EventSignup
+			if ev.name != nameSignup {
+				name = eventWeights[ev.name].name
+			}
+			out = append(out, Event{Second: int(ev.second), User: ev.user, Name: name, Amount: int(ev.amount)})
+		}
+		if err := fn(day, out); err != nil {
+			return sum, err
+		}
+		sum.Events += len(events)
+	}
+	sum.Users = opts.Users
+	sum.Signups = sim.signups
 	return sum, nil
 }
 

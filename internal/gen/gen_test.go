@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,48 @@ func TestNDJSONDecodesEveryLine(t *testing.T) {
 			}
 			ids[e.MessageID] = true
 		}
+	}
+}
+
+func TestEachMatchesWrite(t *testing.T) {
+	opts := testOptions(FormatCSV)
+	rows := parseRows(t, generate(t, opts))
+
+	var events []row
+	sum, err := Each(opts, func(day int, evs []Event) error {
+		date := DefaultStart.AddDate(0, 0, day)
+		for _, e := range evs {
+			amount := ""
+			if e.Amount > 0 {
+				amount = strconv.Itoa(e.Amount)
+			}
+			events = append(events, row{event: e.Name, user: "u" + strconv.Itoa(int(e.User)+1),
+				ts: date.Add(time.Duration(e.Second) * time.Second), amount: amount})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Each: %v", err)
+	}
+	if sum.Events != opts.Events || sum.Users != opts.Users {
+		t.Errorf("summary = %+v, want %d events of %d users", sum, opts.Events, opts.Users)
+	}
+	if len(events) != len(rows) {
+		t.Fatalf("Each passed %d events, Write wrote %d rows", len(events), len(rows))
+	}
+	for i, r := range rows {
+		r.plan, r.country = "", ""
+		if events[i] != r {
+			t.Fatalf("event %d = %+v, want the row %+v", i+1, events[i], r)
+		}
+	}
+}
+
+func TestEachRejectsInvalidOptions(t *testing.T) {
+	opts := testOptions("")
+	opts.Users = 0
+	_, err := Each(opts, func(int, []Event) error { return nil })
+	if kpi.ErrorCode(err) != kpi.EINVALID {
+		t.Errorf("Each with 0 users: error = %v, want an invalid-options error", err)
 	}
 }

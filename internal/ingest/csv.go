@@ -135,8 +135,9 @@ func (e RowError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.R
 // Columns are found by their header name, first exactly and then ignoring case
 // and surrounding spaces. A missing column is a kpi.EINVALID error, returned
 // before any row is read. Each event gets Source CSVSource and a MessageID
-// derived from the event name, the row's cells and the number of identical rows
-// before it, so importing the same file twice stores its rows once.
+// derived from the event time, the event name, the row's cells and the number
+// of identical rows before it, so importing the same file twice stores its
+// rows once.
 //
 // A bad row (wrong number of fields, bad timestamp, empty user ID, bad number,
 // score outside 0–10) is counted in CSVSummary.Skipped and left out. With
@@ -326,7 +327,10 @@ func (rows *eventRows) convert(record []string) (store.Event, string) {
 	return rows.convertAt(record, ts)
 }
 
-// convertAt converts one data row into an event at ts, or returns why it cannot.
+// convertAt converts one data row into an event at ts, or returns why it
+// cannot. ts is in the location its cell was read in (see
+// timestampParser.parse), so that the message ID can start with the clock
+// time written in the cell.
 func (rows *eventRows) convertAt(record []string, ts time.Time) (store.Event, string) {
 	name := rows.opts.Event
 	if rows.columns.event >= 0 {
@@ -362,10 +366,10 @@ func (rows *eventRows) convertAt(record []string, ts time.Time) (store.Event, st
 	return store.Event{
 		Name:       name,
 		DistinctID: user,
-		Timestamp:  ts,
+		Timestamp:  ts.UTC(),
 		Properties: props,
 		Source:     CSVSource,
-		MessageID:  rows.ids.next(name, record),
+		MessageID:  rows.ids.nextEvent(wallClockMicros(ts), name, record),
 		ReceivedAt: rows.receivedAt,
 	}, ""
 }

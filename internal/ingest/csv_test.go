@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -115,8 +117,8 @@ func TestImportCSVEvents(t *testing.T) {
 		if got.Source != "csv" {
 			t.Errorf("event %d source = %q, want csv", i, got.Source)
 		}
-		if len(got.MessageID) != 64 {
-			t.Errorf("event %d message ID = %q, want 64 hex digits", i, got.MessageID)
+		if wantPrefix := fmt.Sprintf("%016x", want.Timestamp.UnixMicro()); len(got.MessageID) != 48 || !strings.HasPrefix(got.MessageID, wantPrefix) {
+			t.Errorf("event %d message ID = %q, want %s and 32 hex digits", i, got.MessageID, wantPrefix)
 		}
 		if !got.ReceivedAt.Equal(received) {
 			t.Errorf("event %d received at %s, want %s", i, got.ReceivedAt, received)
@@ -615,5 +617,104 @@ func TestImportCSVUnclosedQuote(t *testing.T) {
 	}
 	if len(sum.BadRows) != 1 || sum.BadRows[0].Line != 3 || !strings.Contains(sum.BadRows[0].Reason, "lines 3 to 5 were read as one row") {
 		t.Errorf("bad rows = %+v, want line 3 saying lines 3 to 5 were read as one row", sum.BadRows)
+	}
+}
+
+// TestImportCSVMessageIDByHand rebuilds the message IDs of two identical
+// rows from their definition: the time in Unix microseconds as 16 hex
+// digits, then the first 16 bytes of SHA-256(SHA-256(fields) || occurrence),
+// where fields are the event name and the cells, each after its length.
+func TestImportCSVMessageIDByHand(t *testing.T) {
+	input := "when,who\n2024-03-01T10:00:00Z,u1\n2024-03-01T10:00:00Z,u1\n"
+	w := newMemoryEvents()
+	opts := CSVOptions{Event: "visit", TimeColumn: "when", UserColumn: "who", Now: fixedClock()}
+	if _, err := ImportCSV(context.Background(), strings.NewReader(input), opts, w); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.events) != 2 {
+		t.Fatalf("stored %d events, want 2", len(w.events))
+	}
+
+	// 1709287200 s after the epoch is 2024-03-01T10:00:00Z.
+	const timePrefix = "0006129670600800"
+	if got := fmt.Sprintf("%016x", int64(1709287200_000_000)); got != timePrefix {
+		t.Fatalf("time prefix = %s, want %s", got, timePrefix)
+	}
+	// Each field is written after its length as one uvarint byte.
+	fields := []byte("\x05visit\x142024-03-01T10:00:00Z\x02u1")
+	rowKey := sha256.Sum256(fields)
+	for occurrence, got := range []string{w.events[0].MessageID, w.events[1].MessageID} {
+		sum := sha256.Sum256(append(rowKey[:], 0, 0, 0, byte(occurrence+1)))
+		want := timePrefix + hex.EncodeToString(sum[:16])
+		if got != want {
+			t.Errorf("occurrence %d message ID = %s, want %s", occurrence+1, got, want)
+		}
+	}
+}
+
+// Migration 00012 turns a stored ID of the form next returns into the form
+// of nextEvent by putting the time in front and keeping 32 hex digits. Both
+// forms must agree for every occurrence, or re-imports after the migration
+// store rows twice.
+func TestEventIDExtendsRowID(t *testing.T) {
+	var oldIDs, newIDs rowIDs
+	oldIDs.reset()
+	newIDs.reset()
+	ts := time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)
+	record := []string{"1969-12-31 23:59:59", "u1"}
+
+	for occurrence := 1; occurrence <= 3; occurrence++ {
+		old := oldIDs.next("visit", record)
+		got := newIDs.nextEvent(ts.UnixMicro(), "visit", record)
+		want := fmt.Sprintf("%016x", uint64(ts.UnixMicro())) + old[:32]
+		if got != want {
+			t.Errorf("occurrence %d: nextEvent = %s, want %s", occurrence, got, want)
+		}
+	}
+}
+
+// A message ID starts with the time as written in the cell, so a re-import
+// of a file in another time zone gives rows without an offset the IDs they
+// had, and the store skips them, while their instants differ by the zones'
+// offsets. A cell with an offset reads the same in every zone.
+func TestImportCSVMessageIDIgnoresTimeZone(t *testing.T) {
+	input := "when,who\n2024-03-01 10:00:00,u1\n2024-03-01T10:00:00+02:00,u2\n"
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := map[string][]store.Event{}
+	for _, loc := range []*time.Location{time.UTC, newYork} {
+		w := newMemoryEvents()
+		opts := CSVOptions{Event: "visit", TimeColumn: "when", UserColumn: "who", Location: loc, Now: fixedClock()}
+		if _, err := ImportCSV(context.Background(), strings.NewReader(input), opts, w); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.events) != 2 {
+			t.Fatalf("%s: stored %d events, want 2", loc, len(w.events))
+		}
+		imported[loc.String()] = w.events
+	}
+	utc, ny := imported["UTC"], imported["America/New_York"]
+
+	// 2024-03-01 10:00 as if UTC is 1709287200 s after the epoch, and New
+	// York is 5 hours behind UTC on 1 March (standard time).
+	const wallPrefix = "0006129670600800"
+	for i := range 2 {
+		if utc[i].MessageID != ny[i].MessageID {
+			t.Errorf("row %d: ID %s in UTC but %s in New York", i+1, utc[i].MessageID, ny[i].MessageID)
+		}
+		if !strings.HasPrefix(utc[i].MessageID, wallPrefix) {
+			t.Errorf("row %d: ID %s, want it to start with %s", i+1, utc[i].MessageID, wallPrefix)
+		}
+	}
+	if want := time.Date(2024, 3, 1, 15, 0, 0, 0, time.UTC); !ny[0].Timestamp.Equal(want) {
+		t.Errorf("row 1 in New York at %s, want %s", ny[0].Timestamp, want)
+	}
+	if want := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC); !utc[1].Timestamp.Equal(want) || !ny[1].Timestamp.Equal(want) {
+		t.Errorf("row 2 at %s and %s, want %s in both", utc[1].Timestamp, ny[1].Timestamp, want)
+	}
+	if loc := utc[0].Timestamp.Location(); loc != time.UTC {
+		t.Errorf("stored timestamp in %s, want UTC", loc)
 	}
 }

@@ -64,7 +64,7 @@ func ParseTimestamp(s string, loc *time.Location) (time.Time, error) {
 	if errors.Is(err, errNotTimestamp) {
 		return time.Time{}, fmt.Errorf("%q is not a date or time (want %s)", s, timestampHint)
 	}
-	return t, err
+	return t.UTC(), err
 }
 
 // timestampParser parses timestamp cells. It tries the layout that matched
@@ -74,14 +74,15 @@ type timestampParser struct {
 	lastLayout string
 }
 
-// parse returns the instant written in cell, in UTC. Values without an offset
-// are read in p.loc, and a date without a time is midnight there.
+// parse returns the time written in cell, in the zone it was read in, so its
+// clock reads as written. Values without an offset are read in p.loc, and a
+// date without a time is midnight there.
 func (p *timestampParser) parse(cell string) (time.Time, error) {
 	s := strings.TrimSpace(cell)
 
 	if p.lastLayout != "" {
 		if t, err := time.ParseInLocation(p.lastLayout, s, p.loc); err == nil {
-			return t.UTC(), nil
+			return t, nil
 		}
 	}
 
@@ -105,7 +106,7 @@ func (p *timestampParser) parse(cell string) (time.Time, error) {
 		t, err := time.ParseInLocation(layout, s, p.loc)
 		if err == nil {
 			p.lastLayout = layout
-			return t.UTC(), nil
+			return t, nil
 		}
 
 		// A range error ("day out of range") means the form was right but the

@@ -68,8 +68,8 @@ func TestParseTimestampForms(t *testing.T) {
 			if !got.Equal(tt.want) {
 				t.Errorf("parse(%q) in %s = %s, want %s", tt.in, tt.loc, got, tt.want)
 			}
-			if got.Location() != time.UTC {
-				t.Errorf("parse(%q) location = %s, want UTC", tt.in, got.Location())
+			if pub, err := ParseTimestamp(tt.in, tt.loc); err != nil || pub.Location() != time.UTC {
+				t.Errorf("ParseTimestamp(%q) = %s, %v; want it in UTC", tt.in, pub, err)
 			}
 		})
 	}

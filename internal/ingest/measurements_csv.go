@@ -188,7 +188,7 @@ func (rows *measurementRows) convert(record []string) (store.Measurement, string
 
 	return store.Measurement{
 		Series:     rows.opts.Series,
-		Timestamp:  ts,
+		Timestamp:  ts.UTC(),
 		Value:      value,
 		Dimensions: dims,
 		Source:     CSVSource,

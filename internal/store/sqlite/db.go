@@ -99,6 +99,12 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := provider.Up(ctx); err != nil {
 		return fmt.Errorf("migrate database %s: %w", db.path, err)
 	}
+
+	// An import that stopped between DeferUserIndex and RestoreUserIndex
+	// left the index out.
+	if err := db.RestoreUserIndex(ctx); err != nil {
+		return fmt.Errorf("database %s: %w", db.path, err)
+	}
 	return nil
 }
 
