@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/northstar-kpi/northstar/internal/kpi"
 )
 
 // telcoKPIs defines the churn share of the Telco customer snapshot.
@@ -279,6 +284,8 @@ func TestReportBreakdownFlagErrors(t *testing.T) {
 	}{
 		{"limit without breakdown", []string{"--kpi", "churn_share", "--limit", "3"}, "--limit needs --breakdown PROPERTY"},
 		{"breakdown without kpi", []string{"--breakdown", "Contract"}, "--breakdown needs the KPI to break down"},
+		{"empty breakdown", []string{"--kpi", "churn_share", "--breakdown", ""}, `--breakdown "" is empty`},
+		{"blank breakdown", []string{"--kpi", "churn_share", "--breakdown", " "}, `--breakdown " " is empty`},
 		{"zero limit", []string{"--kpi", "churn_share", "--breakdown", "Contract", "--limit", "0"}, "--limit 0 is out of range"},
 		{"kind without where", []string{"--kpi", "recurring_revenue", "--breakdown", "Contract"}, "is of kind mrr, which cannot be broken down"},
 	}
@@ -292,6 +299,26 @@ func TestReportBreakdownFlagErrors(t *testing.T) {
 				t.Errorf("stderr %q, want it to contain %q", stderr, tc.message)
 			}
 		})
+	}
+}
+
+func TestReportBreakdownOtherOneSegment(t *testing.T) {
+	dbPath, kpisPath, _, byColumn := importTelco(t)
+	if n := len(byColumn["PaymentMethod"]); n != 4 {
+		t.Fatalf("the Telco file has %d payment methods, want 4", n)
+	}
+
+	// Four payment methods with --limit 3 pool exactly one into (other).
+	code, stdout, stderr := runCLI(t, "report", "--kpis", kpisPath, "--db", dbPath, "--kpi", "customer_count",
+		"--breakdown", "PaymentMethod", "--limit", "3", "--from", "2024-01-01", "--to", "2024-01-31")
+	if code != exitOK {
+		t.Fatalf("report exit code %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "(other), 1 segment ") {
+		t.Errorf("table output lacks \"(other), 1 segment \":\n%s", stdout)
+	}
+	if strings.Contains(stdout, "1 segments") {
+		t.Errorf("table output says \"1 segments\":\n%s", stdout)
 	}
 }
 
@@ -313,13 +340,16 @@ func TestReportBreakdownExplainPath(t *testing.T) {
 	}{
 		{kpisPath, "PaymentMethod", []string{
 			`explain: kpi "customer_count" by PaymentMethod: computed by the SQL (store) path`,
+			`explain: kpi "customer_count" by PaymentMethod: SQL because "PaymentMethod" is not a dimension of the activity index`,
 		}},
 		{declared, "PaymentMethod", []string{
 			`explain: kpi "customer_count" by PaymentMethod: computed by the activity index path`,
 			`explain: kpi "churn_share" by PaymentMethod: computed by the mixed (activity index and SQL) path`,
+			`explain: kpi "churn_share" by PaymentMethod: SQL because metric churned: its where filter is on "Churn", another property than "PaymentMethod"`,
 		}},
 		{declared, "Contract", []string{
 			`explain: kpi "customer_count" by Contract: computed by the SQL (store) path`,
+			`explain: kpi "customer_count" by Contract: SQL because "Contract" is not a dimension of the activity index`,
 		}},
 		{kpisPath, "PaymentMethod", []string{
 			`explain: kpi "customer_count" by PaymentMethod: computed by the activity index path`,
@@ -342,5 +372,49 @@ func TestReportBreakdownExplainPath(t *testing.T) {
 	values, _ := breakdownCSV(t, "--kpis", declared, "--db", dbPath, "--kpi", "churn_share", "--breakdown", "PaymentMethod")
 	for method, counts := range byColumn["PaymentMethod"] {
 		checkShare(t, method, values[method], counts.share())
+	}
+}
+
+func TestReportExplainNamesUnvaluedDimension(t *testing.T) {
+	dbPath, kpisPath, _, _ := importTelco(t)
+	typo := filepath.Join(filepath.Dir(kpisPath), "typo.yaml")
+	if err := os.WriteFile(typo, []byte("dimensions: [PaymentMethod, PalymentMethod]\n"+telcoKPIs), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, _, stderr := runCLI(t, "report", "--kpis", typo, "--db", dbPath, "--kpi", "customer_count",
+		"--breakdown", "Contract", "--from", "2024-01-01", "--to", "2024-01-31", "--explain", "--format", "csv")
+	if code != exitOK {
+		t.Fatalf("report --explain exit code %d: %s", code, stderr)
+	}
+	if want := `explain: no event in the index has a value for the dimension "PalymentMethod"`; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, `dimension "PaymentMethod"`) {
+		t.Errorf("stderr names PaymentMethod, which every customer event has:\n%s", stderr)
+	}
+}
+
+func TestOpenIndexWarnsUnvaluedDimension(t *testing.T) {
+	dbPath, _, _, _ := importTelco(t)
+	defs, err := kpi.Parse("kpis.yaml", []byte("dimensions: [PaymentMethod, PalymentMethod]\n"+telcoKPIs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openStore(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	var logs bytes.Buffer
+	if _, err := openIndex(context.Background(), db, defs, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatalf("openIndex: %v", err)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "dimension=PalymentMethod") {
+		t.Errorf("log lacks a warning for PalymentMethod:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "dimension=PaymentMethod") {
+		t.Errorf("log warns about PaymentMethod, which every customer event has:\n%s", logs.String())
 	}
 }

@@ -23,11 +23,17 @@ const indexSaveInterval = 5 * time.Second
 
 // openIndex loads the activity index of db for the time zone and the
 // properties that defs use, rebuilding it when the stored one does not fit,
-// and persists it.
+// and persists it. It logs a warning for each of the KPI file's dimensions
+// that no indexed event has a value for.
 func openIndex(ctx context.Context, db appStore, defs *kpi.Definitions, logger *slog.Logger) (*engine.ActivityIndex, error) {
 	ix := engine.NewActivityIndex(db, defs.Workspace.Location, engine.DeclaredFor(defs), logger)
 	if err := ix.Load(ctx); err != nil {
 		return nil, fmt.Errorf("load the activity index: %w", err)
+	}
+	if logger != nil && ix.LastEventID() > 0 {
+		for _, dim := range ix.DimensionsWithoutValues(defs.Dimensions) {
+			logger.Warn("activity index: no event has a value for a dimension the KPI file declares; check its spelling under dimensions:", "dimension", dim)
+		}
 	}
 	if err := ix.Save(ctx); err != nil {
 		return nil, fmt.Errorf("save the activity index: %w", err)

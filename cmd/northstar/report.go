@@ -144,7 +144,11 @@ each metric kind is broken down.`,
 			}
 			eng := engine.NewWithIndex(db, ix, time.Now).WithHistory(db)
 			if breakdownFlag != "" {
-				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format, explain: explain})
+				req := breakdownRequest{property: breakdownFlag, limit: limitFlag, grain: grain, r: r, format: format, explain: explain}
+				if explain && ix.LastEventID() > 0 {
+					req.unvalued = ix.DimensionsWithoutValues(defs.Dimensions)
+				}
+				return writeBreakdowns(cmd.Context(), g, eng, defs, ids, req)
 			}
 			if len(ids) == 1 && !report.IsDocument(format) && !seriesFlag {
 				if done, err := writeKPIDetail(cmd.Context(), g, eng, defs, ids[0], r, format); done {

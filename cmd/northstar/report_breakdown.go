@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -31,11 +32,20 @@ type breakdownRequest struct {
 	r        engine.Range
 	format   string
 	explain  bool // print on stderr which path computed each breakdown
+
+	// unvalued are the KPI file's dimensions that no indexed event has a
+	// value for, printed with explain.
+	unvalued []string
 }
 
 // writeBreakdowns computes the breakdown of each KPI in ids and prints them
 // in req.format, with the engine's warnings on stderr.
 func writeBreakdowns(ctx context.Context, g *globals, eng *engine.Engine, defs *kpi.Definitions, ids []string, req breakdownRequest) error {
+	if req.explain {
+		for _, dim := range req.unvalued {
+			fmt.Fprintf(g.stderr, "explain: no event in the index has a value for the dimension %q that the KPI file declares; check its spelling\n", dim)
+		}
+	}
 	items := make([]*engine.Breakdown, 0, len(ids))
 	for _, id := range ids {
 		grain := req.grain
@@ -55,6 +65,9 @@ func writeBreakdowns(ctx context.Context, g *globals, eng *engine.Engine, defs *
 		}
 		if req.explain {
 			fmt.Fprintf(g.stderr, "explain: kpi %q by %s: computed by the %s path\n", id, req.property, pathName(b.Path))
+			for _, note := range b.PathNotes {
+				fmt.Fprintf(g.stderr, "explain: kpi %q by %s: SQL because %s\n", id, req.property, note)
+			}
 		}
 		items = append(items, b)
 	}
@@ -127,7 +140,7 @@ func writeBreakdownTable(w io.Writer, defs *kpi.Definitions, items []*engine.Bre
 		for _, s := range b.Segments {
 			name := s.Name
 			if s.Pooled > 0 {
-				name = fmt.Sprintf("%s, %d segments", s.Name, s.Pooled)
+				name = s.Name + ", " + plural(s.Pooled, "segment")
 			}
 			fmt.Fprintf(tw, "%s\t%s\t", name, report.Value(s.Total.Value, k.Unit))
 			for _, v := range s.Values {
@@ -148,10 +161,13 @@ func csvNumber(v *float64) string {
 	return strconv.FormatFloat(math.Round(*v*1e6)/1e6, 'f', -1, 64)
 }
 
-// checkBreakdownFlags checks that --breakdown comes with --kpi, and --limit
-// with --breakdown and in range.
+// checkBreakdownFlags checks that --breakdown, when given, names a property
+// and comes with --kpi, and that --limit comes with --breakdown and is in
+// range.
 func checkBreakdownFlags(cmd *cobra.Command, breakdown string, limit int, only []string) error {
 	switch {
+	case cmd.Flags().Changed("breakdown") && strings.TrimSpace(breakdown) == "":
+		return &usageError{fmt.Errorf("--breakdown %q is empty (want an event property name, as in --breakdown country)", breakdown)}
 	case breakdown == "" && cmd.Flags().Changed("limit"):
 		return &usageError{errors.New("--limit needs --breakdown PROPERTY")}
 	case breakdown != "" && len(only) == 0:

@@ -52,6 +52,10 @@ type Breakdown struct {
 
 	// Path names what computed the values, as Series.Path does.
 	Path string `json:"path,omitempty"`
+
+	// PathNotes give the reasons why parts of the breakdown were computed
+	// by SQL on the store when the engine has an activity index.
+	PathNotes []string `json:"path_notes,omitempty"`
 }
 
 // BreakdownPeriod is one period of a breakdown. A partial period's values
@@ -124,6 +128,7 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 	cal := defs.Workspace.Calendar()
 	view, release := e.indexView(ctx, cal)
 	if view != nil && !slices.Contains(view.ix.declared.Dimensions, property) {
+		b.notes.add("%q is not a dimension of the activity index, so every metric scans the events (list it under dimensions: in the KPI file)", property)
 		// The view holds the index's read lock, which stops inserts from
 		// updating the index while the store scans every event.
 		release()
@@ -148,7 +153,7 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 		out.Periods = append(out.Periods, BreakdownPeriod{Start: p.Start, End: p.End, Partial: p.Partial})
 	}
 	if filterable(k.Metric.Kind) {
-		return e.filteredBreakdown(ctx, defs, k, property, limit, grain, periods, view, out)
+		return e.filteredBreakdown(ctx, defs, k, property, limit, grain, periods, view, &b.notes, out)
 	}
 
 	ranked, err := b.rank(ctx, k.ID, k.Metric)
@@ -180,6 +185,7 @@ func (e *Engine) Breakdown(ctx context.Context, defs *kpi.Definitions, id string
 	}
 	out.Warnings = b.ev.warnings
 	out.Path = pathOf(b.paths)
+	out.PathNotes = b.notes
 	return out, nil
 }
 
@@ -217,6 +223,7 @@ type breakdowner struct {
 	// workspace; paths collects which paths built the tables.
 	view  *indexView
 	paths map[string]bool
+	notes pathNotes // reasons for the parts that took the SQL path
 }
 
 // breakable reports whether a metric of kind k is computed per event, so

@@ -53,11 +53,11 @@ type rankedSegment struct {
 // "property eq value". OtherSegment is the metric with "property neq value"
 // for every shown value, so it includes NoneSegment, which a filter cannot
 // select exactly and which is therefore never shown on its own.
-func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, property string, limit int, grain timegrain.Grain, periods []timegrain.Period, view *indexView, out *Breakdown) (*Breakdown, error) {
+func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k *kpi.KPI, property string, limit int, grain timegrain.Grain, periods []timegrain.Period, view *indexView, notes *pathNotes, out *Breakdown) (*Breakdown, error) {
 	from, to := periods[0].Start, periods[len(periods)-1].Cutoff
 	ranker := newEvaluator(e.events, defs, grain, nil)
 	paths := map[string]bool{}
-	ranked, ok, err := indexRankFiltered(ctx, view, ranker, k.ID, k.Metric, property, from, to)
+	ranked, ok, err := indexRankFiltered(ctx, view, ranker, k.ID, k.Metric, property, from, to, notes)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k
 
 	for _, seg := range top {
 		filter := kpi.Filter{Property: property, Op: kpi.OpIn, Values: seg.values}
-		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, view, paths, filter)
+		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, view, paths, notes, filter)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +103,7 @@ func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k
 				filters = append(filters, kpi.Filter{Property: property, Op: kpi.OpNeq, Value: v})
 			}
 		}
-		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, view, paths, filters...)
+		s, err := e.filteredSegment(ctx, defs, k.Metric, grain, intervals, len(periods), out.To, view, paths, notes, filters...)
 		if err != nil {
 			return nil, err
 		}
@@ -112,13 +112,15 @@ func (e *Engine) filteredBreakdown(ctx context.Context, defs *kpi.Definitions, k
 	}
 	out.Warnings = ranker.warnings
 	out.Path = pathOf(paths)
+	out.PathNotes = *notes
 	return out, nil
 }
 
 // filteredSegment evaluates m with extra filters over intervals: one per
 // period, then the whole range when the kind has a value over it. It reads
-// the index through view when it can, and adds the path it took to paths.
-func (e *Engine) filteredSegment(ctx context.Context, defs *kpi.Definitions, m kpi.Metric, grain timegrain.Grain, intervals []store.Interval, periods int, cutoff time.Time, view *indexView, paths map[string]bool, extra ...kpi.Filter) (Segment, error) {
+// the index through view when it can, adds the path it took to paths, and
+// adds to notes why it took the SQL path.
+func (e *Engine) filteredSegment(ctx context.Context, defs *kpi.Definitions, m kpi.Metric, grain timegrain.Grain, intervals []store.Interval, periods int, cutoff time.Time, view *indexView, paths map[string]bool, notes *pathNotes, extra ...kpi.Filter) (Segment, error) {
 	m.Filters = append(slices.Clone(m.Filters), extra...)
 	ev := newEvaluator(e.events, defs, grain, intervals)
 	ev.cutoff = cutoff
@@ -129,6 +131,9 @@ func (e *Engine) filteredSegment(ctx context.Context, defs *kpi.Definitions, m k
 	}
 	for p := range ev.paths {
 		paths[p] = true
+	}
+	if ev.paths[PathSQL] && view != nil && len(extra) > 0 {
+		noteSegmentFallback(view, m, extra[0].Property, notes)
 	}
 
 	s := Segment{Values: make([]SegmentValue, periods)}

@@ -97,19 +97,20 @@ func DeclaredFor(defs *kpi.Definitions) Declared {
 	return d
 }
 
-// covers reports whether d keeps everything other keeps.
-func (d Declared) covers(other Declared) bool {
+// missing returns the properties and dimensions that other keeps and d
+// does not.
+func (d Declared) missing(other Declared) (properties, dimensions []string) {
 	for _, p := range other.Properties {
 		if !slices.Contains(d.Properties, p) {
-			return false
+			properties = append(properties, p)
 		}
 	}
 	for _, p := range other.Dimensions {
 		if !slices.Contains(d.Dimensions, p) {
-			return false
+			dimensions = append(dimensions, p)
 		}
 	}
-	return true
+	return properties, dimensions
 }
 
 // objectKey is the value key of every object and array. Filters cannot

@@ -98,21 +98,30 @@ func namedSlices(groups map[string][]*activitySlice, f sliceFilter) (map[string]
 	return out, true
 }
 
-// indexTable is table on the activity index. It returns false when the
-// index cannot build the same table as the store's scan. That is the case
+// indexTable is table on the activity index. It returns false, with the
+// reason added to b.notes, when the index cannot build the same table as
+// the store's scan. That is the case
 // when the property is not a declared dimension, the metric filters another
 // property, its summed property is not kept, a period starts inside a day,
 // or a value has a name the index cannot be sure of.
 func (b *breakdowner) indexTable(ctx context.Context, name string, m kpi.Metric) (*segmentTable, bool, error) {
 	v := b.view
-	if v == nil || m.Event == "" || !slices.Contains(v.ix.declared.Dimensions, b.property) {
+	if v == nil || !slices.Contains(v.ix.declared.Dimensions, b.property) {
+		// Breakdown adds one note for an undeclared property, which covers
+		// every metric.
+		return nil, false, nil
+	}
+	if m.Event == "" {
+		b.notes.add("metric %s names no event, and the index keeps breakdowns per event name", name)
 		return nil, false, nil
 	}
 	if m.Property != "" && (m.Kind == kpi.Sum || m.Kind == kpi.Average) && !slices.Contains(v.ix.declared.Properties, m.Property) {
+		b.notes.add("metric %s: the index does not keep the sums of %q", name, m.Property)
 		return nil, false, nil
 	}
 	f, ok := v.filterFor(m.Filters)
 	if !ok || (f.keys != nil && f.dimension != b.property) {
+		b.notes.add("%s", filterFallback(v, name, m.Filters, b.property))
 		return nil, false, nil
 	}
 
@@ -121,11 +130,16 @@ func (b *breakdowner) indexTable(ctx context.Context, name string, m kpi.Metric)
 	var events, withProperty int64
 	for i, p := range b.periods {
 		groups, ok, err := v.segmentSlices(ctx, m.Event, b.property, store.Interval{Start: p.Start, End: p.Cutoff})
-		if !ok || err != nil {
-			return nil, ok, err
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			b.notes.add("%s", daysFallback(name, b.property))
+			return nil, false, nil
 		}
 		named, ok := namedSlices(groups, f)
 		if !ok {
+			b.notes.add("%s", valueFallback(name, b.property))
 			return nil, false, nil
 		}
 		for seg, parts := range named {
@@ -171,17 +185,19 @@ func sliceAccumulator(parts []*activitySlice, m kpi.Metric, users bool) *accumul
 	return acc
 }
 
-// indexRankFiltered is rankFiltered on the activity index. It returns false
-// when the index cannot rank the same segments. That is the case when the
+// indexRankFiltered is rankFiltered on the activity index. It returns false,
+// with the reason added to notes, when the index cannot rank the same
+// segments. That is the case when the
 // property is not a declared dimension, the metric filters another
 // property, the range starts inside a day, or a value has a name the index
 // cannot be sure of.
-func indexRankFiltered(ctx context.Context, v *indexView, ev *evaluator, name string, m kpi.Metric, property string, from, to time.Time) ([]*rankedSegment, bool, error) {
+func indexRankFiltered(ctx context.Context, v *indexView, ev *evaluator, name string, m kpi.Metric, property string, from, to time.Time, notes *pathNotes) ([]*rankedSegment, bool, error) {
 	if v == nil || !slices.Contains(v.ix.declared.Dimensions, property) {
 		return nil, false, nil
 	}
 	f, ok := v.filterFor(m.Filters)
 	if !ok || (f.keys != nil && f.dimension != property) {
+		notes.add("ranking segments: %s", filterFallback(v, name, m.Filters, property))
 		return nil, false, nil
 	}
 
@@ -194,8 +210,12 @@ func indexRankFiltered(ctx context.Context, v *indexView, ev *evaluator, name st
 	var total, withProperty int64
 	for _, event := range entryEvents {
 		groups, ok, err := v.segmentSlices(ctx, event, property, store.Interval{Start: from, End: to})
-		if !ok || err != nil {
-			return nil, ok, err
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			notes.add("ranking segments: %s", daysFallback(name, property))
+			return nil, false, nil
 		}
 		for key, parts := range groups {
 			if f.keys != nil && !f.keeps(key) {
@@ -203,6 +223,7 @@ func indexRankFiltered(ctx context.Context, v *indexView, ev *evaluator, name st
 			}
 			segName, present, ok := segmentName(key)
 			if !ok {
+				notes.add("ranking segments: %s", valueFallback(name, property))
 				return nil, false, nil
 			}
 			n := int64(0)

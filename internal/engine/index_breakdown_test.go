@@ -350,8 +350,17 @@ func compareBreakdowns(t *testing.T, name string, want, got *Breakdown) {
 	t.Helper()
 	w, g := *want, *got
 	w.Path, g.Path, w.Segments, g.Segments = "", "", nil, nil
+	w.PathNotes, g.PathNotes = nil, nil
 	if !reflect.DeepEqual(w, g) {
 		t.Errorf("%s: breakdown = %+v, want %+v", name, g, w)
+	}
+
+	// The engine with the index says why it took the SQL path, and only then.
+	if got.Path != PathIndex && len(got.PathNotes) == 0 {
+		t.Errorf("%s: path %q without path notes, want the reason", name, got.Path)
+	}
+	if got.Path == PathIndex && len(got.PathNotes) > 0 {
+		t.Errorf("%s: path notes %q on the index path, want none", name, got.PathNotes)
 	}
 	if len(want.Segments) != len(got.Segments) {
 		t.Errorf("%s: %d segments %q, want %d %q", name, len(got.Segments), segmentNames(got), len(want.Segments), segmentNames(want))

@@ -17,7 +17,7 @@ import (
 const (
 	PathIndex = "index" // the activity index
 	PathSQL   = "sql"   // the store's queries and scans
-	PathMixed = "mixed" // a formula whose inputs took both paths
+	PathMixed = "mixed" // parts took each path: a formula's inputs, or a breakdown's ranking and values
 )
 
 // fromIndex computes m from the activity index. It returns false when the

@@ -142,10 +142,11 @@ func (ix *ActivityIndex) Load(ctx context.Context) error {
 				ix.log.Warn("activity index: unreadable meta record; rebuilding", "error", err)
 				return nil
 			}
-			usable = meta.Format == indexFormat && meta.TimeZone == ix.loc.String() && meta.Declared.covers(ix.declared)
+			reasons := ix.rebuildReasons(meta)
+			usable = len(reasons) == 0
 			if !usable {
-				ix.log.Info("activity index: stored index does not fit the KPI file; rebuilding",
-					"stored_time_zone", meta.TimeZone, "time_zone", ix.loc.String())
+				ix.log.Info("activity index: rebuilding the stored index, because "+strings.Join(reasons, ", and "),
+					"stored_format", meta.Format, "format", indexFormat, "stored_time_zone", meta.TimeZone, "time_zone", ix.loc.String())
 				return nil
 			}
 			ix.declared = meta.Declared
@@ -177,6 +178,59 @@ func (ix *ActivityIndex) Load(ctx context.Context) error {
 		return ix.rebuildLocked(ctx)
 	}
 	return ix.syncLocked(ctx)
+}
+
+// rebuildReasons returns why the stored index described by meta cannot
+// serve this index, or nothing when it can.
+func (ix *ActivityIndex) rebuildReasons(meta indexMeta) []string {
+	var reasons []string
+	if meta.Format != indexFormat {
+		reasons = append(reasons, fmt.Sprintf("its format changed from version %d to %d", meta.Format, indexFormat))
+	}
+	if meta.TimeZone != ix.loc.String() {
+		reasons = append(reasons, fmt.Sprintf("the time zone changed from %s to %s", meta.TimeZone, ix.loc))
+	}
+	properties, dimensions := meta.Declared.missing(ix.declared)
+	if len(dimensions) > 0 {
+		reasons = append(reasons, "the KPI file adds the dimensions or filtered properties "+strings.Join(dimensions, ", "))
+	}
+	if len(properties) > 0 {
+		reasons = append(reasons, "the KPI file adds the summed properties "+strings.Join(properties, ", "))
+	}
+	return reasons
+}
+
+// DimensionsWithoutValues returns the names in dims that the index keeps as
+// dimensions but that no indexed event has a value for, such as a misspelt
+// name under dimensions: in the KPI file. Null values count as none.
+func (ix *ActivityIndex) DimensionsWithoutValues(dims []string) []string {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+
+	var out []string
+	for _, dim := range dims {
+		if !slices.Contains(ix.declared.Dimensions, dim) || ix.hasValueLocked(dim) {
+			continue
+		}
+		out = append(out, dim)
+	}
+	return out
+}
+
+// hasValueLocked reports whether an entry keeps a value of dimension dim
+// other than the missing one.
+func (ix *ActivityIndex) hasValueLocked(dim string) bool {
+	for key, e := range ix.entries {
+		if key.event != allEvents {
+			continue
+		}
+		for value := range e.dimensions[dim] {
+			if value != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Rebuild empties the index and reads every stored event. The next Save

@@ -1,10 +1,13 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -341,5 +344,50 @@ func TestIndexConcurrentSeriesShareCache(t *testing.T) {
 		for _, id := range ids {
 			compareSeries(t, fmt.Sprintf("worker %d/%s", w, id), want[id], got[w][id])
 		}
+	}
+}
+
+func TestIndexRebuildLogsReason(t *testing.T) {
+	ctx := context.Background()
+	db := openIndexDB(t, filepath.Join(t.TempDir(), "index.db"), generateEvents(3, 500, 50, 20))
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first := NewActivityIndex(db, ny, Declared{}, nil)
+	if err := first.Load(ctx); err != nil {
+		t.Fatalf("load empty index: %v", err)
+	}
+	if err := first.Save(ctx); err != nil {
+		t.Fatalf("save: %v", err)
+	}
+
+	// Another time zone and two new dimensions, one of them misspelt.
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	second := NewActivityIndex(db, time.UTC, Declared{Dimensions: []string{"plan", "palan"}, Properties: []string{"amount"}}, logger)
+	if err := second.Load(ctx); err != nil {
+		t.Fatalf("load with new dimensions: %v", err)
+	}
+	for _, want := range []string{
+		"rebuilding the stored index, because",
+		"the time zone changed from America/New_York to UTC",
+		"the KPI file adds the dimensions or filtered properties palan, plan",
+		"the KPI file adds the summed properties amount",
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "format changed") {
+		t.Errorf("log names a format change, but the format is the same:\n%s", logs.String())
+	}
+
+	// Every generated event has a plan and none has palan. country is not
+	// a dimension of the index, so the index cannot tell and leaves it out.
+	got := second.DimensionsWithoutValues([]string{"plan", "palan", "country"})
+	if !slices.Equal(got, []string{"palan"}) {
+		t.Errorf("DimensionsWithoutValues = %q, want [palan]", got)
 	}
 }

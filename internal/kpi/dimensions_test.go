@@ -48,7 +48,8 @@ func TestParseDimensionsInvalid(t *testing.T) {
 		{"[plan, plan]", `dimensions[1]: "plan" is listed twice`},
 		{"[plan, 7]", "dimensions[1]: must be an event property name, not the number 7"},
 		{"[[plan]]", "dimensions[0]: must be an event property name, not a list"},
-		{`["", plan]`, `dimensions[0]: "" is not a property name`},
+		{`["", plan]`, `dimensions[0]: "" is an empty name`},
+		{`["  ", plan]`, `dimensions[0]: "  " is an empty name`},
 		{`[" plan"]`, `dimensions[0]: " plan" is not a property name`},
 		{`['say "hi"']`, `dimensions[0]: "say \"hi\"" contains a double quote`},
 	}

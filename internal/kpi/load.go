@@ -271,7 +271,9 @@ func (l *loader) dimensions(raw any) []string {
 		switch {
 		case !ok:
 			l.addf(path, "", field, "must be an event property name, not %s", describeYAML(v))
-		case strings.TrimSpace(name) == "" || strings.TrimSpace(name) != name:
+		case strings.TrimSpace(name) == "":
+			l.addf(path, "", field, "%q is an empty name (want an event property name, such as plan)", name)
+		case strings.TrimSpace(name) != name:
 			l.addf(path, "", field, "%q is not a property name (want a name without leading or trailing spaces, such as plan)", name)
 		case strings.Contains(name, `"`):
 			l.addf(path, "", field, "%q contains a double quote, which property names may not", name)

@@ -832,3 +832,86 @@ func checkWidgetsFit(t *testing.T, b *browserSession, where string) {
 		t.Errorf("in %s these widgets scroll or cut their content: %s", where, got)
 	}
 }
+
+// breakdownNoteKPIs are signups, and orders per signup as a formula whose
+// denominator has no value in a segment without signups.
+const breakdownNoteKPIs = `workspace: {name: Acme, time_zone: UTC}
+metrics:
+  orders: {kind: count, event: order}
+  new_signups: {kind: count, event: signup}
+kpis:
+  - id: signups
+    name: Signups
+    grain: day
+    metric: {kind: count, event: signup}
+  - id: orders_per_signup
+    name: Orders per signup
+    grain: day
+    metric: {kind: formula, formula: orders / new_signups}
+`
+
+func TestBrowserBreakdownWarningsAndReasons(t *testing.T) {
+	// Five signups without a plan, and three orders with one: two on pro,
+	// one on free. So by plan, pro and free have orders but no signups, and
+	// (none) has 0 orders over 5 signups.
+	at := testNow.Add(-2 * time.Hour)
+	events := signupEvents("s", 5, at)
+	for i, plan := range []string{"pro", "pro", "free"} {
+		id := fmt.Sprintf("o-%d", i)
+		events = append(events, store.Event{Name: "order", DistinctID: id, Timestamp: at, Source: "test", MessageID: id, ReceivedAt: at, Properties: map[string]any{"plan": plan}})
+	}
+	ls := newLiveServer(t, breakdownNoteKPIs, testNow, events)
+	requireChartLibrary(t, ls.Server)
+
+	var d testDashboard
+	ls.api(t, "POST", "/api/v1/dashboards", `{"name": "Breakdowns"}`, http.StatusCreated, &d)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "breakdown", "kpis": ["signups"], "options": {"by": "palan"}}`, http.StatusCreated, nil)
+	ls.api(t, "POST", fmt.Sprintf("/api/v1/dashboards/%d/widgets", d.ID), `{"kind": "breakdown", "kpis": ["orders_per_signup"], "options": {"by": "plan"}}`, http.StatusCreated, nil)
+
+	b := newBrowser(t)
+	b.signIn(t, ls.http.URL, liveViewer, ls.viewerPassword)
+	b.open(t, fmt.Sprintf("%s/dashboards/%d", ls.http.URL, d.ID), 1280, 900)
+	b.waitReady(t)
+
+	// No signup has palan, so the widget draws no chart. It shows the
+	// no-segments message and the engine's warning.
+	typo := `document.querySelectorAll('[data-kind="breakdown"]')[0]`
+	if got := b.evalString(t, `() => String(`+typo+`.querySelectorAll('canvas').length)`); got != "0" {
+		t.Errorf("breakdown by palan draws %s canvases, want none", got)
+	}
+	if got := b.evalString(t, `() => `+typo+`.querySelector('.widget-empty').textContent`); got != "No segments yet: no event in the range has the property palan." {
+		t.Errorf("breakdown by palan says %q, want the no-segments message", got)
+	}
+	if got := b.evalString(t, `() => `+typo+`.querySelector('.widget-warning').textContent`); !strings.Contains(got, `no "signup" event in this range has the property "palan"`) {
+		t.Errorf("breakdown by palan warns %q, want the warning that no signup has palan", got)
+	}
+
+	// By plan, pro and free divide by 0 signups: both are named with the
+	// reason, and (none) has a value, 0, so it is not.
+	ratio := `document.querySelectorAll('[data-kind="breakdown"]')[1]`
+	b.waitFor(t, "the chart of orders per signup by plan", `() => {
+		const c = `+ratio+`.querySelector('canvas');
+		return c !== null && c.getBoundingClientRect().height >= 1;
+	}`)
+	reasons := b.evalString(t, `() => JSON.stringify([...`+ratio+`.querySelectorAll('.widget-no-value')].map(p => p.textContent))`)
+	var lines []string
+	if err := json.Unmarshal([]byte(reasons), &lines); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 {
+		t.Fatalf("orders per signup by plan shows reasons %q, want one line for pro and free", lines)
+	}
+	if !strings.HasPrefix(lines[0], "No value for pro, free: ") {
+		t.Errorf("reason line %q, want it to start with \"No value for pro, free: \"", lines[0])
+	}
+	if !strings.Contains(lines[0], "division by zero") {
+		t.Errorf("reason line %q, want the reason division by zero", lines[0])
+	}
+	if strings.Contains(lines[0], "(none)") {
+		t.Errorf("reason line %q names (none), whose value is 0", lines[0])
+	}
+	checkWidgetsFit(t, b, "the breakdown dashboard")
+	b.screenshot(t, "board-breakdown-notes")
+	b.checkNoErrors(t)
+	ls.checkNoServerErrors(t)
+}

@@ -181,7 +181,7 @@ func TestDashboardBadInput(t *testing.T) {
 		{"past the grid", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["signups"], "x": 10}`, 400, "ends past the grid's 12 columns"},
 		{"unknown KPI", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["nope"]}`, 400, `widget for an unknown KPI: KPI "nope" not found`},
 		{"no KPI", "POST", base + "/widgets", `{"kind": "kpi_card"}`, 400, "kpis is empty"},
-		{"two KPIs on a card", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["signups", "revenue"]}`, 400, "at most 1 KPIs"},
+		{"two KPIs on a card", "POST", base + "/widgets", `{"kind": "kpi_card", "kpis": ["signups", "revenue"]}`, 400, "shows at most 1 KPI; got 2"},
 		{"cohort of a count", "POST", base + "/widgets", `{"kind": "cohort", "kpis": ["signups"]}`, 400, `a cohort widget needs a retention KPI; KPI "signups" is a count KPI`},
 		{"breakdown without property", "POST", base + "/widgets", `{"kind": "breakdown", "kpis": ["signups"]}`, 400, "needs the property to group by"},
 		{"unknown objective", "POST", base + "/widgets", `{"kind": "objective", "options": {"objective": "mars"}}`, 400, `objective "mars" is unknown`},

@@ -92,13 +92,13 @@ func (s *Server) validateWidget(ctx context.Context, wd store.Widget) error {
 	n := len(wd.KPIs)
 	switch {
 	case n < kind.minKPIs && kind.minKPIs == kind.maxKPIs:
-		return kpi.Errorf(kpi.EINVALID, "a %s widget shows %d KPI; kpis is empty (send \"kpis\": [\"<kpi id>\"])", wd.Kind, kind.minKPIs)
+		return kpi.Errorf(kpi.EINVALID, "a %s widget shows %s; kpis is empty (send \"kpis\": [\"<kpi id>\"])", wd.Kind, countKPIs(kind.minKPIs))
 	case n < kind.minKPIs:
-		return kpi.Errorf(kpi.EINVALID, "a %s widget needs at least %d KPI (send \"kpis\": [\"<kpi id>\", ...])", wd.Kind, kind.minKPIs)
+		return kpi.Errorf(kpi.EINVALID, "a %s widget needs at least %s (send \"kpis\": [\"<kpi id>\", ...])", wd.Kind, countKPIs(kind.minKPIs))
 	case n > kind.maxKPIs && kind.maxKPIs == 0:
 		return kpi.Errorf(kpi.EINVALID, "a %s widget takes no KPIs (remove kpis)", wd.Kind)
 	case n > kind.maxKPIs:
-		return kpi.Errorf(kpi.EINVALID, "a %s widget shows at most %d KPIs; got %d", wd.Kind, kind.maxKPIs, n)
+		return kpi.Errorf(kpi.EINVALID, "a %s widget shows at most %s; got %d", wd.Kind, countKPIs(kind.maxKPIs), n)
 	}
 
 	defs := s.definitionsIn(ctx)
@@ -215,4 +215,12 @@ func defaultDashboard(defs *kpi.Definitions, o kpi.Objective) store.Dashboard {
 		})
 	}
 	return d
+}
+
+// countKPIs returns n with "KPI" or "KPIs": "1 KPI", "8 KPIs".
+func countKPIs(n int) string {
+	if n == 1 {
+		return "1 KPI"
+	}
+	return strconv.Itoa(n) + " KPIs"
 }

@@ -12,6 +12,7 @@
   var COLOR_TARGET = '#E69F00';
   var COLOR_TEXT = '#3b4450';
   var COLOR_GRID = '#e1e5ea';
+  var NONE_SEGMENT = '(none)'; // engine.NoneSegment: the events without the breakdown's property
   var CURRENCIES = { USD: true, EUR: true, GBP: true };
   var ANNOTATION_LETTERS = { release: 'R', experiment: 'E', incident: 'I', external: 'X' };
 
@@ -743,23 +744,51 @@
 
   Board.prototype.drawBreakdown = function (w, body) {
     var t = w.data.table;
-    if (!t || !t.segments || t.segments.length === 0) {
-      if (!w.data.empty) { body.appendChild(h('p', { class: 'widget-empty', text: 'No segments yet: no event in the range has the property ' + (t ? t.property : '') + '.' })); }
+    var segments = (t && t.segments) || [];
+    var named = segments.filter(function (s) { return s.name !== NONE_SEGMENT; });
+    if (named.length === 0) {
+      // Every event of the range lacks the property, so the only segment is
+      // (none): one bar would compare nothing.
+      if (t && !w.data.empty) { body.appendChild(h('p', { class: 'widget-empty', text: 'No segments yet: no event in the range has the property ' + t.property + '.' })); }
+      drawBreakdownNotes(body, t);
       return;
     }
     var format = valueFormatter(w.data.unit);
-    var segs = t.segments.slice().reverse();
+    var segs = segments.slice().reverse();
     var chart = this.chartIn(w, body, 'Breakdown of ' + w.data.title);
-    if (!chart) { return; }
-    chart.setOption({
-      animation: false,
-      grid: { left: 8, right: 24, top: 8, bottom: 4, outerBoundsMode: 'same', outerBoundsContain: 'all' },
-      tooltip: { trigger: 'axis', confine: true, position: placeTooltip, axisPointer: { type: 'shadow' }, formatter: plainTooltip(format) },
-      xAxis: { type: 'value', axisLabel: { formatter: format }, splitLine: { lineStyle: { color: COLOR_GRID } } },
-      yAxis: { type: 'category', data: segs.map(function (s) { return s.name; }) },
-      series: [{ type: 'bar', name: w.data.title, data: segs.map(function (s) { return s.total.value; }), itemStyle: { color: PALETTE[0] }, label: { show: true, position: 'right', formatter: function (p) { return p.value === null ? '' : format(p.value); } } }]
-    });
+    if (chart) {
+      chart.setOption({
+        animation: false,
+        grid: { left: 8, right: 24, top: 8, bottom: 4, outerBoundsMode: 'same', outerBoundsContain: 'all' },
+        tooltip: { trigger: 'axis', confine: true, position: placeTooltip, axisPointer: { type: 'shadow' }, formatter: plainTooltip(format) },
+        xAxis: { type: 'value', axisLabel: { formatter: format }, splitLine: { lineStyle: { color: COLOR_GRID } } },
+        yAxis: { type: 'category', data: segs.map(function (s) { return s.name; }) },
+        series: [{ type: 'bar', name: w.data.title, data: segs.map(function (s) { return s.total.value; }), itemStyle: { color: PALETTE[0] }, label: { show: true, position: 'right', formatter: function (p) { return p.value === null ? '' : format(p.value); } } }]
+      });
+    }
+    drawBreakdownNotes(body, t);
   };
+
+  // drawBreakdownNotes appends a breakdown's warnings and, for each reason a
+  // segment's total has no value, the segments it applies to, as the API
+  // and report --breakdown return them.
+  function drawBreakdownNotes(body, t) {
+    if (!t) { return; }
+    (t.warnings || []).forEach(function (text) {
+      body.appendChild(h('p', { class: 'widget-note widget-warning', text: 'Warning: ' + text }));
+    });
+    var reasons = [];
+    var names = {};
+    (t.segments || []).forEach(function (s) {
+      if (s.total.value !== null || !s.total.no_value_reason) { return; }
+      var reason = s.total.no_value_reason;
+      if (!names[reason]) { names[reason] = []; reasons.push(reason); }
+      names[reason].push(s.name);
+    });
+    reasons.forEach(function (reason) {
+      body.appendChild(h('p', { class: 'widget-note widget-no-value', text: 'No value for ' + names[reason].join(', ') + ': ' + reason + '.' }));
+    });
+  }
 
   Board.prototype.drawObjective = function (w, body) {
     var list = w.data.objective || [];
