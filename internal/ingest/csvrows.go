@@ -36,6 +36,7 @@ type csvRun[T any] struct {
 	strict   bool
 	progress *progressLine
 	summary  CSVSummary
+	batches  *batchInserter[T]
 }
 
 // importCSVRows reads CSV with a header row from r, converts each data row
@@ -46,7 +47,8 @@ type csvRun[T any] struct {
 func importCSVRows[T any](ctx context.Context, r io.Reader, conv rowConverter[T], strict bool, batchSize int,
 	progress *progressLine, insert func(context.Context, []T) (store.InsertResult, error)) (CSVSummary, error) {
 	run := &csvRun[T]{conv: conv, strict: strict, progress: progress}
-	batches := &batchInserter[T]{insert: insert, size: batchSize, summary: &run.summary}
+	batches := startBatchInserter(ctx, insert, batchSize, &run.summary)
+	run.batches = batches
 
 	var err error
 	if strict {
@@ -54,8 +56,15 @@ func importCSVRows[T any](ctx context.Context, r io.Reader, conv rowConverter[T]
 	} else {
 		err = run.readAll(ctx, r, "importing", batches.add)
 		if err == nil {
-			err = batches.flushLast(ctx)
+			err = batches.flushLast()
 		}
+	}
+
+	// Without pipelining, a failed insert would have stopped the import
+	// before the reader went on, so its error wins over what the reader
+	// found later.
+	if insertErr := batches.wait(); insertErr != nil {
+		err = insertErr
 	}
 	run.progress.finish(&run.summary, err)
 	return run.summary, err
@@ -68,7 +77,7 @@ func (run *csvRun[T]) importStrict(ctx context.Context, r io.Reader, insert *bat
 	seeker, start, canSeek := seekStart(r)
 	if !canSeek {
 		var records []T
-		collect := func(_ context.Context, rec T) error {
+		collect := func(rec T, _ int) error {
 			records = append(records, rec)
 			return nil
 		}
@@ -77,15 +86,15 @@ func (run *csvRun[T]) importStrict(ctx context.Context, r io.Reader, insert *bat
 		}
 
 		for _, rec := range records {
-			if err := insert.add(ctx, rec); err != nil {
+			if err := insert.add(rec, 0); err != nil {
 				return err
 			}
 			run.progress.update("importing", &run.summary)
 		}
-		return insert.flushLast(ctx)
+		return insert.flushLast()
 	}
 
-	discard := func(context.Context, T) error { return nil }
+	discard := func(T, int) error { return nil }
 	if err := run.readAll(ctx, r, "checking", discard); err != nil {
 		return err
 	}
@@ -98,7 +107,7 @@ func (run *csvRun[T]) importStrict(ctx context.Context, r io.Reader, insert *bat
 	if err := run.readAll(ctx, r, "importing", insert.add); err != nil {
 		return err
 	}
-	return insert.flushLast(ctx)
+	return insert.flushLast()
 }
 
 // seekStart returns r as an io.Seeker with its current offset, and false when
@@ -116,9 +125,9 @@ func seekStart(r io.Reader) (io.Seeker, int64, bool) {
 }
 
 // readAll reads the header and every data row of r, and passes each record
-// to emit. It starts run.summary afresh, so the import after a strict check
-// counts each row once.
-func (run *csvRun[T]) readAll(ctx context.Context, r io.Reader, phase string, emit func(context.Context, T) error) error {
+// to emit with the line where its row starts. It starts run.summary afresh,
+// so the import after a strict check counts each row once.
+func (run *csvRun[T]) readAll(ctx context.Context, r io.Reader, phase string, emit func(rec T, line int) error) error {
 	run.summary = CSVSummary{}
 
 	cr := csv.NewReader(r)
@@ -183,8 +192,8 @@ func (run *csvRun[T]) readAll(ctx context.Context, r io.Reader, phase string, em
 			continue
 		}
 
-		if err := emit(ctx, rec); err != nil {
-			return fmt.Errorf("store the rows up to line %d: %w", line, err)
+		if err := emit(rec, line); err != nil {
+			return err
 		}
 	}
 }
@@ -213,6 +222,11 @@ func headerError(err error) error {
 // badRow counts a bad row, or in strict mode returns it as the import's error.
 func (run *csvRun[T]) badRow(rowErr RowError) error {
 	if run.strict {
+		// The count of imported rows must include the batches still being
+		// inserted, and a failed insert among them is the import's error.
+		if err := run.batches.wait(); err != nil {
+			return err
+		}
 		if run.summary.Imported == 0 {
 			return kpi.Errorf(kpi.EINVALID, "%s (strict mode: nothing was imported)", rowErr.Error())
 		}
@@ -318,49 +332,4 @@ func appendField(buf []byte, s string) []byte {
 func writeField(w io.Writer, s string) {
 	w.Write(binary.AppendUvarint(nil, uint64(len(s))))
 	io.WriteString(w, s)
-}
-
-// batchInserter sends records to a store in batches and adds the results to
-// a summary.
-type batchInserter[T any] struct {
-	insert  func(context.Context, []T) (store.InsertResult, error)
-	size    int
-	pending []T
-	summary *CSVSummary
-}
-
-// add queues rec and inserts the queue when it holds a full batch.
-func (b *batchInserter[T]) add(ctx context.Context, rec T) error {
-	b.pending = append(b.pending, rec)
-	if len(b.pending) < b.size {
-		return nil
-	}
-	return b.flush(ctx)
-}
-
-// flushLast inserts the last, partial batch.
-func (b *batchInserter[T]) flushLast(ctx context.Context) error {
-	if err := b.flush(ctx); err != nil {
-		return fmt.Errorf("store the last rows: %w", err)
-	}
-	return nil
-}
-
-// flush inserts the queued records.
-func (b *batchInserter[T]) flush(ctx context.Context) error {
-	if len(b.pending) == 0 {
-		return nil
-	}
-
-	res, err := b.insert(ctx, b.pending)
-	if err != nil {
-		return err
-	}
-	b.summary.Imported += res.Inserted
-	b.summary.Duplicates += res.Duplicates
-
-	// Allocate a new slice, because the store does not promise to drop its
-	// reference to the old one.
-	b.pending = make([]T, 0, b.size)
-	return nil
 }
