@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"math"
@@ -29,7 +30,48 @@ func TestImportCSVBuildsIndex(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import csv --kpis: exit %d: %s", code, stderr)
 	}
+	checkImportedIndex(t, dbPath, kpiPath)
+}
 
+// TestImportCSVIndexInSmallBatches imports in batches of 700 events, so
+// that several batches are stored while the next ones are read, and checks
+// the activity index that the import saved.
+func TestImportCSVIndexInSmallBatches(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "events.csv")
+	dbPath := filepath.Join(dir, "northstar.db")
+	kpiPath := filepath.Join("..", "..", "bench", "kpis.yaml")
+
+	if code, _, stderr := runCLI(t, "gen", "events", "--events", "6000", "--users", "300", "--days", "60", "--out", csvPath); code != 0 {
+		t.Fatalf("gen events: exit %d: %s", code, stderr)
+	}
+	defs, err := kpi.LoadFile(kpiPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := csvImportOptions("", "event", "timestamp", "distinct_id", defs.Workspace.Location.String(), "",
+		[]string{"plan=plan", "country=country", "amount=amount:number"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.BatchSize = 700
+
+	var stdout, stderr bytes.Buffer
+	g := &globals{dbPath: dbPath, stdout: &stdout, stderr: &stderr}
+	if err := runImportCSV(context.Background(), g, csvPath, opts, defs); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr.String())
+	}
+	if want := "events.csv: 6000 rows read, 6000 imported, 0 duplicates, 0 skipped\n"; stdout.String() != want {
+		t.Errorf("output = %q, want %q", stdout.String(), want)
+	}
+	checkImportedIndex(t, dbPath, kpiPath)
+}
+
+// checkImportedIndex checks that the activity index that an import saved in
+// the database at dbPath loads without a rebuild and gives the KPIs of
+// kpiPath as an index rebuilt from the stored events does.
+func checkImportedIndex(t *testing.T, dbPath, kpiPath string) {
+	t.Helper()
 	ctx := context.Background()
 	defs, err := kpi.LoadFile(kpiPath)
 	if err != nil {
