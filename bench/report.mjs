@@ -64,6 +64,11 @@ function ratio(peer, mine) {
     return "–";
   }
   const r = peer / mine;
+  if (r < 1) {
+    // Northstar is slower: "0.048× (21× slower)" reads more plainly than the fraction alone.
+    const slower = mine / peer;
+    return `${Number(r.toPrecision(2))}× (${slower >= 10 ? slower.toFixed(0) : Number(slower.toPrecision(2))}× slower)`;
+  }
   return r >= 10 ? `${r.toFixed(0)}×` : `${Number(r.toPrecision(2))}×`;
 }
 
