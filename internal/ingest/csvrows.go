@@ -44,6 +44,9 @@ type csvRun[T any] struct {
 // Bad rows are skipped and counted, or, with strict, the first one stops the
 // import before any record is stored. It returns the counts so far along
 // with any error.
+//
+// insert runs on another goroutine than the reader, one call at a time and
+// in file order, and no call is running when importCSVRows returns.
 func importCSVRows[T any](ctx context.Context, r io.Reader, conv rowConverter[T], strict bool, batchSize int,
 	progress *progressLine, insert func(context.Context, []T) (store.InsertResult, error)) (CSVSummary, error) {
 	run := &csvRun[T]{conv: conv, strict: strict, progress: progress}
