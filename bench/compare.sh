@@ -41,9 +41,12 @@ command_line="bench/compare.sh --size $size"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-# The commit measured, marked "+changes" when the work tree differs from it.
+# The commit measured, marked "+changes" when the work tree's code differs
+# from it (the docs and earlier runs' results that this script writes aside).
 commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ "$commit" != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null; then commit="$commit+changes"; fi
+if [[ "$commit" != unknown ]] && ! git diff --quiet HEAD -- . ':!docs' ':!bench/last-run-*.json' 2>/dev/null; then
+  commit="$commit+changes"
+fi
 work="$(mktemp -d /tmp/northstar-bench.XXXXXX)"
 ch_pid=""
 ns_pid=""
