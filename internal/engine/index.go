@@ -68,7 +68,7 @@ type Declared struct {
 // DeclaredFor returns the properties and dimensions that defs use: the
 // property of every sum and average, the property of every eq, neq and in
 // filter, and the dimensions the KPI file lists for breakdowns. Range
-// filters (gt, lt, ...) are answered by the store.
+// filters (gt, lt, ...) are left to the store.
 func DeclaredFor(defs *kpi.Definitions) Declared {
 	var d Declared
 	for _, dim := range defs.Dimensions {
