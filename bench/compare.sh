@@ -47,6 +47,9 @@ commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [[ "$commit" != unknown ]] && ! git diff --quiet HEAD -- . ':!docs' ':!bench/last-run-*.json' 2>/dev/null; then
   commit="$commit+changes"
 fi
+# The 1-minute load average when the run starts and ends, so that a reader
+# can tell whether other work shared the machine.
+load_start="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown)"
 work="$(mktemp -d /tmp/northstar-bench.XXXXXX)"
 ch_pid=""
 ns_pid=""
@@ -345,16 +348,17 @@ node bench/peer_answers.mjs "SQLite $(sqlite3 --version | cut -d' ' -f1)" "$sq_o
 
 node -e '
   const fs = require("fs");
-  const [work, size, events, users, days, seed, command, cores, memory, date, loadMs, rssKb, eps, commit] = process.argv.slice(1);
+  const [work, size, events, users, days, seed, command, cores, memory, date, loadMs, rssKb, eps, commit, loadStart, loadEnd] = process.argv.slice(1);
   const read = (f) => JSON.parse(fs.readFileSync(`${work}/${f}`, "utf8"));
   const run = {
     size, events: Number(events), users: Number(users), days: Number(days), seed: Number(seed), command, commit,
-    machine: { cores: Number(cores), memory, date },
+    machine: { cores: Number(cores), memory, date, load_average: { start: loadStart, end: loadEnd } },
     northstar: { load_s: Number(loadMs) / 1000, peak_rss_kb: Number(rssKb), ingest_eps: eps === "null" ? null : Number(eps), queries: read("northstar.json") },
     peers: [read("duckdb.json"), read("clickhouse.json"), read("sqlite.json")],
   };
   fs.writeFileSync(`${work}/run.json`, JSON.stringify(run, null, 1));
 ' "$work" "$size" "$events" "$users" "$days" "$seed" "$command_line" "$(nproc)" \
-  "$(free -h | awk '/^Mem:/ {print $2}')" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$ns_load_ms" "$ns_rss_kb" "$ingest_eps" "$commit"
+  "$(free -h | awk '/^Mem:/ {print $2}')" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$ns_load_ms" "$ns_rss_kb" "$ingest_eps" "$commit" \
+  "$load_start" "$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo unknown)"
 cp "$work/run.json" "bench/last-run-$size.json"
 node bench/report.mjs "$work/run.json" docs/benchmarks.md

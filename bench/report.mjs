@@ -6,7 +6,7 @@
 //
 // Usage: node bench/report.mjs RUN.json DOC.md
 // RUN.json is written by bench/compare.sh: {size, events, users, days,
-// command, commit, machine: {cores, memory, date}, northstar: {load_s, ingest_eps,
+// command, commit, machine: {cores, memory, date, load_average: {start, end}}, northstar: {load_s, ingest_eps,
 // peak_rss_kb, queries: <bench queries --json>}, peers: [<peer JSON>]}.
 
 import { readFileSync, writeFileSync, existsSync } from "node:fs";
@@ -88,11 +88,14 @@ const ingest = run.northstar.ingest_eps
   ? `${Math.round(run.northstar.ingest_eps).toLocaleString("en-US")} events/s (\`northstar bench ingest\`, batches of 500 over HTTP on 127.0.0.1)`
   : "not measured: `northstar bench ingest` was not available";
 
+const load = run.machine.load_average;
+const loadText = load ? `, load average ${load.start} at the start and ${load.end} at the end` : "";
+
 const section = [
   `## Comparison at ${run.size} events`,
   "",
   `${run.events.toLocaleString("en-US")} events of ${run.users.toLocaleString("en-US")} users over ${run.days} days, from \`northstar gen events\` with seed ${run.seed}, loaded from the same CSV file into every system.`,
-  `Measured on ${run.machine.date}${run.commit ? ` at commit ${run.commit}` : ""}: ${run.machine.cores} cores, ${run.machine.memory} of memory, by`,
+  `Measured on ${run.machine.date}${run.commit ? ` at commit ${run.commit}` : ""}: ${run.machine.cores} cores, ${run.machine.memory} of memory${loadText}, by`,
   "",
   "```",
   run.command,

@@ -75,6 +75,12 @@ reported with their line number (the first 20 are listed), and the other rows
 are imported. With --strict, the first bad row stops the command before
 anything is imported.
 
+The exit code is 0 when the import finished, bad rows skipped included, 2
+for bad flags, a missing column or a bad row with --strict, 1 when storing
+failed, and 130 when the import was interrupted (Ctrl-C). The rows stored
+before an error or an interruption are kept, and running the same import
+again skips them and imports the rest.
+
 Each row is identified by its event time, the event name, its cells and how
 many identical rows come before it in the file. Importing the same file
 again, or the file with rows appended, skips the rows already imported and
@@ -255,7 +261,11 @@ func runImportCSV(ctx context.Context, g *globals, path string, opts ingest.CSVO
 
 	if err != nil {
 		if summary.Imported > 0 {
-			fmt.Fprintf(g.stderr, "%d rows were imported before the error; running the same import again skips them as duplicates\n", summary.Imported)
+			reason := "the error"
+			if errors.Is(err, context.Canceled) {
+				reason = "the interruption"
+			}
+			fmt.Fprintf(g.stderr, "%d rows were imported before %s; running the same import again skips them as duplicates\n", summary.Imported, reason)
 		}
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -149,7 +150,11 @@ func runImportMeasurements(ctx context.Context, g *globals, path string, opts in
 
 	if err != nil {
 		if summary.Imported > 0 {
-			fmt.Fprintf(g.stderr, "%d rows were imported before the error; running the same import again skips them as duplicates\n", summary.Imported)
+			reason := "the error"
+			if errors.Is(err, context.Canceled) {
+				reason = "the interruption"
+			}
+			fmt.Fprintf(g.stderr, "%d rows were imported before %s; running the same import again skips them as duplicates\n", summary.Imported, reason)
 		}
 		return err
 	}

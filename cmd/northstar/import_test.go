@@ -424,3 +424,28 @@ func TestImportCSVBuildsUserIndex(t *testing.T) {
 		db.Close()
 	}
 }
+
+// An interrupted command (SIGINT cancels run's context) exits with 130 and
+// says so, instead of printing "context canceled" as a failure.
+func TestRunInterruptedExitCode(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "visits.csv")
+	if err := os.WriteFile(file, []byte("when,who\n2024-03-01,u1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"import", "csv", file, "--event", "visit", "--time", "when", "--user", "who",
+		"--db", filepath.Join(dir, "n.db")}, &out, &errOut)
+	if code != exitInterrupted {
+		t.Errorf("exit code = %d, want %d; stderr:\n%s", code, exitInterrupted, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "northstar: interrupted") {
+		t.Errorf("stderr lacks \"northstar: interrupted\":\n%s", errOut.String())
+	}
+	if strings.Contains(errOut.String(), "context canceled") {
+		t.Errorf("stderr shows the Go error text:\n%s", errOut.String())
+	}
+}

@@ -22,6 +22,10 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // something went wrong that is not the user's input
 	exitInvalid = 2 // bad flags, a bad file, an unknown KPI
+
+	// exitInterrupted is the shell's code for a command stopped by SIGINT
+	// (128 + 2), also used for SIGTERM.
+	exitInterrupted = 130
 )
 
 func main() {
@@ -42,6 +46,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "northstar: interrupted")
+		return exitInterrupted
 	}
 	fmt.Fprintln(stderr, "northstar:", errorText(err))
 
