@@ -426,7 +426,7 @@ func TestImportCSVBuildsUserIndex(t *testing.T) {
 }
 
 // An interrupted command (SIGINT cancels run's context) exits with 130 and
-// says so, instead of printing "context canceled" as a failure.
+// prints "interrupted", not "context canceled" as for a failure.
 func TestRunInterruptedExitCode(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "visits.csv")

@@ -53,10 +53,11 @@ func daysFallback(name, property string) string {
 // breakdown's segment, m with the extra filter on property, were computed
 // by SQL on the store.
 func noteSegmentFallback(v *indexView, m kpi.Metric, property string, notes *pathNotes) {
-	what := fmt.Sprintf("the %s metric", m.Kind)
+	metricName := fmt.Sprintf("the %s metric", m.Kind)
+	reason := filterFallback(v, metricName, m.Filters, property)
 	switch {
-	case filterFallback(v, what, m.Filters, property) != "":
-		notes.add("segment values: %s", filterFallback(v, what, m.Filters, property))
+	case reason != "":
+		notes.add("segment values: %s", reason)
 	case m.Kind == kpi.NPS:
 		notes.add("segment values: the index does not compute nps metrics, so each segment's values scan the events with a filter on %q", property)
 	default:

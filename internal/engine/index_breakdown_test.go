@@ -355,7 +355,8 @@ func compareBreakdowns(t *testing.T, name string, want, got *Breakdown) {
 		t.Errorf("%s: breakdown = %+v, want %+v", name, g, w)
 	}
 
-	// The engine with the index says why it took the SQL path, and only then.
+	// The engine with the index gives a reason for taking the SQL path, and
+	// only then.
 	if got.Path != PathIndex && len(got.PathNotes) == 0 {
 		t.Errorf("%s: path %q without path notes, want the reason", name, got.Path)
 	}
